@@ -1,0 +1,77 @@
+"""Engines, sessions and schema upgrades."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.settings import PROJECT_ROOT, get_settings
+
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+def normalise_url(url: str) -> str:
+    """Accept `postgresql://` URLs and route them through psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+@functools.cache
+def engine_for(url: str) -> Engine:
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1] if ":///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def get_engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+@functools.cache
+def _sessionmaker(url: str) -> sessionmaker[Session]:
+    return sessionmaker(engine_for(url), expire_on_commit=False)
+
+
+def session_factory() -> sessionmaker[Session]:
+    return _sessionmaker(get_settings().database_url)
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", normalise_url(url or get_settings().database_url))
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    """`qcamp db upgrade`: bring the schema to the newest migration."""
+    url = normalise_url(url or get_settings().database_url)
+    engine_for(url)  # creates the SQLite folder
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_revision(url: str | None = None) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine_for(normalise_url(url or get_settings().database_url)).connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()

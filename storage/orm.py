@@ -1,0 +1,457 @@
+"""SQLAlchemy 2 tables: the only place the database's shape is written down.
+
+Alembic's migrations in `migrations/` are generated from these classes; the same code and
+migrations run on SQLite (embedded default) and PostgreSQL (psycopg 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; attach a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Campaign(Base):
+    """年度质量攻关活动: one year's campaign and its calendar."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RecommendingUnit(Base):
+    """推荐单位: a city department, industry association or district regulator."""
+
+    __tablename__ = "recommending_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="")
+    contact: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class ApplicantUnit(Base):
+    """申报单位 / 项目单位: the enterprise or institution that runs a project."""
+
+    __tablename__ = "applicant_units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SubmissionBatch(Base):
+    """报送批次: one recommending unit's batch of forms and its summary table."""
+
+    __tablename__ = "submission_batches"
+    __table_args__ = (UniqueConstraint("campaign_id", "recommending_unit_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    recommending_unit_id: Mapped[int] = mapped_column(ForeignKey("recommending_units.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[dt.datetime]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # received / late / superseded
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    findings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # batch-level findings
+    source_dir: Mapped[str] = mapped_column(String(500), default="")
+
+    recommending_unit: Mapped[RecommendingUnit] = relationship()
+
+
+class Application(Base):
+    """申报项目: an application, and once approved the project it becomes.
+
+    Each resubmission before the deadline stores a new row; the earlier rows are kept with
+    `is_current` false. The state machine lives in `domain.states`.
+    """
+
+    __tablename__ = "applications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("submission_batches.id"), index=True)
+    recommending_unit_id: Mapped[int] = mapped_column(ForeignKey("recommending_units.id"))
+    applicant_unit_id: Mapped[int | None] = mapped_column(ForeignKey("applicant_units.id"))
+    source_file: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))
+    applicant_name: Mapped[str] = mapped_column(String(200), default="")
+    uscc: Mapped[str] = mapped_column(String(40), default="")
+    district: Mapped[str] = mapped_column(String(40), default="")
+    chain: Mapped[str] = mapped_column(String(40), default="")
+    project_type: Mapped[str] = mapped_column(String(20), default="")
+    joint: Mapped[bool] = mapped_column(Boolean, default=False)
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    plan_number: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    batch: Mapped[SubmissionBatch] = relationship()
+    recommending_unit: Mapped[RecommendingUnit] = relationship()
+    findings: Mapped[list[ApplicationFinding]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+    people: Mapped[list[ProjectPerson]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+
+class ApplicationFinding(Base):
+    """审核发现 stored with its application."""
+
+    __tablename__ = "application_findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    field: Mapped[str] = mapped_column(String(60), default="")
+    message: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    application: Mapped[Application] = relationship(back_populates="findings")
+
+
+class StateChange(Base):
+    """状态变更记录: when, by whom or which rule, and why a project changed state."""
+
+    __tablename__ = "state_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    at: Mapped[dt.datetime]
+    actor: Mapped[str] = mapped_column(String(100))  # a person's name or "rule:<name>"
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Decision(Base):
+    """人工决定: a recorded human decision (approval audit, excellent list), HotCRP style."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("application_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # approval / excellent
+    outcome: Mapped[str] = mapped_column(String(20))  # approve / reject / excellent / not_excellent
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime]
+    source: Mapped[str] = mapped_column(String(40), default="")  # dashboard / workbook / policy
+
+
+class ProjectPerson(Base):
+    """项目人员: quality lead, project lead, technical staff and members of a project."""
+
+    __tablename__ = "project_people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(120), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(20))  # 质量负责人 / 项目负责人 / 技术骨干
+    title: Mapped[str] = mapped_column(String(60), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+
+    application: Mapped[Application] = relationship(back_populates="people")
+
+
+class Expert(Base):
+    """专家: a member of the expert pool (专家库)."""
+
+    __tablename__ = "experts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    title: Mapped[str] = mapped_column(String(60), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    recused_units: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class TrainingSession(Base):
+    """培训场次."""
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    place: Mapped[str] = mapped_column(String(200))
+    capacity: Mapped[int] = mapped_column(Integer)
+    district: Mapped[str] = mapped_column(String(40), default="")
+
+
+class TrainingAssignment(Base):
+    """培训安排: one person invited to one session, and whether they came."""
+
+    __tablename__ = "training_assignments"
+    __table_args__ = (UniqueConstraint("session_id", "person_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("training_sessions.id"), index=True)
+    person_key: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(60))
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    attended: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CheckIn(Base):
+    """进度报告: a project's progress report for one period."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (UniqueConstraint("application_id", "period"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    period: Mapped[str] = mapped_column(String(10))  # YYYY-MM
+    requested_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    submitted_at: Mapped[dt.datetime | None]
+    phase: Mapped[str] = mapped_column(String(10), default="")  # 计划/执行/检查/处理
+    percent_done: Mapped[float | None] = mapped_column(Float)
+    indicator_value: Mapped[str] = mapped_column(String(100), default="")
+    problems: Mapped[str] = mapped_column(Text, default="")
+
+
+class FollowUpVisit(Base):
+    """跟踪服务记录: a recommending unit's visit to a project."""
+
+    __tablename__ = "follow_up_visits"
+    __table_args__ = (UniqueConstraint("application_id", "visited_on", "visitor"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    visited_on: Mapped[dt.date]
+    visitor: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ResultSubmission(Base):
+    """成果材料: a project's result submission, forwarded by its recommending unit."""
+
+    __tablename__ = "result_submissions"
+    __table_args__ = (UniqueConstraint("application_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    received_at: Mapped[dt.datetime]
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    parts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    missing_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    achieved: Mapped[str] = mapped_column(Text, default="")
+
+
+class ExpertPanel(Base):
+    """评定组: a panel of experts drawn for one chain's results."""
+
+    __tablename__ = "expert_panels"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    chain: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[int] = mapped_column(Integer)
+    members: Mapped[list[Any]] = mapped_column(JSON)
+    reserves: Mapped[list[Any]] = mapped_column(JSON)
+    application_ids: Mapped[list[Any]] = mapped_column(JSON)
+    draw_record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class PanelScore(Base):
+    """评分: one expert's scores for one result."""
+
+    __tablename__ = "panel_scores"
+    __table_args__ = (UniqueConstraint("panel_id", "application_id", "expert_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panel_id: Mapped[int] = mapped_column(ForeignKey("expert_panels.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    expert_key: Mapped[str] = mapped_column(String(60))
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[float] = mapped_column(Float)
+
+
+class ResultScore(Base):
+    """评定结果: a result's aggregated score and rank."""
+
+    __tablename__ = "result_scores"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    score: Mapped[float] = mapped_column(Float)
+    effect_score: Mapped[float] = mapped_column(Float, default=0.0)
+    rank: Mapped[int] = mapped_column(Integer)
+    rank_in_chain: Mapped[int] = mapped_column(Integer)
+    excellent: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PublicNotice(Base):
+    """公示 / 公布: a posted list and its period."""
+
+    __tablename__ = "public_notices"
+    __table_args__ = (UniqueConstraint("campaign_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # publicity / publication
+    starts_on: Mapped[dt.date]
+    ends_on: Mapped[dt.date]
+    posted_at: Mapped[dt.datetime]
+    application_ids: Mapped[list[Any]] = mapped_column(JSON)
+    document: Mapped[str] = mapped_column(String(500), default="")
+
+
+class Objection(Base):
+    """异议: an objection raised during the publicity period, and its outcome."""
+
+    __tablename__ = "objections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    received_at: Mapped[dt.datetime]
+    raised_by: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(20))  # upheld / dismissed
+    outcome_reason: Mapped[str] = mapped_column(Text, default="")
+    resolved_at: Mapped[dt.datetime | None]
+
+
+class Certificate(Base):
+    """证书: a certificate for an excellent result's unit or one of its participants."""
+
+    __tablename__ = "certificates"
+    __table_args__ = (UniqueConstraint("application_id", "holder_kind", "holder"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    serial: Mapped[str] = mapped_column(String(40), unique=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    holder_kind: Mapped[str] = mapped_column(String(10))  # unit / person
+    issued_on: Mapped[dt.date]
+    document: Mapped[str] = mapped_column(String(500), default="")
+
+
+class PastExcellentResult(Base):
+    """历年优秀成果: earlier years' excellent results, for the duplicate check."""
+
+    __tablename__ = "past_results"
+    __table_args__ = (UniqueConstraint("year", "title", "unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(200), default="")
+    abstract: Mapped[str] = mapped_column(Text, default="")
+
+
+class StageStep(Base):
+    """阶段步骤: a once-only step of a stage that has been done (the idempotency ledger)."""
+
+    __tablename__ = "stage_steps"
+    __table_args__ = (UniqueConstraint("campaign_id", "stage", "step"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    step: Mapped[str] = mapped_column(String(80))
+    done_at: Mapped[dt.datetime]
+    as_of: Mapped[dt.datetime]
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DocumentRecord(Base):
+    """文档: every document the campaign wrote, where it lies, and for what."""
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("campaign_id", "path"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(500))
+    written_at: Mapped[dt.datetime]
+
+
+class NotificationRecord(Base):
+    """发送记录: one message to one recipient, keyed so that it is never sent twice."""
+
+    __tablename__ = "notification_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300), unique=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    event: Mapped[str] = mapped_column(String(60), index=True)
+    rule: Mapped[str] = mapped_column(String(120))
+    recipient_key: Mapped[str] = mapped_column(String(120))
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(40), default="")
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    scheduled_for: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]

@@ -1,0 +1,23 @@
+"""Configuration from the environment (prefix QCAMP_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QCAMP_", extra="ignore")
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'qcamp.sqlite'}"
+    config_dir: Path = PROJECT_ROOT / "config"
+    out_dir: Path = PROJECT_ROOT / "out"
+    # Where the demo's and trial runs' messages go when a recipient has no channel of its own.
+    outbox_dir: Path | None = None
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,210 @@
+"""The one repository / unit-of-work seam between the campaign's services and the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from domain.calendar import CampaignConfig
+from domain.states import ProjectState, check_transition
+from storage import orm
+from storage.db import session_factory
+from storage.orm import utcnow
+
+
+class CampaignRepository:
+    """Loads and stores the campaign's records; knows nothing of Prefect or documents."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # campaigns --------------------------------------------------------------------------------
+    def campaign(self, year: int) -> orm.Campaign | None:
+        return self.session.scalar(select(orm.Campaign).where(orm.Campaign.year == year))
+
+    def ensure_campaign(self, config: CampaignConfig) -> orm.Campaign:
+        campaign = self.campaign(config.year)
+        if campaign is None:
+            campaign = orm.Campaign(
+                year=config.year, title=config.title, config=config.model_dump(mode="json")
+            )
+            self.session.add(campaign)
+            self.session.flush()
+        return campaign
+
+    # units ------------------------------------------------------------------------------------
+    def recommending_unit(self, code: str) -> orm.RecommendingUnit | None:
+        return self.session.scalar(
+            select(orm.RecommendingUnit).where(orm.RecommendingUnit.code == code)
+        )
+
+    def recommending_units(self) -> Sequence[orm.RecommendingUnit]:
+        return self.session.scalars(
+            select(orm.RecommendingUnit).order_by(orm.RecommendingUnit.code)
+        ).all()
+
+    def applicant_unit(
+        self, uscc: str, name: str, district: str, address: str
+    ) -> orm.ApplicantUnit:
+        unit = self.session.scalar(select(orm.ApplicantUnit).where(orm.ApplicantUnit.uscc == uscc))
+        if unit is None:
+            unit = orm.ApplicantUnit(uscc=uscc, name=name, district=district, address=address)
+            self.session.add(unit)
+            self.session.flush()
+        return unit
+
+    # applications -----------------------------------------------------------------------------
+    def applications(
+        self,
+        campaign_id: int,
+        states: Iterable[ProjectState] | None = None,
+        *,
+        current_only: bool = True,
+    ) -> Sequence[orm.Application]:
+        query = select(orm.Application).where(orm.Application.campaign_id == campaign_id)
+        if current_only:
+            query = query.where(orm.Application.is_current.is_(True))
+        if states is not None:
+            query = query.where(orm.Application.state.in_([s.value for s in states]))
+        return self.session.scalars(query.order_by(orm.Application.id)).all()
+
+    def move(
+        self,
+        application: orm.Application,
+        target: ProjectState,
+        *,
+        at: dt.datetime,
+        actor: str,
+        reason: str = "",
+    ) -> None:
+        """Change a project's state and record when, by whom or which rule, and why."""
+        check_transition(application.state, target)
+        self.session.add(
+            orm.StateChange(
+                application_id=application.id,
+                from_state=application.state,
+                to_state=target.value,
+                at=at,
+                actor=actor,
+                reason=reason,
+            )
+        )
+        application.state = target.value
+
+    def record_initial_state(
+        self, application: orm.Application, *, at: dt.datetime, actor: str, reason: str
+    ) -> None:
+        self.session.add(
+            orm.StateChange(
+                application_id=application.id,
+                from_state=None,
+                to_state=application.state,
+                at=at,
+                actor=actor,
+                reason=reason,
+            )
+        )
+
+    def state_changes(self, application_id: int) -> Sequence[orm.StateChange]:
+        return self.session.scalars(
+            select(orm.StateChange)
+            .where(orm.StateChange.application_id == application_id)
+            .order_by(orm.StateChange.id)
+        ).all()
+
+    # stage steps ------------------------------------------------------------------------------
+    def step_done(self, campaign_id: int, stage: str, step: str) -> orm.StageStep | None:
+        return self.session.scalar(
+            select(orm.StageStep).where(
+                orm.StageStep.campaign_id == campaign_id,
+                orm.StageStep.stage == stage,
+                orm.StageStep.step == step,
+            )
+        )
+
+    def mark_step(
+        self,
+        campaign_id: int,
+        stage: str,
+        step: str,
+        *,
+        as_of: dt.datetime,
+        summary: dict[str, Any] | None = None,
+    ) -> orm.StageStep:
+        record = orm.StageStep(
+            campaign_id=campaign_id,
+            stage=stage,
+            step=step,
+            done_at=utcnow(),
+            as_of=as_of,
+            summary=summary or {},
+        )
+        self.session.add(record)
+        self.session.flush()
+        return record
+
+    def steps(self, campaign_id: int) -> Sequence[orm.StageStep]:
+        return self.session.scalars(
+            select(orm.StageStep)
+            .where(orm.StageStep.campaign_id == campaign_id)
+            .order_by(orm.StageStep.id)
+        ).all()
+
+    # documents --------------------------------------------------------------------------------
+    def record_document(
+        self, campaign_id: int, *, stage: str, kind: str, title: str, path: str
+    ) -> None:
+        existing = self.session.scalar(
+            select(orm.DocumentRecord).where(
+                orm.DocumentRecord.campaign_id == campaign_id, orm.DocumentRecord.path == path
+            )
+        )
+        if existing is None:
+            self.session.add(
+                orm.DocumentRecord(
+                    campaign_id=campaign_id,
+                    stage=stage,
+                    kind=kind,
+                    title=title,
+                    path=path,
+                    written_at=utcnow(),
+                )
+            )
+        else:
+            existing.written_at = utcnow()
+
+    def documents(self, campaign_id: int) -> Sequence[orm.DocumentRecord]:
+        return self.session.scalars(
+            select(orm.DocumentRecord)
+            .where(orm.DocumentRecord.campaign_id == campaign_id)
+            .order_by(orm.DocumentRecord.id)
+        ).all()
+
+
+class UnitOfWork:
+    """`with UnitOfWork() as uow:` … `uow.commit()`; anything not committed is rolled back."""
+
+    def __init__(self, factory: sessionmaker[Session] | None = None) -> None:
+        self._factory = factory or session_factory()
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        self.repo = CampaignRepository(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()

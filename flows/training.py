@@ -1,0 +1,18 @@
+"""Stage 宣贯培训 as a flow (placeholder until its tasks land)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.stage import run_stage, stage_run_name
+from tasks.context import CampaignContext, StageOutcome
+
+
+def training_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+    outcome.waiting.append("本阶段尚未实现")
+
+
+@flow(name="training-stage", flow_run_name=stage_run_name, log_prints=True)
+def training_stage(year: int, as_of: str | None = None) -> StageOutcome:
+    """宣贯培训."""
+    return run_stage("training", year, as_of, training_body)

@@ -1,0 +1,46 @@
+"""The dashboard's tables: campaign progress and each recommending unit's projects."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from domain.calendar import SHANGHAI
+from domain.states import STATE_LABELS, ProjectState
+from storage.uow import UnitOfWork
+from tasks.context import STAGES, CampaignContext
+
+
+def progress_rows(ctx: CampaignContext) -> list[dict[str, str]]:
+    with UnitOfWork() as uow:
+        steps = uow.repo.steps(ctx.campaign_id)
+    rows = []
+    for stage, label in STAGES.items():
+        mine = [s for s in steps if s.stage == stage]
+        complete = any(s.step == "complete" for s in mine)
+        last = max(mine, key=lambda s: s.id) if mine else None
+        rows.append(
+            {
+                "阶段": label,
+                "状态": "已完成" if complete else ("进行中" if mine else "未开始"),
+                "已完成步骤": "、".join(s.step for s in mine if s.step != "complete") or "—",
+                "最近一步时间": f"{last.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+                if last
+                else "—",
+            }
+        )
+    return rows
+
+
+def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
+    with UnitOfWork() as uow:
+        units = {u.id: u for u in uow.repo.recommending_units()}
+        counts: dict[int, Counter[str]] = {uid: Counter() for uid in units}
+        for app in uow.repo.applications(ctx.campaign_id):
+            counts[app.recommending_unit_id][app.state] += 1
+    rows: list[dict[str, str | int]] = []
+    for uid, unit in units.items():
+        row: dict[str, str | int] = {"推荐单位": unit.name, "项目总数": sum(counts[uid].values())}
+        for state in ProjectState:
+            row[STATE_LABELS[state]] = counts[uid][state.value]
+        rows.append(row)
+    return rows

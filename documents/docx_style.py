@@ -1,0 +1,553 @@
+"""Shared styling for the commission's Word documents.
+
+The layout follows the usual government-document conventions (GB/T 9704): A4 paper, margins
+37/35/28/26 mm, title in 方正小标宋简体 二号 (22pt), body in 仿宋_GB2312 三号 (16pt) at a fixed
+28pt line pitch, first-line indent of two characters, page numbers "— 1 —" at the foot.
+
+Chinese fonts must be set on ``w:rFonts/@w:eastAsia``; python-docx's ``font.name`` only sets
+``w:ascii``/``w:hAnsi``, so every run written here goes through :func:`set_run_font`.
+Machines without the official fonts fall back on the viewer's substitution (Word maps
+仿宋_GB2312 to 仿宋, WPS ships both); :data:`COMMON_FONTS` uses only the stock Windows fonts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from docx import Document as new_docx
+from docx.document import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.oxml.table import CT_Row
+from docx.shared import Mm, Pt, RGBColor
+from docx.table import Table, _Cell
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+ISSUER = "天津市市场监督管理委员会"
+SHORT_ISSUER = "市市场监管委"
+RED = RGBColor(0xE6, 0x00, 0x12)
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """The typefaces of one document family."""
+
+    body: str = "仿宋_GB2312"
+    title: str = "方正小标宋简体"
+    heading1: str = "黑体"
+    heading2: str = "楷体_GB2312"
+    latin: str = "Times New Roman"
+
+
+OFFICIAL_FONTS = FontSet()
+COMMON_FONTS = FontSet(body="仿宋", title="宋体", heading1="黑体", heading2="楷体")
+
+# Sizes in points by their Chinese names.
+SIZE_ER = 22.0  # 二号
+SIZE_XIAO_ER = 18.0  # 小二
+SIZE_SAN = 16.0  # 三号
+SIZE_XIAO_SAN = 15.0  # 小三
+SIZE_SI = 14.0  # 四号
+SIZE_XIAO_SI = 12.0  # 小四
+SIZE_WU = 10.5  # 五号
+
+BODY_LINE_PITCH = 28.0
+
+_DIGITS = "〇一二三四五六七八九"
+
+
+def chinese_date(d: dt.date) -> str:
+    """Date written out in Chinese numerals: 2025-05-10 -> 二〇二五年五月十日."""
+
+    def small(n: int) -> str:
+        if n < 10:
+            return _DIGITS[n]
+        tens, ones = divmod(n, 10)
+        head = "" if tens == 1 else _DIGITS[tens]
+        return f"{head}十{_DIGITS[ones] if ones else ''}"
+
+    year = "".join(_DIGITS[int(c)] for c in f"{d.year:04d}")
+    return f"{year}年{small(d.month)}月{small(d.day)}日"
+
+
+def arabic_date(d: dt.date) -> str:
+    """2025-09-30 -> 2025年9月30日 (the style used inside body text)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# ---------------------------------------------------------------------------------------------
+# runs and paragraphs
+
+
+def set_run_font(
+    run: Run,
+    east_asia: str,
+    size: float | None = None,
+    *,
+    bold: bool | None = None,
+    latin: str = OFFICIAL_FONTS.latin,
+    color: RGBColor | None = None,
+) -> Run:
+    """Set the run's East Asian and Latin typefaces (and size, weight, colour)."""
+    run.font.name = latin
+    rfonts = run._element.get_or_add_rPr().get_or_add_rFonts()
+    for theme_attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        rfonts.attrib.pop(qn(theme_attr), None)
+    rfonts.set(qn("w:eastAsia"), east_asia)
+    rfonts.set(qn("w:ascii"), latin)
+    rfonts.set(qn("w:hAnsi"), latin)
+    if size is not None:
+        run.font.size = Pt(size)
+    if bold is not None:
+        run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = color
+    return run
+
+
+def east_asian_font(run: Run) -> str | None:
+    """The run's ``w:eastAsia`` typeface, for tests and checks."""
+    rpr = run._element.rPr
+    if rpr is None:
+        return None
+    rfonts = rpr.find(qn("w:rFonts"))
+    return None if rfonts is None else rfonts.get(qn("w:eastAsia"))
+
+
+def _line_spacing(paragraph: Paragraph, pitch: float | None) -> None:
+    fmt = paragraph.paragraph_format
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    if pitch is None:
+        fmt.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    else:
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(pitch)
+
+
+def add_text(
+    doc: Document,
+    text: str,
+    *,
+    font: str | None = None,
+    size: float = SIZE_SAN,
+    bold: bool = False,
+    align: WD_ALIGN_PARAGRAPH | None = WD_ALIGN_PARAGRAPH.JUSTIFY,
+    indent: bool = True,
+    pitch: float | None = BODY_LINE_PITCH,
+    color: RGBColor | None = None,
+    fonts: FontSet = OFFICIAL_FONTS,
+) -> Paragraph:
+    """One paragraph of body text (仿宋 三号, first line indented two characters)."""
+    paragraph = doc.add_paragraph()
+    _line_spacing(paragraph, pitch)
+    if align is not None:
+        paragraph.alignment = align
+    if indent:
+        paragraph.paragraph_format.first_line_indent = Pt(size * 2)
+    if text:
+        set_run_font(
+            paragraph.add_run(text),
+            font or fonts.body,
+            size,
+            bold=bold,
+            latin=fonts.latin,
+            color=color,
+        )
+    return paragraph
+
+
+def add_blank(doc: Document, lines: int = 1) -> None:
+    for _ in range(lines):
+        add_text(doc, "", indent=False)
+
+
+def add_title(doc: Document, text: str, *, fonts: FontSet = OFFICIAL_FONTS) -> Paragraph:
+    """Document title: 方正小标宋简体 二号, centred, followed by one blank line."""
+    paragraph = add_text(
+        doc,
+        text,
+        font=fonts.title,
+        size=SIZE_ER,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        indent=False,
+        pitch=36.0,
+        fonts=fonts,
+    )
+    add_blank(doc)
+    return paragraph
+
+
+def add_heading1(doc: Document, text: str, *, fonts: FontSet = OFFICIAL_FONTS) -> Paragraph:
+    """First-level heading "一、…" in 黑体 三号."""
+    return add_text(doc, text, font=fonts.heading1, fonts=fonts)
+
+
+def add_heading2(doc: Document, text: str, *, fonts: FontSet = OFFICIAL_FONTS) -> Paragraph:
+    """Second-level heading "（一）…" in 楷体 三号."""
+    return add_text(doc, text, font=fonts.heading2, fonts=fonts)
+
+
+def add_salutation(doc: Document, text: str, *, fonts: FontSet = OFFICIAL_FONTS) -> Paragraph:
+    """主送机关 line ("各有关单位："), flush left."""
+    return add_text(doc, text, indent=False, fonts=fonts)
+
+
+def add_signature(
+    doc: Document,
+    issuer: str,
+    issued_on: dt.date,
+    *,
+    fonts: FontSet = OFFICIAL_FONTS,
+    blank_lines: int = 2,
+) -> tuple[Paragraph, Paragraph]:
+    """发文机关署名 and 成文日期, right-aligned with a four-character right indent."""
+    add_blank(doc, blank_lines)
+    paragraphs: list[Paragraph] = []
+    for text in (issuer, chinese_date(issued_on)):
+        p = add_text(doc, text, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False, fonts=fonts)
+        p.paragraph_format.right_indent = Pt(SIZE_SAN * 2)
+        paragraphs.append(p)
+    return paragraphs[0], paragraphs[1]
+
+
+_PPR_AFTER_PBDR = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+
+
+def add_bottom_border(paragraph: Paragraph, color: str = "E60012", size_eighths: int = 18) -> None:
+    """A horizontal rule under the paragraph (the red line of a 红头 document)."""
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    bottom.set(qn("w:val"), "single")
+    bottom.set(qn("w:sz"), str(size_eighths))
+    bottom.set(qn("w:space"), "1")
+    bottom.set(qn("w:color"), color)
+    borders.append(bottom)
+    # keep the schema order of w:pPr children
+    ppr.insert_element_before(borders, *_PPR_AFTER_PBDR)
+
+
+def add_red_header(
+    doc: Document,
+    issuer: str = ISSUER,
+    doc_number: str = "",
+    *,
+    fonts: FontSet = OFFICIAL_FONTS,
+) -> None:
+    """红头: the issuer's name in large red type, optional 发文字号, and the red rule."""
+    head = add_text(
+        doc,
+        f"{issuer}文件" if doc_number else issuer,
+        font=fonts.title,
+        size=36.0 if len(issuer) <= 12 else 30.0,
+        align=WD_ALIGN_PARAGRAPH.CENTER,
+        indent=False,
+        pitch=None,
+        color=RED,
+        fonts=fonts,
+    )
+    head.paragraph_format.space_after = Pt(12)
+    last = head
+    if doc_number:
+        last = add_text(
+            doc, doc_number, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, pitch=None, fonts=fonts
+        )
+    last.paragraph_format.space_after = Pt(6)
+    add_bottom_border(last)
+    add_blank(doc)
+
+
+def start_new_page(paragraph: Paragraph) -> Paragraph:
+    """Make the paragraph begin a new page (no empty paragraph left behind)."""
+    paragraph.paragraph_format.page_break_before = True
+    return paragraph
+
+
+# ---------------------------------------------------------------------------------------------
+# document and page
+
+
+def _add_page_number_footer(doc: Document, fonts: FontSet) -> None:
+    section = doc.sections[0]
+    paragraph = section.footer.paragraphs[0]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_run_font(paragraph.add_run("— "), fonts.latin, SIZE_SI, latin=fonts.latin)
+    # a PAGE field: begin, instruction and end each in their own run
+    for kind in ("begin", "instr", "end"):
+        run = paragraph.add_run()
+        set_run_font(run, fonts.latin, SIZE_SI, latin=fonts.latin)
+        if kind == "instr":
+            element = OxmlElement("w:instrText")
+            element.set(qn("xml:space"), "preserve")
+            element.text = " PAGE "
+        else:
+            element = OxmlElement("w:fldChar")
+            element.set(qn("w:fldCharType"), kind)
+        run._r.append(element)
+    set_run_font(paragraph.add_run(" —"), fonts.latin, SIZE_SI, latin=fonts.latin)
+
+
+def new_document(
+    *,
+    landscape: bool = False,
+    fonts: FontSet = OFFICIAL_FONTS,
+    page_numbers: bool = True,
+    margins_mm: tuple[float, float, float, float] = (37.0, 35.0, 28.0, 26.0),
+) -> Document:
+    """An empty A4 document with official margins (top, bottom, left, right) and body font."""
+    doc = new_docx()
+    section = doc.sections[0]
+    top, bottom, left, right = margins_mm
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(297), Mm(210)
+        # rotate the margins with the page: the binding edge stays on the left
+        top, bottom, left, right = left, right, top, bottom
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(top), Mm(bottom)
+    section.left_margin, section.right_margin = Mm(left), Mm(right)
+    section.footer_distance = Mm(18)
+
+    normal = doc.styles["Normal"]
+    normal.font.name = fonts.latin
+    normal.font.size = Pt(SIZE_SAN)
+    rfonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
+    rfonts.attrib.pop(qn("w:eastAsiaTheme"), None)
+    rfonts.set(qn("w:eastAsia"), fonts.body)
+
+    # the default template starts with no paragraph; python-docx keeps it that way
+    if page_numbers:
+        _add_page_number_footer(doc, fonts)
+    return doc
+
+
+def add_section(doc: Document, *, landscape: bool) -> None:
+    """Start a new page in a new section, e.g. a landscape annex after a portrait notice."""
+    from docx.enum.section import WD_SECTION
+
+    previous = doc.sections[-1]
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    short, long_ = Mm(210), Mm(297)
+    top, bottom = previous.top_margin, previous.bottom_margin
+    left, right = previous.left_margin, previous.right_margin
+    turning = (previous.orientation == WD_ORIENT.LANDSCAPE) != landscape
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = long_, short
+    else:
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = short, long_
+    if turning:
+        top, bottom, left, right = left, right, top, bottom
+    section.top_margin, section.bottom_margin = top, bottom
+    section.left_margin, section.right_margin = left, right
+
+
+def add_page_borders(doc: Document, color: str = "C00000", size_eighths: int = 24) -> None:
+    """A double frame around every page of the last section (certificates)."""
+    sect_pr = doc.sections[-1]._sectPr
+    borders = OxmlElement("w:pgBorders")
+    borders.set(qn("w:offsetFrom"), "page")
+    for edge in ("top", "left", "bottom", "right"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "thinThickSmallGap")
+        element.set(qn("w:sz"), str(size_eighths))
+        element.set(qn("w:space"), "24")
+        element.set(qn("w:color"), color)
+        borders.append(element)
+    # schema order: pgSz, pgMar, paperSrc, pgBorders, ...
+    anchor = sect_pr.find(qn("w:paperSrc"))
+    if anchor is None:
+        anchor = sect_pr.find(qn("w:pgMar"))
+    if anchor is None:
+        sect_pr.insert(0, borders)
+    else:
+        anchor.addnext(borders)
+
+
+def save(doc: Document, path: Path | str) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(target))
+    return target
+
+
+def usable_width_mm(doc: Document) -> float:
+    section = doc.sections[-1]
+    width = section.page_width - section.left_margin - section.right_margin  # type: ignore[operator]
+    return float(width) / 36000.0  # EMU per mm
+
+
+# ---------------------------------------------------------------------------------------------
+# tables
+
+
+def _set_table_borders(table: Table, size_eighths: int = 4) -> None:
+    tbl_pr = table._tbl.tblPr
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        element = OxmlElement(f"w:{edge}")
+        element.set(qn("w:val"), "single")
+        element.set(qn("w:sz"), str(size_eighths))
+        element.set(qn("w:space"), "0")
+        element.set(qn("w:color"), "000000")
+        borders.append(element)
+    existing = tbl_pr.find(qn("w:tblBorders"))
+    if existing is not None:
+        tbl_pr.remove(existing)
+    tbl_pr.insert_element_before(
+        borders,
+        "w:shd",
+        "w:tblLayout",
+        "w:tblCellMar",
+        "w:tblLook",
+        "w:tblCaption",
+        "w:tblDescription",
+        "w:tblPrChange",
+    )
+
+
+def _repeat_as_header(row_element: CT_Row) -> None:
+    tr_pr = row_element.get_or_add_trPr()
+    header = OxmlElement("w:tblHeader")
+    header.set(qn("w:val"), "true")
+    tr_pr.insert_element_before(header, "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del")
+
+
+def set_cell_text(
+    cell: _Cell,
+    text: str,
+    *,
+    font: str,
+    size: float,
+    bold: bool = False,
+    align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.CENTER,
+    latin: str = OFFICIAL_FONTS.latin,
+) -> None:
+    cell.vertical_alignment = WD_ALIGN_VERTICAL.CENTER
+    paragraph = cell.paragraphs[0]
+    paragraph.alignment = align
+    _line_spacing(paragraph, None)
+    lines = str(text).split("\n")
+    for i, line in enumerate(lines):
+        run = paragraph.add_run(line)
+        set_run_font(run, font, size, bold=bold, latin=latin)
+        if i < len(lines) - 1:
+            run.add_break()
+
+
+def add_table(
+    doc: Document,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    widths_mm: Sequence[float] | None = None,
+    size: float = SIZE_XIAO_SI,
+    left_aligned: Sequence[int] = (),
+    fonts: FontSet = OFFICIAL_FONTS,
+) -> Table:
+    """A bordered table with a bold 黑体 header row repeated on every page.
+
+    ``widths_mm`` are relative: they are scaled to the text width. Columns listed in
+    ``left_aligned`` (by index) are left-aligned; everything else is centred.
+    """
+    table = doc.add_table(rows=1, cols=len(headers))
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    _set_table_borders(table)
+    header_row = table.rows[0]
+    _repeat_as_header(header_row._tr)
+    for cell, text in zip(header_row.cells, headers, strict=True):
+        set_cell_text(cell, text, font=fonts.heading1, size=size, latin=fonts.latin)
+    for values in rows:
+        cells = table.add_row().cells
+        for i, (cell, value) in enumerate(zip(cells, values, strict=True)):
+            set_cell_text(
+                cell,
+                "" if value is None else str(value),
+                font=fonts.body,
+                size=size,
+                align=WD_ALIGN_PARAGRAPH.LEFT if i in left_aligned else WD_ALIGN_PARAGRAPH.CENTER,
+                latin=fonts.latin,
+            )
+    if widths_mm:
+        total = sum(widths_mm)
+        available = usable_width_mm(doc)
+        for column, share in zip(table.columns, widths_mm, strict=True):
+            width = Mm(available * share / total)
+            column.width = width
+            for cell in column.cells:
+                cell.width = width
+    return table
+
+
+def table_texts(table: Table) -> list[list[str]]:
+    """Every cell's text, row by row (for tests and round trips)."""
+    return [[cell.text for cell in row.cells] for row in table.rows]
+
+
+__all__ = [
+    "COMMON_FONTS",
+    "ISSUER",
+    "OFFICIAL_FONTS",
+    "SHORT_ISSUER",
+    "FontSet",
+    "add_blank",
+    "add_heading1",
+    "add_page_borders",
+    "add_section",
+    "add_heading2",
+    "add_red_header",
+    "add_salutation",
+    "add_signature",
+    "add_table",
+    "add_text",
+    "add_title",
+    "arabic_date",
+    "chinese_date",
+    "east_asian_font",
+    "new_document",
+    "save",
+    "set_cell_text",
+    "set_run_font",
+    "start_new_page",
+    "table_texts",
+]

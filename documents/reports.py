@@ -1,0 +1,800 @@
+"""The commission's working workbooks: audit, merged summary, intake feedback, training rosters
+and sign-in sheets, progress-report requests, visit coverage and expert score sheets.
+
+Sheets that come back to the system (audit decisions, sign-in, progress report, score sheets)
+carry their keys in the sheet itself (a key column or a hidden ``_meta`` sheet), so that the
+matching readers here can read them back without guessing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.styles import Alignment, Font, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from documents.docx_style import arabic_date
+from documents.rows import (
+    DECISIONS,
+    PDCA_PHASES,
+    SIGNIN_MARKS,
+    AuditRow,
+    CheckinRequest,
+    FeedbackRow,
+    RosterRow,
+    ScoreSheetRow,
+    SummaryRow,
+    TrainingSession,
+    VisitCoverageRow,
+)
+from documents.xlsx_style import (
+    FIRST_DATA_ROW,
+    HEADER_ROW,
+    INPUT_FILL,
+    Column,
+    add_decimal_validation,
+    add_list_validation,
+    new_workbook,
+    safe_sheet_title,
+    save_workbook,
+    setup_print,
+    style_data_cell,
+    style_title,
+    style_total_row,
+    write_table,
+)
+
+__all__ = [
+    "AUDIT_SHEET",
+    "CHECKIN_LABELS",
+    "META_SHEET",
+    "criterion_header",
+    "read_checkin_response",
+    "read_score_sheet",
+    "read_signin_sheet",
+    "write_audit_workbook",
+    "write_checkin_request",
+    "write_intake_feedback",
+    "write_score_sheet",
+    "write_signin_sheet",
+    "write_summary_workbook",
+    "write_training_roster",
+    "write_visit_coverage",
+]
+
+CAMPAIGN = "天津市质量攻关"
+META_SHEET = "_meta"
+AUDIT_SHEET = "立项审核"
+
+
+def _add_meta(wb: Workbook, pairs: Sequence[Sequence[object]]) -> Worksheet:
+    """A hidden sheet of key/value rows that the readers use."""
+    ws = wb.create_sheet(META_SHEET)
+    for row in pairs:
+        ws.append(list(row))
+    ws.sheet_state = "hidden"
+    return ws
+
+
+def _read_meta(wb: Workbook) -> list[list[object]]:
+    if META_SHEET not in wb.sheetnames:
+        raise ValueError("工作簿缺少 _meta 工作表，不是本系统生成的表格")
+    return [list(r) for r in wb[META_SHEET].iter_rows(values_only=True)]
+
+
+def _note(ws: Worksheet, row: int, ncols: int, text: str) -> None:
+    ws.cell(row=row, column=1, value=text)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+    cell = ws.cell(row=row, column=1)
+    cell.font = Font(name="宋体", size=11)
+    cell.alignment = Alignment(horizontal="left", vertical="center", wrap_text=True)
+    ws.row_dimensions[row].height = 32
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. 立项审核表
+
+
+AUDIT_COLUMNS = (
+    Column("序号", 6),
+    Column("项目名称", 34, align="left"),
+    Column("申报单位", 28, align="left"),
+    Column("统一社会信用代码", 21),
+    Column("所属区", 9),
+    Column("所属产业链", 11),
+    Column("项目类型", 10),
+    Column("推荐单位", 22, align="left"),
+    Column("审核发现", 42, align="left"),
+    Column("推荐单位意见", 24, align="left"),
+    Column("建议结论", 10),
+    Column("决定", 10, input=True),
+    Column("理由", 26, align="left", input=True),
+    Column("申报编号", 14),
+)
+AUDIT_DECISION_COL = 12
+AUDIT_SUGGESTION_COL = 11
+AUDIT_UNIT_COL = 8
+
+
+def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) -> Path:
+    """立项审核表: every application with findings, unit opinion, suggested and empty decision.
+
+    Sheet "立项审核" (决定 is a 通过/不通过 drop-down, 理由 free text, 申报编号 the key the
+    import matches on) and sheet "按推荐单位统计" (counts per recommending unit; the decision
+    counts are COUNTIFS formulas so they follow what the commission fills in).
+    """
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = AUDIT_SHEET
+    values = [
+        [
+            r.seq,
+            r.title,
+            r.applicant,
+            r.uscc,
+            r.district,
+            r.chain,
+            r.project_type,
+            r.recommending_unit,
+            r.findings_text,
+            r.unit_opinion,
+            r.suggested_decision,
+            r.decision or None,
+            r.reason or None,
+            r.key,
+        ]
+        for r in rows
+    ]
+    last = write_table(ws, f"{year}年{CAMPAIGN}项目立项审核表", AUDIT_COLUMNS, values)
+    ws.freeze_panes = "C3"
+    add_list_validation(
+        ws, AUDIT_DECISION_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), DECISIONS
+    )
+
+    stats = wb.create_sheet("按推荐单位统计")
+    units: dict[str, Counter[str]] = {}
+    for r in rows:
+        counter = units.setdefault(r.recommending_unit, Counter())
+        counter["total"] += 1
+        counter[r.suggested_decision] += 1
+    first, lastr = FIRST_DATA_ROW, max(last, FIRST_DATA_ROW)
+    u = get_column_letter(AUDIT_UNIT_COL)
+    d = get_column_letter(AUDIT_DECISION_COL)
+    unit_range = f"'{AUDIT_SHEET}'!${u}${first}:${u}${lastr}"
+    decision_range = f"'{AUDIT_SHEET}'!${d}${first}:${d}${lastr}"
+    stat_rows: list[list[object]] = []
+    for i, (unit, counter) in enumerate(sorted(units.items()), start=1):
+        r = FIRST_DATA_ROW + i - 1
+        passed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[0]}")'
+        failed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[1]}")'
+        stat_rows.append(
+            [
+                i,
+                unit,
+                counter["total"],
+                counter[DECISIONS[0]],
+                counter[DECISIONS[1]],
+                passed,
+                failed,
+                f"=C{r}-F{r}-G{r}",
+            ]
+        )
+    stat_columns = [
+        Column("序号", 6),
+        Column("推荐单位", 30, align="left"),
+        Column("申报项目数", 12),
+        Column("建议通过", 11),
+        Column("建议不通过", 11),
+        Column("决定通过", 11),
+        Column("决定不通过", 11),
+        Column("待决定", 10),
+    ]
+    stats_last = write_table(
+        stats, f"{year}年{CAMPAIGN}立项审核情况统计（按推荐单位）", stat_columns, stat_rows
+    )
+    total = stats_last + 1
+    stats.cell(row=total, column=1, value="合计")
+    stats.merge_cells(start_row=total, start_column=1, end_row=total, end_column=2)
+    for col in range(3, 9):
+        letter = get_column_letter(col)
+        stats.cell(
+            row=total, column=col, value=f"=SUM({letter}{FIRST_DATA_ROW}:{letter}{stats_last})"
+        )
+    style_total_row(stats, total, len(stat_columns))
+    return save_workbook(wb, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. merged summary and intake feedback
+
+SUMMARY_COLUMNS = (
+    Column("序号", 6),
+    Column("项目名称", 34, align="left"),
+    Column("申报单位", 28, align="left"),
+    Column("统一社会信用代码", 21),
+    Column("所属区", 9),
+    Column("所属产业链", 11),
+    Column("项目类型", 10),
+    Column("是否联合申报", 8),
+    Column("项目负责人", 10),
+    Column("联系电话", 14),
+    Column("推荐单位", 24, align="left"),
+    Column("备注", 18, align="left"),
+)
+
+
+def _count_sheet(wb: Workbook, title: str, heading: str, label: str, counts: Counter[str]) -> None:
+    ws = wb.create_sheet(title)
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    rows = [[i, name or "（未填）", n] for i, (name, n) in enumerate(ordered, start=1)]
+    last = write_table(
+        ws,
+        heading,
+        [Column("序号", 6), Column(label, 32, align="left"), Column("项目数", 10)],
+        rows,
+    )
+    total = last + 1
+    ws.cell(row=total, column=1, value="合计")
+    ws.merge_cells(start_row=total, start_column=1, end_row=total, end_column=2)
+    ws.cell(row=total, column=3, value=sum(counts.values()))
+    style_total_row(ws, total, 3)
+
+
+def write_summary_workbook(path: Path | str, year: int, rows: Sequence[SummaryRow]) -> Path:
+    """立项申报汇总表 merged across all recommending units, renumbered, with counts per
+    recommending unit, chain and district on further sheets."""
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = "立项申报汇总"
+    values = [
+        [
+            i,
+            r.title,
+            r.applicant,
+            r.uscc,
+            r.district,
+            r.chain,
+            r.project_type,
+            r.joint,
+            r.project_lead,
+            r.phone,
+            r.recommending_unit,
+            r.remark,
+        ]
+        for i, r in enumerate(rows, start=1)
+    ]
+    write_table(ws, f"{year}年{CAMPAIGN}项目立项申报汇总表", SUMMARY_COLUMNS, values)
+    ws.freeze_panes = "C3"
+    for col in (4, 10):  # keep codes and phone numbers as text
+        for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(values)):
+            ws.cell(row=r, column=col).number_format = "@"
+    _count_sheet(
+        wb,
+        "按推荐单位",
+        f"{year}年立项申报情况（按推荐单位）",
+        "推荐单位",
+        Counter(r.recommending_unit for r in rows),
+    )
+    _count_sheet(
+        wb,
+        "按产业链",
+        f"{year}年立项申报情况（按产业链）",
+        "所属产业链",
+        Counter(r.chain for r in rows),
+    )
+    _count_sheet(
+        wb,
+        "按所属区",
+        f"{year}年立项申报情况（按所属区）",
+        "所属区",
+        Counter(r.district for r in rows),
+    )
+    return save_workbook(wb, path)
+
+
+SEVERITY_LABELS = {"error": "须修改", "warning": "请核实", "info": "提示"}
+
+FEEDBACK_COLUMNS = (
+    Column("序号", 6),
+    Column("文件名", 24, align="left"),
+    Column("项目名称", 30, align="left"),
+    Column("申报单位", 24, align="left"),
+    Column("类别", 9),
+    Column("涉及内容", 14),
+    Column("问题说明", 40, align="left"),
+    Column("修改要求", 40, align="left"),
+)
+
+
+def write_intake_feedback(
+    path: Path | str,
+    unit: str,
+    batch_rows: Sequence[FeedbackRow],
+    *,
+    batch_label: str = "",
+    resubmit_by: dt.date | None = None,
+) -> Path:
+    """审核意见 for one recommending unit's batch: every finding with its fix."""
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = "审核意见"
+    label = f"（{batch_label}）" if batch_label else ""
+    values = [
+        [
+            r.seq,
+            r.file,
+            r.title,
+            r.applicant,
+            SEVERITY_LABELS.get(str(r.severity), str(r.severity)),
+            r.field,
+            r.message,
+            r.fix,
+        ]
+        for r in batch_rows
+    ]
+    last = write_table(ws, f"{unit}立项申报材料审核意见{label}", FEEDBACK_COLUMNS, values)
+    errors = sum(1 for r in batch_rows if str(r.severity) == "error")
+    files = len({r.file for r in batch_rows if r.file})
+    if not batch_rows:
+        text = "经审核，本批次申报材料未发现问题。"
+    else:
+        text = (
+            f"本批次共发现问题{len(batch_rows)}项（涉及{files}个文件），其中“须修改”{errors}项，"
+            "修改后方可受理；“请核实”项请核实后说明情况。"
+        )
+        if resubmit_by is not None:
+            text += f"请于{arabic_date(resubmit_by)}前重新报送。"
+    _note(ws, last + 2, len(FEEDBACK_COLUMNS), text)
+    return save_workbook(wb, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. training roster and sign-in sheet
+
+ROSTER_COLUMNS = (
+    Column("序号", 6),
+    Column("姓名", 10),
+    Column("单位", 30, align="left"),
+    Column("角色", 12),
+    Column("项目名称", 36, align="left"),
+    Column("联系电话", 14),
+    Column("签到", 14, input=True),
+)
+
+
+def _session_heading(session: TrainingSession) -> str:
+    when = arabic_date(session.date) + (f" {session.time}" if session.time else "")
+    where = f"，{session.place}" if session.place else ""
+    return f"{session.name}（{when}{where}）"
+
+
+def write_training_roster(
+    path: Path | str,
+    year: int,
+    sessions: Sequence[TrainingSession],
+    rows: Sequence[RosterRow],
+) -> Path:
+    """培训名单: an overview sheet, then one sheet per session (named by the session) with an
+    empty 签到 column for signatures."""
+    by_key = {s.key: s for s in sessions}
+    unknown = sorted({r.session_key for r in rows} - by_key.keys())
+    if unknown:
+        raise ValueError(f"名单中有未知的培训场次：{'、'.join(unknown)}")
+    wb = new_workbook()
+    overview = wb.active
+    overview.title = "场次汇总"
+    counts = Counter(r.session_key for r in rows)
+    write_table(
+        overview,
+        f"{year}年{CAMPAIGN}培训场次汇总",
+        [
+            Column("序号", 6),
+            Column("场次", 30, align="left"),
+            Column("日期", 14),
+            Column("时间", 14),
+            Column("地点", 30, align="left"),
+            Column("人数", 8),
+        ],
+        [
+            [i, s.name, arabic_date(s.date), s.time, s.place, counts[s.key]]
+            for i, s in enumerate(sessions, start=1)
+        ],
+    )
+    used = {overview.title, META_SHEET}
+    for session in sessions:
+        ws = wb.create_sheet(safe_sheet_title(session.name, used))
+        people = [r for r in rows if r.session_key == session.key]
+        write_table(
+            ws,
+            f"{year}年{CAMPAIGN}培训名单——{_session_heading(session)}",
+            ROSTER_COLUMNS,
+            [
+                [i, p.name, p.unit, p.role, p.project, p.phone, None]
+                for i, p in enumerate(people, start=1)
+            ],
+        )
+        ws.row_dimensions[1].height = 48
+        for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(people)):
+            ws.row_dimensions[r].height = 28
+    return save_workbook(wb, path)
+
+
+SIGNIN_COLUMNS = (
+    Column("序号", 6),
+    Column("人员编号", 12),
+    Column("姓名", 10),
+    Column("单位", 30, align="left"),
+    Column("角色", 12),
+    Column("项目名称", 34, align="left"),
+    Column("签到情况", 12, input=True),
+    Column("备注", 20, align="left", input=True),
+)
+SIGNIN_MARK_COL = 7
+
+
+def write_signin_sheet(
+    path: Path | str, session: TrainingSession, rows: Sequence[RosterRow]
+) -> Path:
+    """签到表 for one session, to be marked (已签到/缺席/请假) and imported back.
+
+    Layout: sheet "签到表", header in row 2, 人员编号 in column B, 签到情况 in column G (drop-down),
+    备注 in column H; the hidden ``_meta`` sheet holds the session key.
+    """
+    people = [r for r in rows if r.session_key == session.key]
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = "签到表"
+    last = write_table(
+        ws,
+        f"{CAMPAIGN}培训签到表——{_session_heading(session)}",
+        SIGNIN_COLUMNS,
+        [
+            [i, p.person_key, p.name, p.unit, p.role, p.project, None, None]
+            for i, p in enumerate(people, start=1)
+        ],
+    )
+    ws.row_dimensions[1].height = 48
+    add_list_validation(
+        ws, SIGNIN_MARK_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), SIGNIN_MARKS
+    )
+    _add_meta(
+        wb,
+        [
+            ("kind", "signin"),
+            ("session_key", session.key),
+            ("session_name", session.name),
+            ("date", session.date.isoformat()),
+        ],
+    )
+    return save_workbook(wb, path)
+
+
+def read_signin_sheet(path: Path | str) -> tuple[str, dict[str, str]]:
+    """Read a marked sign-in sheet back: ``(session_key, {person_key: mark})``.
+
+    Unmarked people are left out; unknown marks raise ``ValueError``.
+    """
+    wb = load_workbook(path)
+    meta = dict((r[0], r[1]) for r in _read_meta(wb) if r and r[0])
+    if meta.get("kind") != "signin":
+        raise ValueError("不是签到表")
+    ws = wb["签到表"]
+    headers = [c.value for c in ws[HEADER_ROW]]
+    key_col = headers.index("人员编号")
+    mark_col = headers.index("签到情况")
+    marks: dict[str, str] = {}
+    for row in ws.iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
+        key, mark = row[key_col], row[mark_col]
+        if not key or mark is None or str(mark).strip() == "":
+            continue
+        mark_text = str(mark).strip()
+        if mark_text not in SIGNIN_MARKS:
+            raise ValueError(f"人员 {key} 的签到情况“{mark_text}”无效")
+        marks[str(key)] = mark_text
+    return str(meta["session_key"]), marks
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. progress report request and visit coverage
+
+CHECKIN_LABELS: dict[str, str] = {
+    "project_key": "项目编号",
+    "title": "项目名称",
+    "applicant": "项目单位",
+    "recommending_unit": "推荐单位",
+    "period": "报告期",
+    "due": "报送截止日期",
+    "phase": "当前PDCA阶段",
+    "percent": "完成进度（%）",
+    "indicator": "攻关指标",
+    "baseline": "基线值",
+    "target": "目标值",
+    "current": "当前值",
+    "problems": "存在问题",
+    "next_steps": "下一步工作计划",
+    "help": "需要协调解决的事项",
+    "reporter": "填报人",
+    "phone": "联系电话",
+    "reported_on": "填报日期",
+}
+_CHECKIN_INPUTS = (
+    "phase",
+    "percent",
+    "current",
+    "problems",
+    "next_steps",
+    "help",
+    "reporter",
+    "phone",
+    "reported_on",
+)
+
+
+def write_checkin_request(path: Path | str, project: CheckinRequest) -> Path:
+    """进度报告 for one project unit to fill and return.
+
+    One sheet "进度报告": labels in column A (fixed, see ``CHECKIN_LABELS``), values in column B.
+    Shaded cells are to be filled; the sheet is protected (no password) so the labels stay put.
+    """
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = "进度报告"
+    period = f"（{project.period}）" if project.period else ""
+    style_title(ws, f"{CAMPAIGN}项目进度报告{period}", 2)
+    ws.column_dimensions["A"].width = 22
+    ws.column_dimensions["B"].width = 70
+    unit = f"（{project.indicator_unit}）" if project.indicator_unit else ""
+    prefilled: dict[str, object] = {
+        "project_key": project.project_key,
+        "title": project.title,
+        "applicant": project.applicant,
+        "recommending_unit": project.recommending_unit,
+        "period": project.period,
+        "due": arabic_date(project.due) if project.due else "",
+        "indicator": project.indicator + unit,
+        "baseline": project.baseline,
+        "target": project.target,
+    }
+    label_column = Column("", align="center")
+    value_column = Column("", align="left", wrap=True)
+    row_of: dict[str, int] = {}
+    for r, (field, label) in enumerate(CHECKIN_LABELS.items(), start=HEADER_ROW):
+        row_of[field] = r
+        ws.cell(row=r, column=1, value=label)
+        style_data_cell(ws, r, 1, label_column)
+        ws.cell(row=r, column=1).font = Font(name="黑体", size=11, bold=True)
+        ws.cell(row=r, column=2, value=prefilled.get(field))
+        style_data_cell(ws, r, 2, value_column)
+        cell = ws.cell(row=r, column=2)
+        if field in _CHECKIN_INPUTS:
+            cell.fill = INPUT_FILL
+            cell.protection = Protection(locked=False)
+        ws.row_dimensions[r].height = 60 if field in {"problems", "next_steps", "help"} else 24
+    phase_row, percent_row = row_of["phase"], row_of["percent"]
+    add_list_validation(ws, 2, phase_row, phase_row, PDCA_PHASES, prompt_title="PDCA阶段")
+    add_decimal_validation(ws, 2, percent_row, percent_row, 0, 100)
+    ws.cell(row=row_of["reported_on"], column=2).number_format = "yyyy-mm-dd"
+    note_row = max(row_of.values()) + 2
+    _note(
+        ws,
+        note_row,
+        2,
+        "填报说明：黄色单元格为填报项；PDCA阶段从下拉列表选择（计划/执行/检查/处理）；"
+        "完成进度填0～100之间的数值；当前值与目标值使用相同计量单位。",
+    )
+    ws.protection.sheet = True
+    ws.protection.formatCells = False
+    ws.protection.formatRows = False
+    setup_print(ws, landscape=False, title_rows=None)
+    _add_meta(wb, [("kind", "checkin"), ("project_key", project.project_key)])
+    return save_workbook(wb, path)
+
+
+def read_checkin_response(path: Path | str) -> dict[str, object]:
+    """Read a returned progress report: ``{field: value}`` by the labels in column A."""
+    wb = load_workbook(path)
+    ws = wb["进度报告"]
+    by_label = {label: field for field, label in CHECKIN_LABELS.items()}
+    result: dict[str, object] = {}
+    for label, value in ws.iter_rows(min_row=HEADER_ROW, max_col=2, values_only=True):
+        if isinstance(label, str) and label in by_label:
+            result[by_label[label]] = value
+    return result
+
+
+def write_visit_coverage(
+    path: Path | str,
+    rows: Sequence[VisitCoverageRow],
+    *,
+    year: int | None = None,
+    as_of: dt.date | None = None,
+) -> Path:
+    """跟踪服务走访覆盖情况 per recommending unit, with a total row."""
+    wb = new_workbook()
+    ws = wb.active
+    ws.title = "走访覆盖"
+    prefix = f"{year}年" if year else ""
+    suffix = f"（截至{arabic_date(as_of)}）" if as_of else ""
+    columns = [
+        Column("序号", 6),
+        Column("推荐单位", 28, align="left"),
+        Column("项目数", 9),
+        Column("已走访项目数", 11),
+        Column("未走访项目数", 11),
+        Column("覆盖率", 9, number_format="0.0%"),
+        Column("走访次数", 9),
+        Column("最近走访日期", 14, number_format="yyyy-mm-dd"),
+        Column("未走访项目", 50, align="left"),
+    ]
+    values = [
+        [
+            i,
+            r.recommending_unit,
+            r.projects,
+            r.visited_projects,
+            r.projects - r.visited_projects,
+            (r.visited_projects / r.projects) if r.projects else None,
+            r.visits,
+            r.last_visit,
+            "\n".join(r.not_visited),
+        ]
+        for i, r in enumerate(rows, start=1)
+    ]
+    last = write_table(ws, f"{prefix}{CAMPAIGN}跟踪服务走访覆盖情况{suffix}", columns, values)
+    total = last + 1
+    projects = sum(r.projects for r in rows)
+    visited = sum(r.visited_projects for r in rows)
+    totals: list[object] = [
+        "合计",
+        None,
+        projects,
+        visited,
+        projects - visited,
+        (visited / projects) if projects else None,
+        sum(r.visits for r in rows),
+        None,
+        None,
+    ]
+    for col, value in enumerate(totals, start=1):
+        ws.cell(row=total, column=col, value=value)
+    ws.merge_cells(start_row=total, start_column=1, end_row=total, end_column=2)
+    style_total_row(ws, total, len(columns))
+    ws.cell(row=total, column=6).number_format = "0.0%"
+    return save_workbook(wb, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. score sheets
+
+
+def criterion_header(name: str, maximum: float) -> str:
+    """选题 + 10 -> "选题（10分）"."""
+    shown = str(int(maximum)) if float(maximum).is_integer() else f"{maximum:g}"
+    return f"{name}（{shown}分）"
+
+
+_SCORE_FIXED = ("序号", "成果编号", "成果名称", "完成单位")
+
+
+def write_score_sheet(
+    path: Path | str,
+    panel_name: str,
+    criteria: Sequence[tuple[str, str, float]],
+    results: Sequence[tuple[str, str, str]],
+    experts: Sequence[str],
+) -> Path:
+    """评分表: one sheet per expert, named by the expert.
+
+    On each sheet: a row per result (成果编号 = the result key), a column per criterion headed
+    "名称（N分）" with a 0..N decimal validation, a 合计 formula and 备注. The hidden ``_meta``
+    sheet maps sheet names to experts and criterion columns to criterion keys.
+    """
+    if not experts:
+        raise ValueError("评定组至少需要一名专家")
+    if not criteria:
+        raise ValueError("评分标准不能为空")
+    keys = [k for k, _, _ in criteria]
+    if len(set(keys)) != len(keys):
+        raise ValueError("评分标准编号重复")
+    columns = [
+        Column("序号", 6),
+        Column("成果编号", 12),
+        Column("成果名称", 36, align="left"),
+        Column("完成单位", 26, align="left"),
+        *[Column(criterion_header(name, mx), 11, input=True) for _, name, mx in criteria],
+        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 11),
+        Column("备注", 20, align="left", input=True),
+    ]
+    first_crit = len(_SCORE_FIXED) + 1
+    last_crit = first_crit + len(criteria) - 1
+    total_col = last_crit + 1
+    wb = new_workbook()
+    used: set[str] = {META_SHEET}
+    meta: list[list[object]] = [["kind", "score"], ["panel", panel_name]]
+    for i, (key, name, mx) in enumerate(criteria):
+        meta.append(["criterion", key, name, mx, get_column_letter(first_crit + i)])
+    for index, expert in enumerate(experts):
+        ws = wb.active if index == 0 else wb.create_sheet()
+        ws.title = safe_sheet_title(expert, used)
+        meta.append(["expert", ws.title, expert])
+        values: list[list[object]] = []
+        for r, (key, title, applicant) in enumerate(results, start=FIRST_DATA_ROW):
+            first_letter = get_column_letter(first_crit)
+            last_letter = get_column_letter(last_crit)
+            span = f"{first_letter}{r}:{last_letter}{r}"
+            total = f'=IF(COUNT({span})=0,"",SUM({span}))'
+            values.append(
+                [
+                    r - FIRST_DATA_ROW + 1,
+                    key,
+                    title,
+                    applicant,
+                    *[None] * len(criteria),
+                    total,
+                    None,
+                ]
+            )
+        last = write_table(ws, f"{panel_name}评分表（专家：{expert}）", columns, values)
+        ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=first_crit)
+        for i, (_, _, mx) in enumerate(criteria):
+            add_decimal_validation(
+                ws, first_crit + i, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), 0, mx
+            )
+        for r in range(FIRST_DATA_ROW, last + 1):
+            ws.cell(row=r, column=total_col).number_format = "0.0"
+            ws.row_dimensions[r].height = 30
+        _note(ws, last + 2, len(columns), "专家签字：                              日期：")
+    _add_meta(wb, meta)
+    return save_workbook(wb, path)
+
+
+def read_score_sheet(path: Path | str) -> list[ScoreSheetRow]:
+    """Read a filled score workbook back, one row per (expert, result).
+
+    Scores outside 0..max, or not numbers, raise ``ValueError`` naming the sheet and cell.
+    """
+    wb = load_workbook(path)
+    meta = _read_meta(wb)
+    if not meta or meta[0][:2] != ["kind", "score"]:
+        raise ValueError("不是评分表")
+    criteria = [(str(r[1]), float(r[3]), str(r[4])) for r in meta if r[0] == "criterion"]
+    experts = [(str(r[1]), str(r[2])) for r in meta if r[0] == "expert"]
+    out: list[ScoreSheetRow] = []
+    for sheet, expert in experts:
+        ws = wb[sheet]
+        headers = [c.value for c in ws[HEADER_ROW]]
+        key_col = headers.index("成果编号") + 1
+        remark_col = headers.index("备注") + 1
+        for r in range(FIRST_DATA_ROW, ws.max_row + 1):
+            key = ws.cell(row=r, column=key_col).value
+            if key is None or str(key).strip() == "":
+                continue
+            scores: dict[str, float | None] = {}
+            for ckey, mx, letter in criteria:
+                value = ws[f"{letter}{r}"].value
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    scores[ckey] = None
+                    continue
+                try:
+                    number = float(value)
+                except (TypeError, ValueError):
+                    raise ValueError(f"{sheet}!{letter}{r}：“{value}”不是数值") from None
+                if not 0 <= number <= mx:
+                    raise ValueError(f"{sheet}!{letter}{r}：{number:g}超出0～{mx:g}分")
+                scores[ckey] = number
+            remark = ws.cell(row=r, column=remark_col).value
+            out.append(
+                ScoreSheetRow(
+                    expert=expert,
+                    result_key=str(key),
+                    scores=scores,
+                    remark="" if remark is None else str(remark),
+                )
+            )
+    return out

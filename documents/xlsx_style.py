@@ -1,0 +1,246 @@
+"""Shared styling for the commission's Excel workbooks.
+
+Every list sheet has the same shape, so that people and the importers find things in the same
+place: row 1 is the title merged across all columns, row 2 the bold header (filled, bordered),
+data from row 3; the header is frozen and filtered; the sheet prints on A4 landscape, one page
+wide, with the title and header rows repeated on every page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
+
+TITLE_ROW = 1
+HEADER_ROW = 2
+FIRST_DATA_ROW = 3
+
+BODY_FONT = "宋体"
+HEADER_FONT = "黑体"
+TITLE_FONT = "宋体"
+
+_THIN = Side(style="thin", color="000000")
+BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+HEADER_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
+INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
+TOTAL_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
+
+_INVALID_TITLE_CHARS = set("[]:*?/\\")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a list sheet."""
+
+    header: str
+    width: float = 14.0
+    wrap: bool = False
+    align: str = "center"  # "center" or "left"
+    number_format: str | None = None
+    input: bool = False  # a cell the reader fills in: shaded, left unlocked
+
+
+def new_workbook() -> Workbook:
+    """A workbook whose default sheet is still there (callers rename or reuse it)."""
+    return Workbook()
+
+
+def safe_sheet_title(name: str, used: set[str] | None = None) -> str:
+    """A legal sheet title (31 characters, no []:*?/\\), unique within ``used`` (updated)."""
+    cleaned = "".join("_" if c in _INVALID_TITLE_CHARS else c for c in name).strip("'").strip()
+    cleaned = (cleaned or "Sheet")[:31]
+    if used is None:
+        return cleaned
+    candidate, n = cleaned, 2
+    while candidate.lower() in {u.lower() for u in used}:
+        suffix = f"({n})"
+        candidate = cleaned[: 31 - len(suffix)] + suffix
+        n += 1
+    used.add(candidate)
+    return candidate
+
+
+def style_title(ws: Worksheet, title: str, ncols: int, row: int = TITLE_ROW) -> None:
+    ws.cell(row=row, column=1, value=title)
+    if ncols > 1:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=ncols)
+    cell = ws.cell(row=row, column=1)
+    cell.font = Font(name=TITLE_FONT, size=16, bold=True)
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[row].height = 36
+
+
+def style_header(ws: Worksheet, row: int, columns: Sequence[Column]) -> None:
+    for index, column in enumerate(columns, start=1):
+        cell = ws.cell(row=row, column=index, value=column.header)
+        cell.font = Font(name=HEADER_FONT, size=11, bold=True)
+        cell.fill = HEADER_FILL
+        cell.border = BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        ws.column_dimensions[get_column_letter(index)].width = column.width
+    ws.row_dimensions[row].height = 30
+
+
+def style_data_cell(ws: Worksheet, row: int, col: int, column: Column) -> None:
+    cell = ws.cell(row=row, column=col)
+    cell.font = Font(name=BODY_FONT, size=11)
+    cell.border = BORDER
+    cell.alignment = Alignment(
+        horizontal=column.align, vertical="center", wrap_text=column.wrap or column.align == "left"
+    )
+    if column.number_format:
+        cell.number_format = column.number_format
+    if column.input:
+        cell.fill = INPUT_FILL
+
+
+def setup_print(
+    ws: Worksheet,
+    *,
+    landscape: bool = True,
+    title_rows: str | None = f"{TITLE_ROW}:{HEADER_ROW}",
+) -> None:
+    """A4, landscape by default, fit to one page wide, repeating title rows."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_options.horizontalCentered = True
+    if title_rows:
+        ws.print_title_rows = title_rows
+    ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def write_table(
+    ws: Worksheet,
+    title: str,
+    columns: Sequence[Column],
+    rows: Iterable[Sequence[object]],
+    *,
+    landscape: bool = True,
+    autofilter: bool = True,
+) -> int:
+    """Title, header and data rows in the standard layout; returns the last data row.
+
+    When ``rows`` is empty the return value is ``HEADER_ROW``.
+    """
+    ncols = len(columns)
+    style_title(ws, title, ncols)
+    style_header(ws, HEADER_ROW, columns)
+    last = HEADER_ROW
+    for r, values in enumerate(rows, start=FIRST_DATA_ROW):
+        if len(values) != ncols:
+            raise ValueError(f"row {r} has {len(values)} values for {ncols} columns")
+        for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
+            ws.cell(row=r, column=c, value=value)
+            style_data_cell(ws, r, c, column)
+        last = r
+    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=1)
+    if autofilter:
+        ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"
+    setup_print(ws, landscape=landscape)
+    return last
+
+
+def style_total_row(ws: Worksheet, row: int, ncols: int) -> None:
+    for col in range(1, ncols + 1):
+        cell = ws.cell(row=row, column=col)
+        cell.font = Font(name=HEADER_FONT, size=11, bold=True)
+        cell.fill = TOTAL_FILL
+        cell.border = BORDER
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+
+
+def add_list_validation(
+    ws: Worksheet,
+    col: int,
+    first_row: int,
+    last_row: int,
+    options: Sequence[str],
+    *,
+    prompt_title: str = "请选择",
+) -> DataValidation:
+    """A drop-down list over one column's cells."""
+    formula = '"' + ",".join(options) + '"'
+    if len(formula) > 257:
+        raise ValueError("drop-down options too long for an inline list")
+    dv = DataValidation(type="list", formula1=formula, allow_blank=True)
+    dv.promptTitle = prompt_title
+    dv.prompt = "可选：" + "、".join(options)
+    dv.errorTitle = "输入无效"
+    dv.error = "请从下拉列表中选择：" + "、".join(options)
+    dv.showInputMessage = True
+    dv.showErrorMessage = True
+    letter = get_column_letter(col)
+    dv.add(f"{letter}{first_row}:{letter}{max(first_row, last_row)}")
+    ws.add_data_validation(dv)
+    return dv
+
+
+def add_decimal_validation(
+    ws: Worksheet,
+    col: int,
+    first_row: int,
+    last_row: int,
+    low: float,
+    high: float,
+) -> DataValidation:
+    """Numbers between ``low`` and ``high`` (inclusive) over one column's cells."""
+    dv = DataValidation(
+        type="decimal",
+        operator="between",
+        formula1=_num(low),
+        formula2=_num(high),
+        allow_blank=True,
+    )
+    dv.errorTitle = "输入无效"
+    dv.error = f"请输入{_num(low)}至{_num(high)}之间的数值"
+    dv.promptTitle = "取值范围"
+    dv.prompt = f"{_num(low)}～{_num(high)}"
+    dv.showInputMessage = True
+    dv.showErrorMessage = True
+    letter = get_column_letter(col)
+    dv.add(f"{letter}{first_row}:{letter}{max(first_row, last_row)}")
+    ws.add_data_validation(dv)
+    return dv
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def save_workbook(wb: Workbook, path: Path | str) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(str(target))
+    return target
+
+
+__all__ = [
+    "BORDER",
+    "FIRST_DATA_ROW",
+    "HEADER_ROW",
+    "TITLE_ROW",
+    "Column",
+    "add_decimal_validation",
+    "add_list_validation",
+    "new_workbook",
+    "safe_sheet_title",
+    "save_workbook",
+    "setup_print",
+    "style_data_cell",
+    "style_header",
+    "style_title",
+    "style_total_row",
+    "write_table",
+]

@@ -1,0 +1,417 @@
+"""The working workbooks read back: rows, validations, layout, and the import round trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from documents.reports import (
+    CHECKIN_LABELS,
+    criterion_header,
+    read_checkin_response,
+    read_score_sheet,
+    read_signin_sheet,
+    write_audit_workbook,
+    write_checkin_request,
+    write_intake_feedback,
+    write_score_sheet,
+    write_signin_sheet,
+    write_summary_workbook,
+    write_training_roster,
+    write_visit_coverage,
+)
+from documents.rows import (
+    AuditRow,
+    CheckinRequest,
+    FeedbackRow,
+    RosterRow,
+    SummaryRow,
+    TrainingSession,
+    VisitCoverageRow,
+)
+from domain.models import Finding, Severity
+
+AUDIT = [
+    AuditRow(
+        seq=1,
+        title="降低高强钢气保焊丝焊缝气孔不良率",
+        applicant="天津市金桥焊材集团股份有限公司",
+        uscc="91120113MA05K1234X",
+        district="北辰区",
+        chain="焊材",
+        project_type="提质增效",
+        recommending_unit="北辰区市场监督管理局",
+        findings_text="",
+        unit_opinion="材料真实完整，同意推荐。",
+        suggested_decision="通过",
+        key="A-0001",
+    ),
+    AuditRow(
+        seq=2,
+        title="关于提升企业管理水平的探讨",
+        applicant="天津某科技有限公司",
+        uscc="91120116XXXXXXXX",
+        district="滨海新区",
+        chain="其他",
+        project_type="提质增效",
+        recommending_unit="滨海新区市场监督管理局",
+        findings_text="统一社会信用代码位数不对\n项目名称含“关于…/探讨”",
+        unit_opinion="同意推荐。",
+        suggested_decision="不通过",
+        key="A-0002",
+    ),
+    AuditRow(
+        seq=3,
+        title="提高锂电池极片涂布面密度一致性",
+        applicant="天津力神电池股份有限公司",
+        uscc="91120116103071000K",
+        district="滨海新区",
+        chain="新能源",
+        project_type="提质增效",
+        recommending_unit="滨海新区市场监督管理局",
+        unit_opinion="同意推荐。",
+        suggested_decision="通过",
+        key="A-0003",
+    ),
+]
+
+
+def validations(ws: Worksheet) -> list:
+    return list(ws.data_validations.dataValidation)
+
+
+def test_audit_workbook(tmp_path: Path) -> None:
+    path = write_audit_workbook(tmp_path / "audit.xlsx", 2025, AUDIT)
+    wb = load_workbook(path)
+    ws = wb["立项审核"]
+    assert ws["A1"].value == "2025年天津市质量攻关项目立项审核表"
+    headers = [c.value for c in ws[2]]
+    for label in ("项目名称", "审核发现", "推荐单位意见", "建议结论", "决定", "理由", "申报编号"):
+        assert label in headers
+    decision_col = headers.index("决定") + 1
+    assert [ws.cell(row=r, column=2).value for r in (3, 4, 5)] == [a.title for a in AUDIT]
+    assert ws.cell(row=4, column=headers.index("审核发现") + 1).value.count("\n") == 1
+    assert all(ws.cell(row=r, column=decision_col).value is None for r in (3, 4, 5))
+    [dv] = validations(ws)
+    assert dv.type == "list"
+    assert dv.formula1 == '"通过,不通过"'
+    assert str(dv.sqref) == "L3:L5"
+    assert ws.freeze_panes == "C3"
+
+    stats = wb["按推荐单位统计"]
+    rows = list(stats.iter_rows(min_row=3, values_only=True))
+    by_unit = {r[1]: r for r in rows if r[1]}
+    assert by_unit["滨海新区市场监督管理局"][2:5] == (2, 1, 1)
+    assert by_unit["北辰区市场监督管理局"][2:5] == (1, 1, 0)
+    assert str(by_unit["北辰区市场监督管理局"][5]).startswith("=COUNTIFS('立项审核'!$H$3:$H$5")
+    assert rows[-1][0] == "合计"
+
+
+def test_summary_workbook(tmp_path: Path) -> None:
+    rows = [
+        SummaryRow(
+            seq=str(i),
+            title=a.title,
+            applicant=a.applicant,
+            uscc=a.uscc,
+            district=a.district,
+            chain=a.chain,
+            project_type=a.project_type,
+            joint="否",
+            project_lead="张伟",
+            phone="13802012345",
+            recommending_unit=a.recommending_unit,
+        )
+        for i, a in enumerate(AUDIT, start=7)
+    ]
+    path = write_summary_workbook(tmp_path / "summary.xlsx", 2025, rows)
+    wb = load_workbook(path)
+    ws = wb["立项申报汇总"]
+    assert ws["A1"].value == "2025年天津市质量攻关项目立项申报汇总表"
+    assert [c.value for c in ws[2]] == [
+        "序号",
+        "项目名称",
+        "申报单位",
+        "统一社会信用代码",
+        "所属区",
+        "所属产业链",
+        "项目类型",
+        "是否联合申报",
+        "项目负责人",
+        "联系电话",
+        "推荐单位",
+        "备注",
+    ]
+    assert [ws.cell(row=r, column=1).value for r in (3, 4, 5)] == [1, 2, 3]  # renumbered
+    assert ws["J3"].value == "13802012345" and ws["J3"].number_format == "@"
+    counts = {r[1]: r[2] for r in wb["按推荐单位"].iter_rows(min_row=3, values_only=True)}
+    assert counts["滨海新区市场监督管理局"] == 2
+    assert counts[None] == 3  # the total row (merged A:B) holds 3
+    assert set(wb.sheetnames) >= {"按产业链", "按所属区"}
+
+
+def test_intake_feedback(tmp_path: Path) -> None:
+    finding = Finding(
+        code="uscc.length",
+        severity=Severity.ERROR,
+        field="统一社会信用代码",
+        message="统一社会信用代码应为18位，实际为16位",
+        file="天津某科技有限公司-申报书.docx",
+    )
+    rows = [
+        FeedbackRow.from_finding(
+            1,
+            finding,
+            title=AUDIT[1].title,
+            applicant=AUDIT[1].applicant,
+            fix="按营业执照填写18位统一社会信用代码",
+        ),
+        FeedbackRow(
+            seq=2,
+            file="天津某科技有限公司-申报书.docx",
+            title=AUDIT[1].title,
+            severity=Severity.WARNING,
+            field="项目名称",
+            message="项目名称含“关于…/探讨”",
+            fix="按“动词+对象+特性”改写，如“提高××一次交检合格率”",
+        ),
+    ]
+    path = write_intake_feedback(
+        tmp_path / "fb.xlsx",
+        "滨海新区市场监督管理局",
+        rows,
+        batch_label="第1批",
+        resubmit_by=dt.date(2025, 4, 18),
+    )
+    ws = load_workbook(path).active
+    assert ws["A1"].value == "滨海新区市场监督管理局立项申报材料审核意见（第1批）"
+    assert [ws.cell(row=r, column=5).value for r in (3, 4)] == ["须修改", "请核实"]
+    assert ws["H3"].value == "按营业执照填写18位统一社会信用代码"
+    note = ws.cell(row=6, column=1).value
+    assert "共发现问题2项" in note and "2025年4月18日前重新报送" in note
+
+
+SESSIONS = [
+    TrainingSession(
+        key="S1",
+        name="第一期质量攻关培训班",
+        date=dt.date(2025, 6, 10),
+        time="9:00-12:00",
+        place="天津市市场监管委培训中心",
+    ),
+    TrainingSession(key="S2", name="第二期质量攻关培训班", date=dt.date(2025, 6, 17)),
+]
+ROSTER = [
+    RosterRow(
+        session_key="S1",
+        person_key="P001",
+        name="张伟",
+        unit="天津市金桥焊材集团股份有限公司",
+        role="项目负责人",
+        project=AUDIT[0].title,
+        phone="13802012345",
+    ),
+    RosterRow(
+        session_key="S1",
+        person_key="P002",
+        name="李娜",
+        unit="天津市金桥焊材集团股份有限公司",
+        role="质量负责人",
+        project=AUDIT[0].title,
+    ),
+    RosterRow(
+        session_key="S2",
+        person_key="P003",
+        name="王强",
+        unit="天津力神电池股份有限公司",
+        role="技术骨干",
+        project=AUDIT[2].title,
+    ),
+]
+
+
+def test_training_roster(tmp_path: Path) -> None:
+    path = write_training_roster(tmp_path / "roster.xlsx", 2025, SESSIONS, ROSTER)
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["场次汇总", "第一期质量攻关培训班", "第二期质量攻关培训班"]
+    s1 = wb["第一期质量攻关培训班"]
+    assert "2025年6月10日 9:00-12:00" in s1["A1"].value
+    assert [c.value for c in s1[2]][-1] == "签到"
+    assert [s1.cell(row=r, column=2).value for r in (3, 4)] == ["张伟", "李娜"]
+    assert s1.cell(row=5, column=2).value is None
+    overview = list(wb["场次汇总"].iter_rows(min_row=3, values_only=True))
+    assert [r[-1] for r in overview] == [2, 1]
+
+
+def test_training_roster_unknown_session(tmp_path: Path) -> None:
+    bad = ROSTER[0].model_copy(update={"session_key": "S9"})
+    with pytest.raises(ValueError, match="S9"):
+        write_training_roster(tmp_path / "r.xlsx", 2025, SESSIONS, [bad])
+
+
+def test_signin_round_trip(tmp_path: Path) -> None:
+    path = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
+    wb = load_workbook(path)
+    ws = wb["签到表"]
+    assert wb["_meta"].sheet_state == "hidden"
+    assert [ws.cell(row=r, column=2).value for r in (3, 4)] == ["P001", "P002"]
+    [dv] = validations(ws)
+    assert dv.formula1 == '"已签到,缺席,请假"'
+    ws["G3"] = "已签到"
+    ws["G4"] = "请假"
+    wb.save(path)
+    assert read_signin_sheet(path) == ("S1", {"P001": "已签到", "P002": "请假"})
+
+    ws["G4"] = "来了"
+    wb.save(path)
+    with pytest.raises(ValueError, match="P002"):
+        read_signin_sheet(path)
+
+
+def test_checkin_request_round_trip(tmp_path: Path) -> None:
+    request = CheckinRequest(
+        project_key="2025-0001",
+        title=AUDIT[0].title,
+        applicant=AUDIT[0].applicant,
+        recommending_unit=AUDIT[0].recommending_unit,
+        period="2025年第三季度",
+        due=dt.date(2025, 7, 15),
+        indicator="焊缝气孔不良率",
+        indicator_unit="%",
+        baseline="3.2",
+        target="1.0",
+    )
+    path = write_checkin_request(tmp_path / "checkin.xlsx", request)
+    wb = load_workbook(path)
+    ws = wb["进度报告"]
+    assert ws["A1"].value == "天津市质量攻关项目进度报告（2025年第三季度）"
+    labels = [ws.cell(row=r, column=1).value for r in range(2, 2 + len(CHECKIN_LABELS))]
+    assert labels == list(CHECKIN_LABELS.values())
+    kinds = {(dv.type, dv.formula1, dv.formula2) for dv in validations(ws)}
+    assert ("list", '"计划,执行,检查,处理"', None) in kinds
+    assert ("decimal", "0", "100") in kinds
+    assert ws.protection.sheet
+
+    row = {label: r for r, label in enumerate(labels, start=2)}
+    ws.cell(row=row["当前PDCA阶段"], column=2, value="执行")
+    ws.cell(row=row["完成进度（%）"], column=2, value=45)
+    ws.cell(row=row["当前值"], column=2, value="2.1")
+    ws.cell(row=row["存在问题"], column=2, value="保护气体流量波动")
+    wb.save(path)
+    back = read_checkin_response(path)
+    assert back["project_key"] == "2025-0001"
+    assert back["phase"] == "执行" and back["percent"] == 45
+    assert back["target"] == "1.0" and back["current"] == "2.1"
+    assert back["indicator"] == "焊缝气孔不良率（%）"
+
+
+def test_visit_coverage(tmp_path: Path) -> None:
+    rows = [
+        VisitCoverageRow(
+            recommending_unit="北辰区市场监督管理局",
+            projects=4,
+            visited_projects=3,
+            visits=5,
+            last_visit=dt.date(2025, 7, 2),
+            not_visited=["提高××一次交检合格率"],
+        ),
+        VisitCoverageRow(recommending_unit="天津市汽车工业协会", projects=2, visited_projects=2),
+    ]
+    path = write_visit_coverage(tmp_path / "cov.xlsx", rows, year=2025, as_of=dt.date(2025, 7, 31))
+    ws = load_workbook(path).active
+    assert ws["A1"].value == "2025年天津市质量攻关跟踪服务走访覆盖情况（截至2025年7月31日）"
+    assert ws["F3"].value == pytest.approx(0.75) and ws["F3"].number_format == "0.0%"
+    assert ws["E3"].value == 1
+    assert ws["I3"].value == "提高××一次交检合格率"
+    assert (
+        ws["A5"].value == "合计" and ws["C5"].value == 6 and ws["F5"].value == pytest.approx(5 / 6)
+    )
+
+
+CRITERIA = [
+    ("topic", "选题", 10),
+    ("analysis", "现状调查与原因分析", 20),
+    ("measures", "对策与实施", 25),
+    ("effect", "效果", 25),
+    ("standard", "标准化与推广", 10),
+    ("presentation", "成果报告与发表", 10),
+]
+RESULTS = [
+    ("R001", "降低高强钢气保焊丝焊缝气孔不良率", "天津市金桥焊材集团股份有限公司"),
+    ("R002", "车用燃料全自动进气阀沉积物试验机研制", "中国汽车技术研究中心有限公司"),
+]
+EXPERTS = ["刘建国", "陈静", "王海燕", "孙立", "周明"]
+
+
+def test_criterion_header() -> None:
+    assert criterion_header("效果", 25) == "效果（25分）"
+    assert criterion_header("选题", 7.5) == "选题（7.5分）"
+
+
+def test_score_sheet(tmp_path: Path) -> None:
+    path = write_score_sheet(tmp_path / "score.xlsx", "第一评定组", CRITERIA, RESULTS, EXPERTS)
+    wb = load_workbook(path)
+    assert wb.sheetnames == [*EXPERTS, "_meta"]
+    ws = wb["陈静"]
+    assert ws["A1"].value == "第一评定组评分表（专家：陈静）"
+    headers = [c.value for c in ws[2]]
+    assert headers[:4] == ["序号", "成果编号", "成果名称", "完成单位"]
+    assert headers[4:10] == [
+        "选题（10分）",
+        "现状调查与原因分析（20分）",
+        "对策与实施（25分）",
+        "效果（25分）",
+        "标准化与推广（10分）",
+        "成果报告与发表（10分）",
+    ]
+    assert headers[10] == "合计（100分）"
+    assert [ws.cell(row=r, column=2).value for r in (3, 4)] == ["R001", "R002"]
+    assert ws["K3"].value == '=IF(COUNT(E3:J3)=0,"",SUM(E3:J3))'
+    ranges = {
+        str(dv.sqref): (dv.type, dv.operator, dv.formula1, dv.formula2) for dv in validations(ws)
+    }
+    assert ranges["E3:E4"] == ("decimal", "between", "0", "10")
+    assert ranges["H3:H4"] == ("decimal", "between", "0", "25")
+    assert len(ranges) == len(CRITERIA)
+
+
+def test_score_sheet_round_trip(tmp_path: Path) -> None:
+    path = write_score_sheet(tmp_path / "score.xlsx", "第一评定组", CRITERIA, RESULTS, EXPERTS)
+    wb = load_workbook(path)
+    for col, value in zip("EFGHIJ", (9, 18, 22.5, 23, 8, 9), strict=True):
+        wb["刘建国"][f"{col}3"] = value
+    wb["刘建国"]["L3"] = "效果数据翔实"
+    wb.save(path)
+    rows = read_score_sheet(path)
+    assert len(rows) == len(EXPERTS) * len(RESULTS)
+    first = next(r for r in rows if r.expert == "刘建国" and r.result_key == "R001")
+    assert first.scores == {
+        "topic": 9,
+        "analysis": 18,
+        "measures": 22.5,
+        "effect": 23,
+        "standard": 8,
+        "presentation": 9,
+    }
+    assert first.remark == "效果数据翔实"
+    blank = next(r for r in rows if r.expert == "周明" and r.result_key == "R002")
+    assert set(blank.scores.values()) == {None}
+
+    wb["陈静"]["H4"] = 30
+    wb.save(path)
+    with pytest.raises(ValueError, match="陈静!H4"):
+        read_score_sheet(path)
+
+
+def test_score_sheet_duplicate_expert_names(tmp_path: Path) -> None:
+    path = write_score_sheet(
+        tmp_path / "s.xlsx", "第二评定组", CRITERIA[:2], RESULTS[:1], ["王芳", "王芳"]
+    )
+    wb = load_workbook(path)
+    assert wb.sheetnames[:2] == ["王芳", "王芳(2)"]
+    assert {r.expert for r in read_score_sheet(path)} == {"王芳"}
+    assert len(read_score_sheet(path)) == 2

@@ -1,0 +1,108 @@
+"""Operations commands: `qcamp serve` (all deployments from one process) and `qcamp run STAGE`.
+
+The lead's `deployments/cli.py` calls `register(app)`, which adds both commands.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+import typer
+
+from deployments.serve import ENTRYPOINTS, current_year, load_flow, serve_all
+
+# Set for a run when staff will answer the dashboard's forms (approval, the excellent list);
+# without it a local run does not wait on people and leaves those decisions pending.
+WAIT_FOR_STAFF_ENV = "QCAMP_WAIT_FOR_STAFF"
+
+serve_app = typer.Typer(
+    help="运行所有部署（年度活动和九个阶段），供 Prefect 仪表板调度和手动运行。"
+)
+
+STAGE_ALIASES: dict[str, str] = {
+    "项目申报": "application",
+    "立项审核": "audit",
+    "宣贯培训": "training",
+    "项目实施": "implementation",
+    "跟踪服务": "follow_up",
+    "提交成果": "results",
+    "成果评定": "evaluation",
+    "公示公布": "publicity",
+    "宣传推广": "promotion",
+    "年度活动": "campaign",
+}
+
+
+def resolve_stage(name: str) -> str:
+    key = STAGE_ALIASES.get(name.strip(), name.strip().lower().replace("-", "_"))
+    if key not in ENTRYPOINTS:
+        choices = "、".join(ENTRYPOINTS)
+        raise typer.BadParameter(f"未知阶段“{name}”。可选：{choices}（或中文阶段名）")
+    return key
+
+
+@serve_app.callback(invoke_without_command=True)
+def serve(
+    year: Annotated[int | None, typer.Option(help="活动年度，默认今年")] = None,
+    stage: Annotated[
+        list[str] | None, typer.Option("--stage", help="只运行这些部署（可重复），默认全部")
+    ] = None,
+) -> None:
+    """运行所有部署，直到按 Ctrl-C 停止。"""
+    keys = [resolve_stage(s) for s in stage] if stage else None
+    year = year or current_year()
+    typer.echo(f"正在运行 {year} 年度质量攻关部署（PREFECT_API_URL={api_url()}），Ctrl-C 停止……")
+    serve_all(year, keys)
+
+
+def api_url() -> str:
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or "临时本地服务"
+
+
+def outcome_markdown(result: Any) -> str:
+    """A StageOutcome, or the campaign's dict of them, as the Chinese markdown staff read."""
+    if isinstance(result, dict):
+        if not result:
+            return "本次运行没有到期的阶段。"
+        return "\n\n".join(outcome_markdown(o) for o in result.values())
+    markdown = getattr(result, "markdown", None)
+    return markdown() if callable(markdown) else str(result)
+
+
+def run(
+    stage: Annotated[str, typer.Argument(help="阶段（application、audit…或中文名），或 campaign")],
+    year: Annotated[int | None, typer.Option(help="活动年度，默认今年")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="按此日期（YYYY-MM-DD）运行，默认现在")
+    ] = None,
+    wait_for_staff: Annotated[
+        bool,
+        typer.Option("--wait-for-staff", help="需要人工决定时暂停，等待工作人员在仪表板填写表单"),
+    ] = False,
+) -> None:
+    """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
+    key = resolve_stage(stage)
+    year = year or current_year()
+    os.environ[WAIT_FOR_STAFF_ENV] = "1" if wait_for_staff else "0"
+    stage_flow = load_flow(key)
+    try:
+        result = stage_flow(year=year, as_of=as_of)
+    except Exception as exc:  # the flow run is marked Failed in Prefect; tell staff what to do
+        typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
+        typer.echo(
+            f"修正问题后重新运行：qcamp run {stage} --year {year}"
+            + (f" --as-of {as_of}" if as_of else "")
+            + "（已完成的步骤不会重复）",
+            err=True,
+        )
+        raise typer.Exit(1) from exc
+    typer.echo(outcome_markdown(result))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `qcamp serve` and `qcamp run` to the main CLI."""
+    app.add_typer(serve_app, name="serve")
+    app.command("run")(run)

@@ -1,0 +1,105 @@
+"""The campaign and its nine stages as Prefect deployments, served from one process (`qcamp serve`).
+
+Each deployment carries the year as its default parameter and tags per year and stage, so the
+dashboard can filter `year-2025` or `stage-audit`. Only the campaign has a schedule: every day at
+09:00 Shanghai time; a run only does what is due by its clock (`as_of`), so a run on a weekend or
+holiday finds nothing due except deadlines that fall on it. The stage deployments are run by hand
+from the dashboard ("Run" / "Retry") or with `qcamp run STAGE --year Y`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from domain.calendar import SHANGHAI
+
+if TYPE_CHECKING:
+    from prefect import Flow
+    from prefect.deployments.runner import RunnerDeployment
+
+TIMEZONE = "Asia/Shanghai"
+CAMPAIGN_CRON = "0 9 * * *"  # 每日 09:00（北京时间）
+
+# Deployment key -> "module:flow function". Kept as import paths (not imported flows) so that
+# one stage can be served, or `prefect.yaml` checked, without importing every stage's tasks.
+ENTRYPOINTS: dict[str, str] = {
+    "campaign": "flows.campaign:annual_campaign",
+    "application": "flows.application:application_stage",
+    "audit": "flows.audit:audit_stage",
+    "training": "flows.training:training_stage",
+    "implementation": "flows.implementation:implementation_stage",
+    "follow_up": "flows.follow_up:follow_up_stage",
+    "results": "flows.results:results_stage",
+    "evaluation": "flows.evaluation:evaluation_stage",
+    "publicity": "flows.publicity:publicity_stage",
+    "promotion": "flows.promotion:promotion_stage",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "campaign": "年度质量攻关：每个工作日 09:00 运行，按日期完成各阶段到期事项",
+    "application": "项目申报：发布征集通知、催报、接收推荐单位批次、截止",
+    "audit": "立项审核：审核申报材料，形成年度项目计划",
+    "training": "宣贯培训：通知质量负责人、项目负责人、技术骨干参加培训",
+    "implementation": "项目实施：PDCA 进度填报与督促",
+    "follow_up": "跟踪服务：推荐单位走访记录与问题建议",
+    "results": "提交成果：接收成果材料（9月30日前，逾期不再接收）",
+    "evaluation": "成果评定：抽取专家组成评定组、评分、拟定优秀成果名单",
+    "publicity": "公示公布：公示（5个工作日）、异议处理、公布、证书",
+    "promotion": "宣传推广：优秀成果交流会与宣传",
+}
+
+
+def current_year() -> int:
+    return dt.datetime.now(SHANGHAI).year
+
+
+def deployment_name(key: str, year: int) -> str:
+    """`qcamp-2025-campaign`, `qcamp-2025-follow-up`: the name shown under each flow."""
+    return f"qcamp-{year}-{key.replace('_', '-')}"
+
+
+def load_flow(key: str) -> Flow[..., Any]:
+    """Import the flow behind a deployment key (`campaign` or a stage name)."""
+    try:
+        module_name, attr = ENTRYPOINTS[key].split(":")
+    except KeyError:
+        known = ", ".join(ENTRYPOINTS)
+        raise KeyError(f"未知阶段 {key!r}；可选：{known}") from None
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def campaign_schedule() -> Any:
+    from prefect.schedules import Cron
+
+    return Cron(CAMPAIGN_CRON, timezone=TIMEZONE)
+
+
+def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
+    year = year or current_year()
+    stage_tag = "campaign" if key == "campaign" else key.replace("_", "-")
+    return load_flow(key).to_deployment(
+        name=deployment_name(key, year),
+        parameters={"year": year},
+        tags=["qcamp", f"year-{year}", f"stage-{stage_tag}"],
+        description=DESCRIPTIONS[key],
+        schedules=[campaign_schedule()] if key == "campaign" else None,
+        # Two runs of one stage at once would race for the same records: one at a time.
+        concurrency_limit=1,
+    )
+
+
+def build_deployments(
+    year: int | None = None, keys: Iterable[str] | None = None
+) -> list[RunnerDeployment]:
+    """The campaign deployment (scheduled) and the nine stage deployments (run on demand)."""
+    return [build_deployment(key, year) for key in (keys or ENTRYPOINTS)]
+
+
+def serve_all(year: int | None = None, keys: Iterable[str] | None = None) -> None:
+    """Serve the deployments from this process until interrupted (Ctrl-C / SIGTERM)."""
+    from prefect import serve
+
+    serve(*build_deployments(year, keys))

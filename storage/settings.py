@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'qcamp.sqlite'}"
     config_dir: Path = PROJECT_ROOT / "config"
     out_dir: Path = PROJECT_ROOT / "out"
+    # When set, this campaign's documents go straight here instead of out_dir/<year> (the demo).
+    campaign_dir: Path | None = None
     # Where the demo's and trial runs' messages go when a recipient has no channel of its own.
     outbox_dir: Path | None = None
 

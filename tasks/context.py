@@ -95,7 +95,7 @@ def open_campaign(year: int, as_of: str | dt.date | dt.datetime | None = None) -
         campaign = uow.repo.ensure_campaign(config)
         uow.commit()
         campaign_id = campaign.id
-    out_dir = settings.out_dir / str(year)
+    out_dir = settings.campaign_dir or settings.out_dir / str(year)
     out_dir.mkdir(parents=True, exist_ok=True)
     return CampaignContext(
         year=year, config=config, campaign_id=campaign_id, now=parse_as_of(as_of), out_dir=out_dir

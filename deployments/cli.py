@@ -1,0 +1,198 @@
+"""`qcamp`: the command line of the campaign (all messages in Chinese)."""
+
+from __future__ import annotations
+
+import os
+
+# Quiet, offline defaults for Prefect, set before it is imported anywhere.
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_UI_ENABLED", "false")
+
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+import typer  # noqa: E402
+
+app = typer.Typer(
+    help="天津市质量攻关活动自动化：申报受理、立项审核、培训、跟踪、成果评定与公示。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="数据库管理", no_args_is_help=True)
+units_app = typer.Typer(help="推荐单位名录", no_args_is_help=True)
+past_app = typer.Typer(help="历年优秀成果", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(units_app, name="units")
+app.add_typer(past_app, name="past-results")
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """升级数据库结构到最新版本（SQLite 或 QCAMP_DATABASE_URL 指定的 PostgreSQL）。"""
+    from storage.db import current_revision, upgrade
+    from storage.settings import get_settings
+
+    upgrade()
+    url = get_settings().database_url
+    shown = url.split("@")[-1] if "@" in url else url
+    typer.echo(f"数据库已升级到版本 {current_revision()}：{shown}")
+
+
+@units_app.command("import")
+def units_import(file: Path) -> None:
+    """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
+    from storage.db import upgrade
+    from tasks.registry import ImportProblem, import_units
+
+    upgrade()
+    try:
+        added, updated = import_units(file)
+    except ImportProblem as exc:
+        fail(str(exc))
+    typer.echo(f"推荐单位已导入：新增 {added} 个，更新 {updated} 个。")
+
+
+@past_app.command("import")
+def past_import(file: Path) -> None:
+    """导入历年优秀成果（列：年份、项目名称、单位、摘要），用于雷同检查。"""
+    from storage.db import upgrade
+    from tasks.registry import ImportProblem, import_past_results
+
+    upgrade()
+    try:
+        added, existing = import_past_results(file)
+    except ImportProblem as exc:
+        fail(str(exc))
+    typer.echo(f"历年优秀成果已导入：新增 {added} 条，已存在 {existing} 条。")
+
+
+@app.command("templates")
+def templates(
+    out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("templates"),
+) -> None:
+    """生成空白申报书（.docx）和立项申报汇总表（.xlsx）。"""
+    from tasks.application import blank_forms
+
+    for path in blank_forms(out):
+        typer.echo(f"已生成：{path}")
+
+
+@app.command("intake")
+def intake(
+    paths: Annotated[list[Path], typer.Argument(help="申报书、汇总表、文件夹或 .zip")],
+    year: Annotated[int, typer.Option("--year", help="活动年度")] = dt.date.today().year,
+    unit: Annotated[str, typer.Option("--unit", help="推荐单位代码")] = "",
+    received_at: Annotated[
+        str | None, typer.Option("--received-at", help="送达时间（ISO 格式，默认现在）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果")] = False,
+) -> None:
+    """受理一个推荐单位报送的一批申报材料。"""
+    from domain.calendar import CampaignConfigError
+    from storage.db import upgrade
+    from tasks.context import open_campaign, parse_as_of
+    from tasks.intake import IntakeError, intake_batch
+
+    if not unit:
+        fail("请用 --unit 指定推荐单位代码。")
+    upgrade()
+    try:
+        when = parse_as_of(received_at) if received_at else None
+    except ValueError:
+        fail(f"--received-at 的值“{received_at}”不是有效时间。请写成 2025-04-18T15:30 这样的格式。")
+    try:
+        ctx = open_campaign(year, when)
+        result = intake_batch(ctx, unit, paths, received_at=when)
+    except (IntakeError, CampaignConfigError) as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    b = result.batch
+    if b.repeated:
+        typer.echo(f"该批材料（{b.unit_name} 第{b.version}版）此前已受理，未做任何更改。")
+    typer.echo(
+        f"{b.unit_name} 第{b.version}版：共{len(result.applications)}项，受理{b.accepted}项，退回{b.returned}项"
+        + ("（逾期，不予受理）" if b.late else "")
+    )
+    for f in b.findings:
+        typer.echo(f"  [批次] {f.code} {f.message}")
+    for a in result.applications:
+        mark = "受理" if a.status == "accepted" else "退回"
+        typer.echo(f"  [{mark}] {a.title}（{a.applicant}）")
+        for f in a.findings:
+            typer.echo(f"      - {f.code}（{f.field}）：{f.message}")
+    if b.feedback_document:
+        typer.echo(f"审核意见：{b.feedback_document}")
+
+
+@app.command("demo")
+def demo(
+    year: Annotated[int, typer.Option("--year", help="活动年度")] = 2025,
+    projects: Annotated[int, typer.Option("--projects", help="模拟申报项目数")] = 200,
+    out: Annotated[Path | None, typer.Option("--out", help="输出目录，默认 ./out/<年度>")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2025,
+) -> None:
+    """用模拟时钟和模拟数据完整运行一届质量攻关活动，生成全部文档。"""
+    from deployments.demo import DemoError, run_demo, summary_text
+
+    if projects < 1:
+        fail("--projects 须为正整数。")
+    out_dir = out or Path("out") / str(year)
+    try:
+        report = run_demo(year, projects, out_dir, seed=seed, echo=typer.echo)
+    except DemoError as exc:
+        fail(str(exc))
+    typer.echo(summary_text(report))
+
+
+def _register_optional() -> None:
+    """Sub-commands of the stage packages."""
+    import importlib
+
+    for module_name, attrs in (
+        (
+            "deployments.cli_middle",
+            (
+                "audit_app:audit",
+                "training_app:training",
+                "visits_app:visits",
+                "results_app:results",
+            ),
+        ),
+        (
+            "deployments.cli_evaluation",
+            (
+                "experts_app:experts",
+                "scores_app:scores",
+                "evaluation_app:evaluation",
+                "objections_app:objections",
+            ),
+        ),
+    ):
+        module = importlib.import_module(module_name)
+        for attr in attrs:
+            obj_name, command = attr.split(":")
+            app.add_typer(getattr(module, obj_name), name=command)
+    ops = importlib.import_module("deployments.cli_ops")
+    ops.register(app)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("已中断。", err=True)
+        sys.exit(130)

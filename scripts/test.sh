@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The whole test suite, on SQLite and on PostgreSQL (127.0.0.1:5432), plus lint.
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then
+    echo "PostgreSQL 未运行，正在启动本机集群……" >&2
+    for version in $(ls /etc/postgresql); do
+      pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    done
+    for _ in $(seq 1 30); do
+      pg_isready -q -h 127.0.0.1 -p 5432 && return 0
+      sleep 1
+    done
+  fi
+  echo "PostgreSQL 无法在 127.0.0.1:5432 连接。" >&2
+  return 1
+}
+
+run_pytest() {
+  local label="$1"; shift
+  echo "== 测试（${label}）=="
+  set +e
+  "${UV[@]}" run --frozen pytest "$@"
+  local rc=$?
+  set -e
+  if [ "$rc" -eq 5 ]; then
+    echo "没有收集到任何测试（${label}）：视为失败。" >&2
+    return 1
+  fi
+  return "$rc"
+}
+
+"${UV[@]}" run --frozen ruff check .
+"${UV[@]}" run --frozen ruff format --check .
+
+pg_ok=0
+ensure_postgres || pg_ok=1
+if [ "$pg_ok" -ne 0 ] && [ "${CI:-}" = "true" ]; then
+  echo "CI 中 PostgreSQL 测试不可跳过：请先启动 PostgreSQL。" >&2
+  exit 1
+fi
+
+QCAMP_TEST_DB=sqlite run_pytest SQLite -q "$@"
+QCAMP_TEST_DB=postgres run_pytest PostgreSQL -q "$@"

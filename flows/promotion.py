@@ -1,4 +1,4 @@
-"""Stage 宣传推广 as a flow (placeholder until its tasks land)."""
+"""Stage 9 宣传推广 as a flow: the exchange meeting of the published excellent results."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ from prefect import flow
 
 from flows.stage import run_stage, stage_run_name
 from tasks.context import CampaignContext, StageOutcome
+from tasks.promotion import plan_exchange_meeting
 
 
 def promotion_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
-    outcome.waiting.append("本阶段尚未实现")
+    plan_exchange_meeting(ctx, outcome)
 
 
 @flow(name="promotion-stage", flow_run_name=stage_run_name, log_prints=True)
 def promotion_stage(year: int, as_of: str | None = None) -> StageOutcome:
-    """宣传推广."""
+    """宣传推广: the exchange meeting's agenda grouped by chain, and the invitations."""
     return run_stage("promotion", year, as_of, promotion_body)

@@ -1,4 +1,5 @@
-"""Stage 跟踪服务 as a flow (placeholder until its tasks land)."""
+"""Stage 跟踪服务 as a flow: visit coverage per recommending unit at each period end and at the
+results deadline (visits are imported with `qcamp visits import`)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ from prefect import flow
 
 from flows.stage import run_stage, stage_run_name
 from tasks.context import CampaignContext, StageOutcome
+from tasks.follow_up import STAGE, coverage_report, follow_up_status, report_points
 
 
 def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
-    outcome.waiting.append("本阶段尚未实现")
+    for step, label, due, until in report_points(ctx):
+        if ctx.is_due(due):
+            coverage_report(ctx, outcome, step, label, until)
+    follow_up_status(ctx, outcome)
+    outcome.complete = ctx.is_due(ctx.calendar.results_deadline)
 
 
 @flow(name="follow-up-stage", flow_run_name=stage_run_name, log_prints=True)
 def follow_up_stage(year: int, as_of: str | None = None) -> StageOutcome:
-    """跟踪服务."""
-    return run_stage("follow_up", year, as_of, follow_up_body)
+    """跟踪服务: coverage reports of the recommending units' visits."""
+    return run_stage(STAGE, year, as_of, follow_up_body)

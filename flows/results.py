@@ -1,4 +1,7 @@
-"""Stage 提交成果 as a flow (placeholder until its tasks land)."""
+"""Stage 提交成果 as a flow: reminders before the deadline, the close at the deadline.
+
+Submissions and withdrawals arrive through `tasks.results.submit_results` / `withdraw`
+(`qcamp results submit|withdraw`)."""
 
 from __future__ import annotations
 
@@ -6,13 +9,22 @@ from prefect import flow
 
 from flows.stage import run_stage, stage_run_name
 from tasks.context import CampaignContext, StageOutcome
+from tasks.results import STAGE, close_results, results_status, send_reminders
 
 
 def results_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
-    outcome.waiting.append("本阶段尚未实现")
+    if not ctx.is_due(ctx.calendar.results_window_opens):
+        outcome.waiting.append("成果提交窗口尚未开放")
+        return
+    if ctx.is_due(ctx.calendar.results_deadline):
+        close_results(ctx, outcome)
+        outcome.complete = True
+    else:
+        send_reminders(ctx, outcome)
+    results_status(ctx, outcome)
 
 
 @flow(name="results-stage", flow_run_name=stage_run_name, log_prints=True)
 def results_stage(year: int, as_of: str | None = None) -> StageOutcome:
-    """提交成果."""
-    return run_stage("results", year, as_of, results_body)
+    """提交成果: reminders to units that owe results, and the close at the deadline."""
+    return run_stage(STAGE, year, as_of, results_body)

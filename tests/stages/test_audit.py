@@ -1,0 +1,194 @@
+"""立项审核: workbook, decisions from the workbook and the dashboard's pause form, the plan."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import docx
+import pytest
+from openpyxl import load_workbook
+from prefect import resume_flow_run
+from prefect.client.orchestration import get_client
+from sqlalchemy import func, select
+
+from documents.reports import AUDIT_SHEET
+from flows.audit import audit_body, audit_stage
+from storage import orm
+from storage.uow import UnitOfWork
+from tasks.audit import (
+    ApprovalDecision,
+    WorkbookError,
+    audit_workbook_path,
+    import_audit_decisions,
+    record_approval_decisions,
+)
+from tasks.context import StageOutcome
+from tests.stages.factory import context, seed
+
+
+def run(as_of: str) -> StageOutcome:
+    ctx = context(as_of)
+    outcome = StageOutcome(stage="audit", as_of=ctx.now)
+    audit_body(ctx, outcome)
+    return outcome
+
+
+def states() -> dict[int, str]:
+    with UnitOfWork() as uow:
+        return {a.id: a.state for a in uow.repo.applications(context("2025-05-08").campaign_id)}
+
+
+def notifications(event: str) -> int:
+    with UnitOfWork() as uow:
+        return uow.session.scalar(
+            select(func.count())
+            .select_from(orm.NotificationRecord)
+            .where(orm.NotificationRecord.event == event)
+        )
+
+
+def fill(path: Path, decisions: dict[str, tuple[str, str]]) -> Path:
+    wb = load_workbook(path)
+    ws = wb[AUDIT_SHEET]
+    headers = [c.value for c in ws[2]]
+    kc, dc, rc = (headers.index(h) + 1 for h in ("申报编号", "决定", "理由"))
+    for row in range(3, ws.max_row + 1):
+        key = str(ws.cell(row=row, column=kc).value)
+        if key in decisions:
+            ws.cell(row=row, column=dc, value=decisions[key][0])
+            ws.cell(row=row, column=rc, value=decisions[key][1])
+    out = path.with_name("filled.xlsx")
+    wb.save(out)
+    return out
+
+
+def test_waits_for_decisions_then_publishes_the_plan() -> None:
+    ids = seed(12)
+    before = run("2025-05-07")
+    assert before.waiting == ["立项审核尚未开始"]
+
+    first = run("2025-05-08")
+    assert not first.complete and any("待工作人员" in w for w in first.waiting)
+    path = audit_workbook_path(context("2025-05-08"))
+    ws = load_workbook(path)[AUDIT_SHEET]
+    headers = [c.value for c in ws[2]]
+    assert headers[-1] == "申报编号" and ws.column_dimensions["N"].hidden
+    assert ws.cell(row=3, column=headers.index("推荐单位意见") + 1).value == "同意推荐"
+    assert ws.cell(row=3, column=headers.index("建议结论") + 1).value == "通过"
+    assert {str(ws.cell(row=r, column=14).value) for r in range(3, 15)} == {str(i) for i in ids}
+
+    ctx = context("2025-05-09")
+    filled = fill(
+        path,
+        {str(i): ("通过", "") for i in ids[:-1]} | {str(ids[-1]): ("不通过", "目标不可量化")},
+    )
+    assert import_audit_decisions(ctx, filled, "张处长") == 12
+    assert import_audit_decisions(ctx, filled, "张处长") == 0  # the first word stands
+    with UnitOfWork() as uow:
+        d = uow.session.scalar(select(orm.Decision).where(orm.Decision.application_id == ids[-1]))
+        assert (d.outcome, d.reason, d.decided_by, d.source) == (
+            "reject",
+            "目标不可量化",
+            "张处长",
+            "workbook",
+        )
+        assert d.decided_at == ctx.now
+
+    applied = run("2025-05-09")
+    assert not applied.complete and any("项目计划公布时间" in w for w in applied.waiting)
+    s = states()
+    assert s[ids[-1]] == "rejected" and s[ids[0]] == "approved"
+    with UnitOfWork() as uow:
+        numbers = sorted(a.plan_number for a in uow.repo.applications(1) if a.plan_number)
+    assert numbers[0] == "TJZLGG-2025-0001" and len(numbers) == 11
+
+    published = run("2025-05-15")
+    assert published.complete
+    assert set(states().values()) == {"in_progress", "rejected"}
+    xlsx = next(p for p in published.documents if p.endswith(".xlsx"))
+    assert load_workbook(xlsx).active.max_row >= 13
+    notice = docx.Document(next(p for p in published.documents if p.endswith(".docx")))
+    assert any("11个项目" in p.text for p in notice.paragraphs)
+    assert notifications("approval") == 6  # one per recommending unit
+
+    again = run("2025-05-15")
+    assert again.done == [] and notifications("approval") == 6
+
+
+def test_bad_workbook_names_row_column_and_fix_and_stores_nothing() -> None:
+    ids = seed(4)
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    filled = fill(
+        path, {str(ids[0]): ("通过", ""), str(ids[1]): ("同意", ""), str(ids[2]): ("不通过", "")}
+    )
+    with pytest.raises(WorkbookError) as err:
+        import_audit_decisions(context("2025-05-09"), filled, "张处长")
+    text = str(err.value)
+    assert "第4行 L列（决定）“同意”无效" in text and "第5行 M列（理由）为空" in text
+    assert "filled.xlsx" in text
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.Decision)) == 0
+
+
+def test_policy_decisions_need_reasons_for_rejections() -> None:
+    ids = seed(2)
+    ctx = context("2025-05-08")
+    with pytest.raises(ValueError, match="须填写理由"):
+        record_approval_decisions(
+            ctx, [ApprovalDecision(application_id=ids[0], outcome="reject")], "脚本", "policy"
+        )
+
+
+def _paused_run_id(name: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            for run in client.read_flow_runs():
+                if run.name == name and run.state and run.state.is_paused():
+                    return str(run.id)
+            time.sleep(0.5)
+    raise AssertionError("the audit flow never paused")
+
+
+def test_dashboard_decision_through_the_real_pause(prefect_harness: None) -> None:
+    ids = seed(5)
+    results: dict[str, StageOutcome] = {}
+
+    def start() -> None:
+        results["outcome"] = audit_stage(
+            year=2025, as_of="2025-05-16", wait_for_staff=True, pause_timeout=120
+        )
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    run_id = _paused_run_id("2025-立项审核-2025-05-16")
+    resume_flow_run(
+        run_id,
+        run_input={
+            "approve_all_suggestions": True,
+            "reject": [{"key": str(ids[2]), "reason": "与历年成果雷同"}],
+            "decided_by": "李科长",
+        },
+    )
+    thread.join(timeout=120)
+    outcome = results["outcome"]
+    assert outcome.complete
+    s = states()
+    assert s[ids[2]] == "rejected" and s[ids[0]] == "in_progress"
+    with UnitOfWork() as uow:
+        decisions = uow.session.scalars(select(orm.Decision)).all()
+        assert {d.source for d in decisions} == {"dashboard"}
+        assert {d.decided_by for d in decisions} == {"李科长"}
+        rejected = next(d for d in decisions if d.application_id == ids[2])
+        assert rejected.reason == "与历年成果雷同"
+
+
+def test_dashboard_form_timeout_reminds_staff(prefect_harness: None) -> None:
+    seed(2)
+    outcome = audit_stage(year=2025, as_of="2025-05-10", wait_for_staff=True, pause_timeout=1)
+    assert not outcome.complete
+    assert any("超时" in w for w in outcome.waiting)
+    assert notifications("staff_digest") == 1

@@ -368,3 +368,46 @@ def test_crashed_stage_retried_completes_without_duplicates(topology: Topology) 
         "qcamp.application.1001",
     ]
     assert {e["event"] for e in events} == {"qcamp.application.returned"}
+
+
+def test_prefect_yaml_deploys_to_a_process_worker(topology: Topology) -> None:
+    """The `prefect.yaml` route: work pool, `prefect deploy`, a process worker runs the stage."""
+    prefect_bin = str(Path(sys.executable).with_name("prefect"))
+    env = topology.env | {"QCAMP_PROJECT_DIR": str(REPO), "PREFECT_WORKER_QUERY_SECONDS": "2"}
+
+    def prefect(*args: str) -> None:
+        done = subprocess.run(
+            [prefect_bin, "--no-prompt", *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+    prefect("work-pool", "create", "qcamp-pool", "--type", "process")
+    prefect("deploy", "--prefect-file", str(REPO / "prefect.yaml"), "--name", "qcamp-audit")
+    with topology.client() as client:
+        deployment = client.get("/deployments/name/audit-stage/qcamp-audit").json()
+    assert deployment["work_pool_name"] == "qcamp-pool"
+    assert "stage-audit" in deployment["tags"]
+
+    with (topology.logs / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [prefect_bin, "worker", "start", "--pool", "qcamp-pool"],
+            env=env,
+            cwd=topology.out_dir.parent,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        flow_run_id = trigger(
+            topology, "audit-stage", "qcamp-audit", {"year": YEAR, "as_of": "2025-05-10"}
+        )
+        run = wait_final(topology, flow_run_id, timeout=180)
+        assert run["state_type"] == "COMPLETED", tail(topology.logs / "worker.log", 80)
+        assert run["name"] == "2025-立项审核-2025-05-10"
+    finally:
+        stop(worker)

@@ -441,17 +441,17 @@ def training_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
             if s.ends_at <= ctx.now
             and not uow.repo.step_done(ctx.campaign_id, STAGE, f"attendance:{s.key}")
         ]
-    outcome.counts["培训人次"] = len(seats)
-    outcome.counts["已签到"] = sum(1 for a in seats if a.attended is True)
-    outcome.counts["缺席"] = sum(1 for a in seats if a.attended is False)
+        outcome.counts["培训人次"] = len(seats)
+        outcome.counts["已签到"] = sum(1 for a in seats if a.attended is True)
+        outcome.counts["缺席"] = sum(1 for a in seats if a.attended is False)
+        last_end = max((s.ends_at for s in sessions), default=None)
     if missing:
         outcome.waiting.append(
             f"待导入签到表：{'、'.join(missing)}场次（qcamp training attendance 文件.xlsx）"
         )
-    if not sessions:
+    if last_end is None:
         outcome.waiting.append("活动配置中没有培训场次：请在 config/campaign-YYYY.toml 中设置")
         return
-    last_end = max(s.ends_at for s in sessions)
     if last_end > ctx.now:
         outcome.waiting.append(
             f"最后一期培训结束时间 {last_end.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"

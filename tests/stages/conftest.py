@@ -14,12 +14,13 @@ from storage.orm import Base
 
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 
 @pytest.fixture(autouse=True)
-def campaign_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def campaign_db(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tasks called outside a flow still talk to a Prefect API: the harness's."""
     monkeypatch.setenv("QCAMP_DATABASE_URL", f"sqlite:///{tmp_path / 'qcamp.sqlite'}")
     monkeypatch.setenv("QCAMP_OUT_DIR", str(tmp_path / "out"))
     monkeypatch.setenv("QCAMP_OUTBOX_DIR", str(tmp_path / "outbox"))

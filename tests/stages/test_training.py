@@ -1,0 +1,137 @@
+"""宣贯培训: seats within capacity, invitations with .ics once, attendance, absentees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from domain.states import ProjectState
+from flows.training import training_body
+from storage import orm
+from storage.uow import UnitOfWork
+from tasks.context import StageOutcome
+from tasks.training import AttendanceError, import_attendance
+from tests.stages.factory import context, seed
+
+
+def run(as_of: str) -> StageOutcome:
+    ctx = context(as_of)
+    outcome = StageOutcome(stage="training", as_of=ctx.now)
+    training_body(ctx, outcome)
+    return outcome
+
+
+def seats() -> list[tuple[str, str, bool | None]]:
+    with UnitOfWork() as uow:
+        rows = uow.session.execute(
+            select(
+                orm.TrainingSession.key,
+                orm.TrainingAssignment.person_key,
+                orm.TrainingAssignment.attended,
+            )
+            .join(orm.TrainingSession)
+            .order_by(orm.TrainingAssignment.id)
+        ).all()
+    return [tuple(r) for r in rows]
+
+
+def invitations() -> list[orm.NotificationRecord]:
+    with UnitOfWork() as uow:
+        return list(
+            uow.session.scalars(
+                select(orm.NotificationRecord).where(
+                    orm.NotificationRecord.event == "training_invitation"
+                )
+            )
+        )
+
+
+def mark(sheet: Path, absent: set[str]) -> Path:
+    wb = load_workbook(sheet)
+    ws = wb["签到表"]
+    for row in range(3, ws.max_row + 1):
+        key = ws.cell(row=row, column=2).value
+        if key:
+            ws.cell(row=row, column=7, value="缺席" if key in absent else "已签到")
+    out = sheet.with_name(f"marked_{sheet.name}")
+    wb.save(out)
+    return out
+
+
+def test_assigns_invites_once_and_reinvites_absentees() -> None:
+    seed(10, state=ProjectState.IN_PROGRESS)
+    assert run("2025-05-25").waiting == ["培训通知尚未到发送时间"]
+    first = run("2025-05-26")
+    placed = seats()
+    people = {p for _, p, _ in placed}
+    assert (
+        len(placed) == len(people) == 35
+    )  # 10 × (quality lead, project lead, staff) + 5 more staff
+    assert len(invitations()) == 35
+    invite = invitations()[0]
+    assert invite.attachments[0]["name"].endswith(".ics")
+    assert Path(invite.attachments[0]["path"]).read_bytes().startswith(b"BEGIN:VCALENDAR")
+    roster = next(p for p in first.documents if "培训名单" in p)
+    assert load_workbook(roster).sheetnames[0] == "场次汇总"
+
+    again = run("2025-05-27")
+    assert again.done == [] and len(seats()) == 35 and len(invitations()) == 35
+
+    # S1 on 10 June: two absent; their sign-in sheet comes back
+    s1 = [p for k, p, _ in placed if k == "S1"]
+    assert s1, "the first session has people"
+    ctx = context("2025-06-10 18:00")
+    sheet = ctx.folder("training") / "签到表_S1.xlsx"
+    result = import_attendance(ctx, mark(sheet, set(s1[:2])))
+    assert (result.absent, result.attended) == (2, len(s1) - 2)
+
+    after = run("2025-06-11")
+    assert any("缺席2人" in d for d in after.done)
+    later = [k for k, p, a in seats() if p in s1[:2] and a is None]
+    assert later and all(k != "S1" for k in later)
+    assert len(invitations()) == 37
+    assert run("2025-06-12").done == [] and len(invitations()) == 37
+
+    # complete only when the last session is past and every sheet is in
+    end = run("2025-07-09")
+    assert not end.complete and any("待导入签到表" in w for w in end.waiting)
+    for key in ("S2", "S3", "S4"):
+        import_attendance(
+            context("2025-07-09"),
+            mark(context("2025-07-09").folder("training") / f"签到表_{key}.xlsx", set()),
+        )
+    assert run("2025-07-09").complete
+
+
+def test_capacity_respected_and_unplaced_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(300, state=ProjectState.IN_PROGRESS)  # 1,050 people, 3,400 seats
+    run("2025-05-26")
+    with UnitOfWork() as uow:
+        counts = dict(
+            uow.session.execute(
+                select(orm.TrainingSession.key, func.count(orm.TrainingAssignment.id))
+                .join(orm.TrainingAssignment)
+                .group_by(orm.TrainingSession.key)
+            ).all()
+        )
+        caps = dict(
+            uow.session.execute(select(orm.TrainingSession.key, orm.TrainingSession.capacity)).all()
+        )
+    assert sum(counts.values()) == 1050
+    assert all(counts[k] <= caps[k] for k in counts)
+
+
+def test_bad_signin_sheet_is_refused(tmp_path: Path) -> None:
+    seed(2, state=ProjectState.IN_PROGRESS)
+    run("2025-05-26")
+    ctx = context("2025-06-10 18:00")
+    wb = load_workbook(ctx.folder("training") / "签到表_S1.xlsx")
+    wb["签到表"].cell(row=3, column=7, value="来了")
+    bad = tmp_path / "bad.xlsx"
+    wb.save(bad)
+    with pytest.raises(AttendanceError, match="bad.xlsx"):
+        import_attendance(ctx, bad)
+    assert all(a is None for _, _, a in seats())

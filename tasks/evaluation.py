@@ -704,7 +704,7 @@ def missing_scores(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, list[str]
     ):
         per = have.setdefault(panel_id, {})
         per[ekey] = per.get(ekey, 0) + 1
-    names = dict(uow.session.execute(select(orm.Expert.key, orm.Expert.name)).tuples().all())
+    names = {k: n for k, n in uow.session.execute(select(orm.Expert.key, orm.Expert.name))}
     missing: dict[str, list[str]] = {}
     for panel in panels:
         need = len(panel.application_ids)

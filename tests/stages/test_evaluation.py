@@ -190,6 +190,7 @@ def test_decline_replaces_from_reserves_and_invites(late_campaign) -> None:  # n
             .where(
                 orm.NotificationRecord.recipient_key == f"expert:{reserve}",
                 orm.NotificationRecord.event == "panel_invitation",
+                orm.NotificationRecord.period == key,
             )
         )
         assert invited == 1

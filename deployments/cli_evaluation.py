@@ -1,0 +1,168 @@
+"""`qcamp experts|scores|evaluation|objections`: the commands of stages 7-8 (all messages in
+Chinese; a wrong input exits with code 2 and a message naming the file, row, column and fix)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+experts_app = typer.Typer(help="专家库", no_args_is_help=True)
+scores_app = typer.Typer(help="专家评分表", no_args_is_help=True)
+evaluation_app = typer.Typer(help="成果评定：确认优秀成果名单、专家谢绝", no_args_is_help=True)
+objections_app = typer.Typer(help="公示期异议登记与处理", no_args_is_help=True)
+
+Year = Annotated[int, typer.Option("--year", help="活动年度，如 2025")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="按此时刻记录（默认现在），如 2025-10-20T10:00")
+]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"错误：{message}", err=True)
+    raise typer.Exit(code)
+
+
+def _context(year: int, as_of: str | None):  # noqa: ANN202 - a CampaignContext
+    from storage.db import upgrade
+    from tasks.context import open_campaign
+
+    upgrade()
+    try:
+        return open_campaign(year, as_of)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+@experts_app.command("import")
+def experts_import(file: Path) -> None:
+    """导入专家库（列：姓名、单位、专业领域、职称、电话、邮箱、回避单位）；按姓名+电话更新。"""
+    from storage.db import upgrade
+    from tasks.evaluation import EvaluationError, import_experts
+
+    upgrade()
+    try:
+        result = import_experts(file)
+    except EvaluationError as exc:
+        fail(str(exc))
+    typer.echo(f"专家库已导入：新增 {result.created} 人，更新 {result.updated} 人。")
+
+
+@scores_app.command("import")
+def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
+    """导入一个评定组填好的评分表（.xlsx）；有任何错误单元格则全部不保存并逐一列出。"""
+    from tasks.evaluation import EvaluationError, import_scores
+
+    ctx = _context(year, as_of)
+    try:
+        result = import_scores(ctx, file)
+    except EvaluationError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"评定组{result.panel_key}评分已导入：{len(result.experts)}位专家，{result.rows}条成果评分。"
+    )
+
+
+@evaluation_app.command("confirm")
+def evaluation_confirm(
+    year: Year,
+    by: Annotated[str, typer.Option("--by", help="确认人姓名")],
+    exclude: Annotated[
+        str, typer.Option("--exclude", help="从拟认定名单调出的成果编号，用“、”或逗号分隔")
+    ] = "",
+    include: Annotated[
+        str, typer.Option("--include", help="增补认定的成果编号，用“、”或逗号分隔")
+    ] = "",
+    reason: Annotated[str, typer.Option("--reason", help="调整名单的理由")] = "",
+    as_of: AsOf = None,
+) -> None:
+    """确认优秀成果名单（拟认定名单按分数线和名额生成，可调出或增补并说明理由）。"""
+    from tasks.evaluation import EvaluationError, confirm_excellent, split_list
+
+    ctx = _context(year, as_of)
+    try:
+        yes, no = confirm_excellent(
+            ctx,
+            by,
+            source="cli",
+            exclude=split_list(exclude),
+            include=split_list(include),
+            reason=reason,
+        )
+    except EvaluationError as exc:
+        fail(str(exc))
+    typer.echo(
+        f"{year}年优秀成果名单已确认：认定 {yes} 项，不予认定 {no} 项；下次运行成果评定阶段时更新项目状态。"
+    )
+
+
+@evaluation_app.command("decline")
+def evaluation_decline(
+    year: Year,
+    panel: Annotated[str, typer.Option("--panel", help="评定组编号，如 P001")],
+    expert: Annotated[str, typer.Option("--expert", help="专家编号，如 E1a2b3c4d")],
+    reason: Annotated[str, typer.Option("--reason", help="谢绝原因")],
+    as_of: AsOf = None,
+) -> None:
+    """登记专家谢绝，由备选专家递补并发送评审邀请。"""
+    from tasks.evaluation import EvaluationError, decline
+
+    ctx = _context(year, as_of)
+    try:
+        replacement = decline(ctx, panel, expert, reason)
+    except EvaluationError as exc:
+        fail(str(exc))
+    if replacement is None:
+        typer.echo(f"已登记专家 {expert} 谢绝；评定组{panel}无可用备选专家，需补充抽取。")
+    else:
+        typer.echo(f"已登记专家 {expert} 谢绝；由备选专家 {replacement} 递补，已发送评审邀请。")
+
+
+@objections_app.command("add")
+def objections_add(
+    year: Year,
+    project: Annotated[str, typer.Option("--project", help="项目编号（计划编号）或记录号")],
+    raised_by: Annotated[str, typer.Option("--by", help="异议人（单位或个人实名）")],
+    content: Annotated[str, typer.Option("--content", help="异议内容")],
+    received: Annotated[
+        str | None, typer.Option("--received", help="收到时间，如 2025-11-05T10:00（默认现在）")
+    ] = None,
+    as_of: AsOf = None,
+) -> None:
+    """登记公示期异议（须在公示期内实名提出）。"""
+    from tasks.context import parse_as_of
+    from tasks.evaluation import EvaluationError
+    from tasks.publicity import add_objection
+
+    ctx = _context(year, as_of)
+    try:
+        at: dt.datetime | None = parse_as_of(received) if received else None
+    except ValueError:
+        fail(f"收到时间「{received}」格式不对：请写成 2025-11-05T10:00")
+    try:
+        objection_id = add_objection(ctx, project, raised_by, content, at)
+    except EvaluationError as exc:
+        fail(str(exc))
+    typer.echo(f"异议已登记，编号 {objection_id}；处理完毕前不公布最终名单。")
+
+
+@objections_app.command("resolve")
+def objections_resolve(
+    year: Year,
+    objection: Annotated[int, typer.Option("--id", help="异议编号")],
+    outcome: Annotated[str, typer.Option("--outcome", help="upheld（成立）或 dismissed（不成立）")],
+    reason: Annotated[str, typer.Option("--reason", help="处理理由")],
+    as_of: AsOf = None,
+) -> None:
+    """登记异议处理结果：成立（该成果不予认定）或不成立。"""
+    from tasks.evaluation import EvaluationError
+    from tasks.publicity import OUTCOME_LABELS, resolve_objection
+
+    ctx = _context(year, as_of)
+    try:
+        resolve_objection(ctx, objection, outcome, reason)
+    except EvaluationError as exc:
+        fail(str(exc))
+    typer.echo(f"异议 {objection} 已处理：{OUTCOME_LABELS[outcome]}。")

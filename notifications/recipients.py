@@ -1,0 +1,141 @@
+"""Who a message goes to, and through which channels.
+
+A channel is an apprise URL (``mailtos://…``, ``wecombot://…``, ``dingtalk://…``, ``json://…``)
+or our own ``outbox:///abs/folder`` (a folder of ``.eml`` files). A recipient with no channel
+gets its messages in the run's default outbox.
+
+Credentials never appear in a channel URL literally: write ``{env:NAME}`` or ``{secret:name}``
+(see `notifications.secrets`); the URL is stored as written and resolved only at send time.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from pydantic import BaseModel, Field, field_validator
+
+from notifications.secrets import PLACEHOLDER, redact
+
+if TYPE_CHECKING:
+    from storage import orm
+
+
+class RecipientKind(StrEnum):
+    recommending_unit = "recommending_unit"  # 推荐单位
+    project_unit = "project_unit"  # 项目单位
+    project_person = "project_person"  # 项目人员
+    expert = "expert"  # 专家
+    staff = "staff"  # 工作人员
+
+
+_SECRET_QUERY = re.compile(r"^(pass|password|passwd|pwd|token|secret|apikey|api_key)$", re.I)
+
+
+def _literal_secret(url: str) -> str | None:
+    """The part of `url` that is a literal credential (not a placeholder), if any."""
+    masked = PLACEHOLDER.sub("PLACEHOLDER", url)
+    try:
+        parts = urlsplit(masked)
+    except ValueError:
+        return None
+    if parts.password and parts.password != "PLACEHOLDER":
+        return "password"
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_QUERY.match(key) and value and value != "PLACEHOLDER":
+            return key
+    return None
+
+
+class Recipient(BaseModel):
+    """收件人: a unit, a person, an expert or the campaign staff."""
+
+    key: str = Field(
+        min_length=1, max_length=120
+    )  # "ru:DEPT01", "person:…", "expert:E001", "staff"
+    name: str = Field(min_length=1, max_length=200)
+    kind: RecipientKind
+    email: str = ""
+    channels: list[str] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _no_literal_secrets(cls, channels: list[str]) -> list[str]:
+        for url in channels:
+            if "://" not in url and not url.startswith("outbox:"):
+                raise ValueError(
+                    f"渠道地址格式有误：{redact(url)}（应为 apprise 地址或 outbox:///目录）"
+                )
+            part = _literal_secret(url)
+            if part:
+                raise ValueError(
+                    f"渠道地址 {redact(url)} 含明文{part}：请改用 {{env:变量名}} 或 {{secret:密钥块名}}，"
+                    "密钥不得写入配置或数据库"
+                )
+        return channels
+
+    # constructors from the campaign's records ---------------------------------------------------
+    @classmethod
+    def for_recommending_unit(
+        cls, unit: orm.RecommendingUnit, *, mail_server: str | None = None
+    ) -> Recipient:
+        return cls(
+            key=f"ru:{unit.code}",
+            name=unit.name,
+            kind=RecipientKind.recommending_unit,
+            email=unit.email,
+            channels=_with_mail(list(unit.channels or []), unit.email, mail_server),
+        )
+
+    @classmethod
+    def for_project_person(
+        cls, person: orm.ProjectPerson, *, mail_server: str | None = None
+    ) -> Recipient:
+        return cls(
+            key=f"person:{person.person_key}",
+            name=person.name,
+            kind=RecipientKind.project_person,
+            email=person.email,
+            channels=_with_mail([], person.email, mail_server),
+        )
+
+    @classmethod
+    def for_expert(cls, expert: orm.Expert, *, mail_server: str | None = None) -> Recipient:
+        return cls(
+            key=f"expert:{expert.key}",
+            name=expert.name,
+            kind=RecipientKind.expert,
+            email=expert.email,
+            channels=_with_mail([], expert.email, mail_server),
+        )
+
+    @classmethod
+    def staff(
+        cls, *, name: str = "质量攻关工作组", email: str = "", channels: list[str] | None = None
+    ) -> Recipient:
+        return cls(
+            key="staff", name=name, kind=RecipientKind.staff, email=email, channels=channels or []
+        )
+
+
+def mail_channel(mail_server: str, email: str) -> str:
+    """A ``mailto``/``mailtos`` server URL (with placeholders) addressed to `email`.
+
+    `mail_server` is e.g. ``mailtos://{env:QCAMP_SMTP_USER}:{env:QCAMP_SMTP_PASSWORD}@smtp.tj.gov.cn
+    ?from=scjgzlfzc@tj.gov.cn&name=质量发展处``.
+    """
+    sep = "&" if "?" in mail_server else "?"
+    return f"{mail_server}{sep}to={quote(email, safe='@')}"
+
+
+def _with_mail(channels: list[str], email: str, mail_server: str | None) -> list[str]:
+    if mail_server and email and not any(c.startswith(("mailto", "mailtos")) for c in channels):
+        channels.append(mail_channel(mail_server, email))
+    return channels
+
+
+def safe_key(key: str) -> str:
+    """A recipient key usable in a file name ("ru:DEPT01" -> "ru-DEPT01")."""
+    return re.sub(r"[^\w.\-]+", "-", key, flags=re.UNICODE).strip("-.") or "recipient"

@@ -1,0 +1,504 @@
+"""Exactly-once delivery through the delivery record (transactional outbox).
+
+1. `queue` renders a message and inserts a ``pending`` `NotificationRecord` **inside the caller's
+   unit of work**, so the message exists if and only if the state change that caused it
+   committed. The idempotency key ``{campaign_id}:{event}:{recipient_key}:{period}`` is unique:
+   queueing the same thing again returns None and never yields a second message.
+   ``scheduled_for`` is the next working-day send time (09:00-18:00 Asia/Shanghai, Chinese
+   working-day calendar), so nothing goes out on weekends or public holidays.
+
+2. `deliver_due` (plain Python, called by one Prefect task) sends every due ``pending`` record in
+   batches. Per record:
+   * claim: ``pending -> sending`` by a conditional UPDATE (``WHERE status='pending'``, checked
+     by rowcount), after ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; the claim (owner
+     ``host:pid:run`` and wall-clock time) is written into each channel entry;
+   * send through each channel not yet confirmed, and confirm each one in its own small commit
+     right after the send (``channels[i].state = 'sent'``); when all are confirmed the record
+     becomes ``sent`` with ``sent_at``;
+   * on failure: ``attempts += 1``, redacted ``last_error``, retry after 1, 2, 4, 8 … minutes;
+     after ``max_attempts`` the record is ``failed`` (the staff digest lists it).
+
+   If `deliver_due` raises, it releases its unsent claims back to ``pending``. A process killed
+   outright leaves records in ``sending``; the next run takes them back when the owner process is
+   gone (same host) or the claim is older than the lease, and sends only the channels that were
+   never confirmed. The one window that remains at-least-once: the SMTP server (or webhook) has
+   accepted a message and the process dies before the confirming commit (a few milliseconds);
+   that channel is sent again. The outbox channel has no such window (its file name is fixed
+   per record), and mails carry a fixed Message-ID per record so such a duplicate is
+   recognisable.
+
+Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``.
+``channels`` holds one entry per channel: ``{"url", "state", "sent_at", "error", "detail",
+"claim"}``; URLs are stored as configured (placeholders, never resolved secrets).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain.workdays import next_send_time
+from notifications.channels import Dispatcher, MailTransport, OutgoingMessage, parse_outbox
+from notifications.recipients import Recipient
+from notifications.secrets import redact
+from notifications.templates import render
+from storage.orm import NotificationRecord, utcnow
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+DEFAULT_OUTBOX_URL = "outbox:"
+MAX_ERROR_CHARS = 2000
+
+
+# ----------------------------------------------------------------------------------------------
+# queue
+# ----------------------------------------------------------------------------------------------
+def idempotency_key(campaign_id: int | None, event: str, recipient_key: str, period: str) -> str:
+    return f"{'' if campaign_id is None else campaign_id}:{event}:{recipient_key}:{period}"
+
+
+def _channel_entries(recipient: Recipient) -> list[dict[str, Any]]:
+    urls = list(recipient.channels)
+    if not urls:
+        urls = [
+            DEFAULT_OUTBOX_URL
+            + (f"?to={quote(recipient.email, safe='@')}" if recipient.email else "")
+        ]
+    return [
+        {"url": url, "state": PENDING, "sent_at": None, "error": "", "detail": "", "claim": None}
+        for url in urls
+    ]
+
+
+def _ensure_outer_transaction(session: Session) -> None:
+    """pysqlite starts its transaction lazily, at the first INSERT/UPDATE. A SAVEPOINT issued
+    before that would itself open the transaction and its RELEASE would commit it, outside the
+    caller's unit of work. Open the transaction explicitly first."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None and not getattr(dbapi, "in_transaction", True):
+            conn.exec_driver_sql("BEGIN")
+
+
+def _insert_once(session: Session, record: NotificationRecord) -> bool:
+    """Insert `record` on a SAVEPOINT; False when its idempotency key is already taken (a
+    concurrent insert won the race). The caller's other changes are kept either way."""
+    _ensure_outer_transaction(session)
+    try:
+        with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        return False
+    return True
+
+
+def queue(
+    session: Session,
+    *,
+    campaign_id: int | None,
+    event: str,
+    rule: str,
+    recipient: Recipient,
+    period: str,
+    context: dict[str, Any],
+    attachments: Sequence[Path] = (),
+    now: dt.datetime,
+) -> NotificationRecord | None:
+    """Queue one message in the caller's transaction; None if it was already queued.
+
+    The context gets ``recipient_name`` (overridable). Attachments must exist now; they are read
+    at send time. Raises `TemplateError` for an unknown event or a missing context key.
+    """
+    if now.tzinfo is None:
+        raise ValueError("queue() needs an aware `now`")
+    if len(period) > 40:
+        raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
+    key = idempotency_key(campaign_id, event, recipient.key, period)
+    if session.scalar(
+        select(NotificationRecord.id).where(NotificationRecord.idempotency_key == key)
+    ):
+        return None
+    message = render(event, {"recipient_name": recipient.name, **context})
+    files = [Path(p).resolve() for p in attachments]
+    missing = [p.name for p in files if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"通知 {event} 的附件不存在：{'、'.join(missing)}")
+    record = NotificationRecord(
+        idempotency_key=key,
+        campaign_id=campaign_id,
+        event=event,
+        rule=rule,
+        recipient_key=recipient.key,
+        recipient_name=recipient.name,
+        period=period,
+        subject=message.subject[:300],
+        body=message.body,
+        attachments=[{"path": str(p), "name": p.name} for p in files],
+        channels=_channel_entries(recipient),
+        status=PENDING,
+        attempts=0,
+        last_error="",
+        scheduled_for=next_send_time(now),
+        sent_at=None,
+    )
+    return record if _insert_once(session, record) else None
+
+
+# ----------------------------------------------------------------------------------------------
+# deliver
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DeliveryFailure:
+    record_id: int
+    idempotency_key: str
+    event: str
+    recipient_key: str
+    recipient_name: str
+    attempts: int
+    error: str
+    final: bool  # True: marked failed; False: will be retried
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0  # marked failed in this run (max attempts reached)
+    deferred: int = 0  # failed this time, retry scheduled
+    recovered: int = 0  # taken back from a dead or expired claim
+    failures: list[DeliveryFailure] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return f"已发送 {self.sent} 条，失败 {self.failed} 条，待重试 {self.deferred} 条" + (
+            f"，接管中断投递 {self.recovered} 条" if self.recovered else ""
+        )
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8 … minutes after the `attempts`-th failure (capped at one day)."""
+    return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 24 * 60))
+
+
+def reminder_due(deadline: dt.datetime, now: dt.datetime, days: Iterable[int]) -> int | None:
+    """The reminder due now: the smallest d with deadline - d days <= now < deadline.
+
+    Queue it with ``period=f"T-{d}"``; earlier reminders that were missed are not sent again
+    (the smallest due d is the most current one).
+    """
+    if now >= deadline:
+        return None
+    due = [d for d in days if now >= deadline - dt.timedelta(days=d)]
+    return min(due) if due else None
+
+
+def _owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _claim_is_stale(claim: dict[str, Any] | None, lease: dt.timedelta) -> bool:
+    if not claim:
+        return True
+    try:
+        at = dt.datetime.fromisoformat(str(claim.get("at")))
+    except ValueError:
+        return True
+    if utcnow() - at > lease:
+        return True
+    host, _, rest = str(claim.get("by", "")).partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host == socket.gethostname() and pid_text.isdigit():
+        return not _pid_alive(int(pid_text))
+    return False
+
+
+def _strip_claims(channels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**c, "claim": None} for c in channels]
+
+
+def _recover_stale(session: Session, lease: dt.timedelta) -> int:
+    recovered = 0
+    for rec in session.scalars(
+        select(NotificationRecord).where(NotificationRecord.status == SENDING)
+    ):
+        claims = [c.get("claim") for c in rec.channels if c.get("state") != SENT]
+        if claims and not all(_claim_is_stale(c, lease) for c in claims):
+            continue
+        owner = next((c.get("by") for c in claims if c), "")
+        res = session.execute(
+            update(NotificationRecord)
+            .where(NotificationRecord.id == rec.id, NotificationRecord.status == SENDING)
+            .values(
+                status=PENDING,
+                channels=_strip_claims(rec.channels),
+                last_error=f"上次投递被中断（{owner or '未知进程'}），未确认的渠道将重新投递",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        recovered += res.rowcount
+    session.commit()
+    return recovered
+
+
+def _claim_batch(
+    session: Session, *, now: dt.datetime, owner: str, size: int
+) -> list[NotificationRecord]:
+    query = (
+        select(NotificationRecord)
+        .where(NotificationRecord.status == PENDING, NotificationRecord.scheduled_for <= now)
+        .order_by(NotificationRecord.scheduled_for, NotificationRecord.id)
+        .limit(size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    claim = {"by": owner, "at": utcnow().isoformat()}
+    claimed: list[int] = []
+    for rec in session.scalars(query).all():
+        channels = [c if c.get("state") == SENT else {**c, "claim": claim} for c in rec.channels]
+        res = session.execute(
+            update(NotificationRecord)
+            .where(NotificationRecord.id == rec.id, NotificationRecord.status == PENDING)
+            .values(status=SENDING, channels=channels)
+            .execution_options(synchronize_session=False)
+        )
+        if res.rowcount == 1:
+            claimed.append(rec.id)
+    session.commit()
+    if not claimed:
+        return []
+    return list(
+        session.scalars(
+            select(NotificationRecord)
+            .where(NotificationRecord.id.in_(claimed))
+            .order_by(NotificationRecord.scheduled_for, NotificationRecord.id)
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+
+
+def _message(rec: NotificationRecord, now: dt.datetime) -> OutgoingMessage:
+    email = ""
+    for entry in rec.channels:
+        if str(entry.get("url", "")).startswith("outbox:"):
+            email = parse_outbox(entry["url"]).to
+            break
+    return OutgoingMessage(
+        record_id=rec.id,
+        idempotency_key=rec.idempotency_key,
+        event=rec.event,
+        recipient_key=rec.recipient_key,
+        recipient_name=rec.recipient_name,
+        subject=rec.subject,
+        body=rec.body,
+        sent_at=now,
+        attachments=tuple(Path(a["path"]) for a in rec.attachments),
+        recipient_email=email,
+    )
+
+
+def _deliver_record(
+    session: Session,
+    rec: NotificationRecord,
+    dispatcher: Dispatcher,
+    *,
+    now: dt.datetime,
+    max_attempts: int,
+    report: DeliveryReport,
+) -> None:
+    message = _message(rec, now)
+    channels = [dict(c) for c in rec.channels]
+    errors: list[str] = []
+    for i, entry in enumerate(channels):
+        if entry.get("state") == SENT:
+            continue
+        result = dispatcher.send(entry["url"], message)
+        if result.ok:
+            channels[i] = {
+                **entry,
+                "state": SENT,
+                "sent_at": now.isoformat(),
+                "error": "",
+                "detail": result.detail,
+                "claim": None,
+            }
+        else:
+            channels[i] = {**entry, "error": result.error}
+            errors.append(f"{dispatcher.redact(redact(entry['url']))}：{result.error}")
+        rec.channels = [dict(c) for c in channels]
+        if result.ok and all(c.get("state") == SENT for c in channels):
+            rec.status = SENT
+            rec.sent_at = now
+            rec.last_error = ""
+            report.sent += 1
+        session.commit()  # confirm right after the send
+    if rec.status == SENT:
+        return
+    rec.attempts = (rec.attempts or 0) + 1
+    rec.last_error = "；".join(errors)[:MAX_ERROR_CHARS]
+    rec.channels = _strip_claims(channels)
+    final = rec.attempts >= max_attempts
+    if final:
+        rec.status = FAILED
+        report.failed += 1
+    else:
+        rec.status = PENDING
+        rec.scheduled_for = now + backoff(rec.attempts)
+        report.deferred += 1
+    report.failures.append(
+        DeliveryFailure(
+            record_id=rec.id,
+            idempotency_key=rec.idempotency_key,
+            event=rec.event,
+            recipient_key=rec.recipient_key,
+            recipient_name=rec.recipient_name,
+            attempts=rec.attempts,
+            error=rec.last_error,
+            final=final,
+        )
+    )
+    session.commit()
+
+
+def _release(session_factory: Callable[[], Session], ids: Iterable[int]) -> None:
+    ids = list(ids)
+    if not ids:
+        return
+    with session_factory() as session:
+        for rec in session.scalars(
+            select(NotificationRecord).where(
+                NotificationRecord.id.in_(ids), NotificationRecord.status == SENDING
+            )
+        ):
+            rec.status = PENDING
+            rec.channels = _strip_claims(rec.channels)
+        session.commit()
+
+
+def deliver_due(
+    session_factory: Callable[[], Session],
+    *,
+    now: dt.datetime,
+    default_outbox: Path | None,
+    max_attempts: int = 5,
+    limit: int | None = None,
+    batch_size: int = 100,
+    mail_transport: MailTransport = "batch",
+    lease: dt.timedelta = dt.timedelta(minutes=30),
+    dispatcher: Dispatcher | None = None,
+) -> DeliveryReport:
+    """Send every pending record due at `now` (at most `limit`); see the module docstring.
+
+    `dispatcher` lets a caller supply its own `Dispatcher` (e.g. one with a Prefect-secret
+    resolver); it is closed at the end either way.
+    """
+    if now.tzinfo is None:
+        raise ValueError("deliver_due() needs an aware `now`")
+    started = time.perf_counter()
+    report = DeliveryReport()
+    owner = _owner_id()
+    disp = dispatcher or Dispatcher(default_outbox=default_outbox, mail_transport=mail_transport)
+    if disp.default_outbox is None:
+        disp.default_outbox = default_outbox
+    in_hand: set[int] = set()
+    try:
+        with session_factory() as session:
+            report.recovered = _recover_stale(session, lease)
+            done = 0
+            while limit is None or done < limit:
+                size = batch_size if limit is None else min(batch_size, limit - done)
+                batch = _claim_batch(session, now=now, owner=owner, size=size)
+                if not batch:
+                    break
+                in_hand.update(r.id for r in batch)
+                for rec in batch:
+                    _deliver_record(
+                        session, rec, disp, now=now, max_attempts=max_attempts, report=report
+                    )
+                    in_hand.discard(rec.id)
+                done += len(batch)
+    finally:
+        disp.close()
+        _release(session_factory, in_hand)
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+# ----------------------------------------------------------------------------------------------
+# dashboard / digest
+# ----------------------------------------------------------------------------------------------
+def failed_deliveries(
+    session: Session, campaign_id: int | None, *, include_retrying: bool = False
+) -> Sequence[NotificationRecord]:
+    """Records that could not be delivered (``failed``; with `include_retrying`, also pending
+    records that have failed at least once)."""
+    query = select(NotificationRecord)
+    if campaign_id is not None:
+        query = query.where(NotificationRecord.campaign_id == campaign_id)
+    if include_retrying:
+        query = query.where(
+            (NotificationRecord.status == FAILED)
+            | ((NotificationRecord.status == PENDING) & (NotificationRecord.attempts > 0))
+        )
+    else:
+        query = query.where(NotificationRecord.status == FAILED)
+    return session.scalars(query.order_by(NotificationRecord.id)).all()
+
+
+def failure_lines(records: Iterable[NotificationRecord]) -> list[str]:
+    """One Chinese line per undelivered record, for the staff digest."""
+    return [
+        f"{r.recipient_name}（{r.recipient_key}）《{r.subject}》：已尝试 {r.attempts} 次，"
+        f"{'已停止重试' if r.status == FAILED else '将自动重试'}。原因：{redact(r.last_error) or '未知'}"
+        for r in records
+    ]
+
+
+def staff_digest_context(
+    session: Session,
+    campaign_id: int | None,
+    *,
+    as_of: dt.datetime,
+    counts: dict[str, int | str],
+) -> dict[str, Any]:
+    """The `staff_digest` template's own keys (merge with `campaign_context`)."""
+    records = failed_deliveries(session, campaign_id, include_retrying=True)
+    return {
+        "day": as_of,
+        "as_of": as_of,
+        "counts": [f"{label}：{value}" for label, value in counts.items()],
+        "failed_count": len(records),
+        "failures": failure_lines(records),
+    }
+
+
+def retry_failed(session: Session, record_id: int, *, now: dt.datetime) -> bool:
+    """Staff's "重新发送": put a failed record back in the queue (attempts reset)."""
+    rec = session.get(NotificationRecord, record_id)
+    if rec is None or rec.status != FAILED:
+        return False
+    rec.status = PENDING
+    rec.attempts = 0
+    rec.scheduled_for = next_send_time(now)
+    rec.channels = _strip_claims(rec.channels)
+    return True

@@ -13,6 +13,7 @@ import random
 import shutil
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class DemoError(RuntimeError):
 class DemoReport:
     year: int
     out_dir: Path
-    database: Path
+    database: str
     seconds: float
     ticks: int
 
@@ -92,7 +93,7 @@ def demo_ticks(
     return sorted(ticks)
 
 
-def prepare_environment(out_dir: Path) -> Path:
+def prepare_environment(out_dir: Path, database_url: str | None = None) -> str:
     """A fresh demo folder and database; refuses to wipe a folder the demo did not make."""
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / DEMO_MARKER).exists():
         raise DemoError(
@@ -103,17 +104,25 @@ def prepare_environment(out_dir: Path) -> Path:
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     (out_dir / DEMO_MARKER).write_text("qcamp demo output\n", encoding="utf-8")
-    database = out_dir / "demo.sqlite"
-    os.environ["QCAMP_DATABASE_URL"] = f"sqlite:///{database}"
+    database = database_url or f"sqlite:///{out_dir / 'demo.sqlite'}"
+    os.environ["QCAMP_DATABASE_URL"] = database
     os.environ["QCAMP_CAMPAIGN_DIR"] = str(out_dir)
     os.environ.pop("QCAMP_OUTBOX_DIR", None)
     return database
 
 
-def run_demo(year: int, projects: int, out_dir: Path, seed: int = 2025, echo=print) -> DemoReport:
+def run_demo(
+    year: int,
+    projects: int,
+    out_dir: Path,
+    seed: int = 2025,
+    echo: Callable[[str], object] = print,
+    database_url: str | None = None,
+) -> DemoReport:
+    """The whole campaign; `database_url` (an empty database) replaces the demo's own SQLite."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()
-    database = prepare_environment(out_dir)
+    database = prepare_environment(out_dir, database_url)
 
     from deployments.simulation import early
     from flows.campaign import annual_campaign
@@ -228,7 +237,7 @@ def summary_text(report: DemoReport) -> str:
         "",
         f"通知：已发送 {sent} 封，未发送 {pending} 封；发件箱（可用邮件客户端打开的 .eml 文件）：{report.out_dir / 'outbox'}",
         f"文档：共 {len(docs)} 份，均在 {report.out_dir}",
-        f"数据库：{report.database}",
+        f"数据库：{report.database.split('@')[-1]}",
     ]
     return "\n".join(lines)
 

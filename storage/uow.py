@@ -203,7 +203,8 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.session.rollback()
+        # close() rolls back whatever was not committed and detaches the loaded objects with
+        # their attributes intact, so callers may read them after the block.
         self.session.close()
 
     def commit(self) -> None:

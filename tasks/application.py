@@ -94,7 +94,7 @@ def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 rule=f"rule:application_reminder:T-{days}",
                 recipient=unit_recipient(unit),
                 period=f"T-{days}",
-                context={"unit": unit.name, "days_left": days},
+                context={"days": days},
             )
         uow.commit()
     if sent:

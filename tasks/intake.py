@@ -21,7 +21,7 @@ from documents.safety import UnreadableFile, check_file, iter_batch
 from documents.summary_table import read_summary
 from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
-from domain.eligibility import campaign_duplicates, check_form, reconcile, rows_without_form
+from domain.eligibility import campaign_duplicates, check_form, missing_form_findings, reconcile
 from domain.models import ApplicationForm, Finding, PastResult, Severity, SummaryRow
 from domain.states import ProjectState
 from storage import orm
@@ -254,7 +254,7 @@ def _intake(
             summary_file, rows = summaries[0][0], [r for _n, rs in summaries for r in rs]
             for name, found in reconcile(forms, rows, summary_file).items():
                 per_file.setdefault(name, []).extend(found)
-            for f in rows_without_form(forms, rows, summary_file):
+            for f in missing_form_findings(forms, rows, summary_file):
                 batch_findings.append(f)
 
         others = [
@@ -352,15 +352,7 @@ def _intake(
             title=f"审核意见（{unit.name} 第{version}版）",
             path=str(feedback),
         )
-        facts = {
-            "unit": unit.name,
-            "version": version,
-            "received_at": f"{received_at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}",
-            "accepted": accepted,
-            "returned": returned,
-            "total": len(outs),
-            "findings_text": _findings_text(outs, batch_findings),
-        }
+        received_text = f"{received_at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}"
         recipient = unit_recipient(unit)
         if late:
             send(
@@ -370,11 +362,12 @@ def _intake(
                 rule="rule:application_deadline",
                 recipient=recipient,
                 period=f"v{version}",
-                context=facts,
+                context={"received_at": received_text},
                 attachments=[feedback],
             )
         else:
-            if accepted:
+            accepted_titles = [o.title for o in outs if o.status == ProjectState.ACCEPTED]
+            if accepted_titles:
                 send(
                     uow,
                     ctx,
@@ -382,19 +375,38 @@ def _intake(
                     rule="rule:intake_accepted",
                     recipient=recipient,
                     period=f"v{version}",
-                    context=facts,
                     attachments=[feedback],
+                    context={
+                        "version": version,
+                        "received_at": received_text,
+                        "project_count": len(accepted_titles),
+                        "projects": "\n".join(
+                            f"{n}. {t}" for n, t in enumerate(accepted_titles, 1)
+                        ),
+                    },
                 )
-            if returned or batch_findings:
+            resubmit_by = ctx.calendar.application_deadline.astimezone(SHANGHAI)
+            for n, o in enumerate(outs, start=1):
+                errors = [f for f in o.findings if f.severity == "error"]
+                if o.status != ProjectState.RETURNED or not errors:
+                    continue
                 send(
                     uow,
                     ctx,
                     event="returned",
                     rule="rule:intake_findings",
                     recipient=recipient,
-                    period=f"v{version}",
-                    context=facts,
+                    period=f"v{version}:{n:03d}",
                     attachments=[feedback],
+                    context={
+                        "project_title": o.title or o.file,
+                        "applicant_name": o.applicant or "（未填写）",
+                        "findings": "\n".join(
+                            f"{i}. 【{f.code}】{f.field}" for i, f in enumerate(errors, 1)
+                        ),
+                        "fixes": "\n".join(f"{i}. {f.message}" for i, f in enumerate(errors, 1)),
+                        "resubmit_by": f"{resubmit_by:%Y年%m月%d日 %H:%M}",
+                    },
                 )
         batch_out = BatchOut(
             unit=unit.code,
@@ -527,15 +539,6 @@ def _store_people(app: orm.Application, form: ApplicationForm) -> None:
     )
     for m in form.members:
         add(m.name, "技术骨干" if "技术" in m.role or "工程师" in m.title else "项目成员", m.title)
-
-
-def _findings_text(outs: list[ApplicationOut], batch_findings: list[Finding]) -> str:
-    lines = [f"【批次】{f.message}" for f in batch_findings]
-    for o in outs:
-        for f in o.findings:
-            if f.severity == "error":
-                lines.append(f"【{o.title or o.file}】{f.message}")
-    return "\n".join(lines) if lines else "无"
 
 
 def _write_feedback(

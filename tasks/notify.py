@@ -8,6 +8,7 @@ from typing import Any
 
 from notifications.recipients import Recipient
 from notifications.service import queue
+from notifications.templates import campaign_context
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.context import CampaignContext
@@ -50,18 +51,8 @@ def staff_recipient(ctx: CampaignContext) -> Recipient:
 
 
 def campaign_facts(ctx: CampaignContext) -> dict[str, Any]:
-    cal = ctx.calendar
-    return {
-        "year": ctx.year,
-        "campaign": ctx.config.title,
-        "issuer": ctx.config.issuer,
-        "department": ctx.config.department,
-        "contact": ctx.config.contact,
-        "phone": ctx.config.phone,
-        "email": ctx.config.email,
-        "application_deadline": f"{cal.application_deadline:%Y年%m月%d日}",
-        "results_deadline": f"{cal.results_deadline:%Y年%m月%d日}",
-    }
+    """The facts every template may use: the campaign's config and the clock."""
+    return {**campaign_context(ctx.config), "as_of": ctx.now}
 
 
 def send(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,10 +16,13 @@ from openpyxl import Workbook
 from documents.application_form import write_filled_form
 from documents.summary_table import write_summary
 from domain.calendar import SHANGHAI
+from domain.duplicates import PastResultIndex
+from domain.eligibility import campaign_duplicates
 from domain.models import (
     DISTRICTS,
     ApplicationForm,
     ContactPerson,
+    PastResult,
     ProjectType,
     SummaryRow,
     TeamMember,
@@ -85,7 +89,7 @@ CHAIN_TOPICS: dict[str, tuple[list[str], list[str], list[str]]] = {
            ["外观不良率", "客户投诉率", "单位产品水耗", "交付及时率"],
            ["纸箱抗压强度在线预测技术", "洗涤剂灌装精度控制技术"]),
     "其他": (["政务服务窗口", "物业服务", "检验检测报告", "供水管网"],
-           ["办结时限", "投诉率", "报告差错率", "漏损率"],
+           ["办结时限", "投诉率", "差错率", "漏损率"],
            ["检验检测报告智能审核技术", "供水管网漏损智能识别技术"]),
 }  # fmt: skip
 
@@ -164,7 +168,9 @@ def _title(rng: random.Random, chain: str) -> tuple[str, str, str]:
     if rng.random() < 0.18:
         return rng.choice(technical), "", ""
     obj, ind = rng.choice(objects), rng.choice(indicators)
-    if ind.endswith("率") and any(
+    if "不良" in ind or "投诉" in ind or "差错" in ind:
+        verb = "降低"
+    elif ind.endswith("率") and any(
         w in ind for w in ("合格", "良", "效率", "收", "及时", "直通", "通过")
     ):
         verb = "提高"
@@ -183,7 +189,7 @@ def make_form(
     applicant = _company(rng, chain, district, used_names)
     title, obj, ind = _title(rng, chain)
     if title in used_names:
-        title = f"{title[:2]}{rng.choice(['二号线', '三车间', '新厂区'])}{title[2:]}"
+        title = _with_model(rng, title)
     used_names.add(title)
     lead, quality = person_name(rng), person_name(rng)
     members = [
@@ -270,7 +276,10 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
             )
         )
     flawed = rng.sample(all_apps, k=max(6, len(all_apps) // 12))
-    flaws = ["name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin"]
+    flaws = [
+        "name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin",
+        "duplicate_campaign",
+    ]  # fmt: skip
     for n, app in enumerate(flawed):
         app.flaw = flaws[n % len(flaws)]
         f = app.form
@@ -295,8 +304,13 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
                 )
             )
             past[-1] = (past[-1][0], _reword(f.title), f.applicant, f.problem)
+        elif app.flaw == "duplicate_campaign":
+            twin = next(a for a in all_apps if a is not app and not a.flaw)
+            app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
         elif app.flaw == "outside_tianjin":
             app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
+
+    _make_distinct(rng, all_apps, past, ctx.config.rules.duplicate_threshold)
 
     deadline = ctx.calendar.application_deadline
     for unit in units:
@@ -320,6 +334,51 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
     late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
     late_unit.resubmit_at = None
     return DemoPlan(units=units, past_results=past)
+
+
+MODEL_CODE = re.compile(r"[A-Z]{2}\d{3}型")
+
+
+def _with_model(rng: random.Random, title: str) -> str:
+    """The same topic on another product model, as real titles name them ("JQ350型…")."""
+    code = "".join(rng.choice("ABCDEFGHJKLMNPQRSTWXYZ") for _ in range(2)) + str(
+        rng.randint(100, 999)
+    )
+    title = MODEL_CODE.sub("", title)
+    for verb in ("降低", "提高", "缩短"):
+        if title.startswith(verb):
+            return f"{verb}{code}型{title[2:]}"
+    return f"{code}型{title}"
+
+
+def _make_distinct(
+    rng: random.Random,
+    apps: list[PlannedApplication],
+    past: list[tuple[int, str, str, str]],
+    threshold: float,
+) -> None:
+    """Only the forms meant to be duplicates may look like one: the others get their own
+    product model until the campaign's own duplicate check finds nothing between them."""
+    index = PastResultIndex(
+        [PastResult(year=y, title=t, unit=u, abstract=a) for y, t, u, a in past]
+    )
+    meant = {id(a) for a in apps if a.flaw in {"duplicate_past", "duplicate_campaign"}}
+    for _ in range(8):
+        keyed = [(str(i), a.form.title) for i, a in enumerate(apps)]
+        pairs = campaign_duplicates(keyed, threshold)
+        redo = set()
+        for i, app in enumerate(apps):
+            if id(app) in meant:
+                continue
+            later_twin = any(int(k) < i for k, _s in pairs.get(str(i), []))
+            if later_twin or index.match(app.form.title, threshold=threshold, limit=1):
+                redo.add(i)
+        if not redo:
+            return
+        for i in redo:
+            apps[i].form = apps[i].form.model_copy(
+                update={"title": _with_model(rng, apps[i].form.title)}
+            )
 
 
 def _reword(title: str) -> str:

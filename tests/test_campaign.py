@@ -1,0 +1,92 @@
+"""The backbone end to end: a small campaign from the call to publication, then a rerun."""
+
+from __future__ import annotations
+
+import email
+import os
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import orm
+from storage.orm import Base
+from storage.uow import UnitOfWork
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def _counts() -> dict[str, int]:
+    with UnitOfWork() as uow:
+        return {
+            t.name: uow.session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables
+        }
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """One small demo for the module (it is the expensive part)."""
+    from tests.conftest import test_backend
+
+    out = tmp_path_factory.mktemp("demo") / "2025"
+    saved = dict(os.environ)
+    url = None
+    if test_backend() == "postgres":
+        from tests.conftest import _truncate_all
+
+        url = request.getfixturevalue("pg_database")
+        _truncate_all(url)
+    from deployments.demo import run_demo, summary_text
+
+    lines: list[str] = []
+    report = run_demo(2025, 36, out, seed=7, echo=lines.append, database_url=url)
+    summary = summary_text(report)
+    yield report, summary, lines
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def test_demo_goes_from_the_call_to_publication(demo_run) -> None:
+    report, summary, lines = demo_run
+    out: Path = report.out_dir
+    assert "演示运行完成" in summary and "各推荐单位" in summary
+    with UnitOfWork() as uow:
+        campaign = uow.repo.campaign(2025)
+        assert campaign is not None
+        states = {a.state for a in uow.repo.applications(campaign.id)}
+        steps = {(s.stage, s.step) for s in uow.repo.steps(campaign.id)}
+        late = uow.session.scalars(
+            select(orm.SubmissionBatch).where(orm.SubmissionBatch.status == "late")
+        ).all()
+    # Applications were accepted and returned; the late unit's batch was recorded, not accepted.
+    assert "returned" in states
+    assert late, "the demo's late unit must have a batch recorded as late"
+    assert ("application", "call") in steps and ("application", "closed") in steps
+    # Documents of the first stage: blank forms and the merged summary table.
+    stage1 = out / "01_项目申报"
+    assert (stage1 / "空白表格" / "附件5_天津市质量攻关项目申报书.docx").exists()
+    assert list(stage1.glob("*立项申报汇总表.xlsx"))
+    assert list((stage1 / "审核意见").glob("*.xlsx"))
+
+
+def test_outbox_holds_readable_chinese_mail(demo_run) -> None:
+    report, _summary, _lines = demo_run
+    mails = sorted((report.out_dir / "outbox").rglob("*.eml"))
+    assert mails, "the demo's messages go to the local outbox"
+    subjects = []
+    for path in mails[:50]:
+        msg = email.message_from_bytes(path.read_bytes())
+        subjects.append(str(make_header(decode_header(msg["Subject"]))))
+    assert any("质量攻关" in s for s in subjects)
+
+
+def test_rerunning_a_date_already_done_changes_nothing(demo_run) -> None:
+    from flows.campaign import annual_campaign
+
+    before = _counts()
+    with UnitOfWork() as uow:
+        last = max(s.as_of for s in uow.repo.steps(uow.repo.campaign(2025).id))  # type: ignore[union-attr]
+    annual_campaign(year=2025, as_of=last.isoformat())
+    assert _counts() == before

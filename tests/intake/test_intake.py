@@ -1,0 +1,343 @@
+"""Issue 3: a recommending unit's batch, read from real Word and Excel files, checked the way the
+commission checks it. Every finding code of the contract is produced here from a real file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from deployments.cli import app
+from documents.application_form import write_filled_form
+from documents.summary_table import write_summary
+from domain.calendar import SHANGHAI
+from domain.models import ApplicationForm, ContactPerson, SummaryRow, TeamMember
+from storage import orm
+from storage.orm import Base
+from storage.uow import UnitOfWork
+from tasks.context import open_campaign
+from tasks.intake import IntakeError, intake_batch
+from tasks.registry import import_past_results, import_units
+
+pytestmark = pytest.mark.usefixtures("database", "campaign_dir")
+
+ON_TIME = dt.datetime(2025, 4, 15, 10, 0, tzinfo=SHANGHAI)
+LATE = dt.datetime(2025, 4, 22, 9, 0, tzinfo=SHANGHAI)
+
+
+def good_form(n: int = 1, **changes: str) -> ApplicationForm:
+    base = ApplicationForm(
+        title=[
+            "降低药芯焊丝焊缝气孔不良率",
+            "提高汽车座椅骨架一次交检合格率",
+            "缩短变压器交付周期",
+        ][n % 3],
+        applicant=[
+            "天津市津华焊接材料有限公司",
+            "天津渤星汽车零部件有限公司",
+            "天津宏达电气有限公司",
+        ][n % 3],
+        uscc=["91120116MA05K6XA4C", "91120110MA06B2CG1Q", "91120111MA07LJ5D1X"][n % 3],
+        address="天津市滨海新区黄海路100号",
+        district="滨海新区",
+        chain="焊材",
+        project_type="提质增效",
+        joint="否",
+        recommending_unit="天津市焊接协会",
+        project_lead=ContactPerson(
+            name="王建国", position="技术总监", phone="13912345678", email="w@example.cn"
+        ),
+        quality_lead=ContactPerson(name="李芳", position="质量部长", phone="13812345678"),
+        members=[TeamMember(name="张伟", title="工程师", role="技术攻关")],
+        start_date="2025-05",
+        end_date="2025-09",
+        problem="2024年焊缝气孔不良率为3.2%，造成返工。",
+        goal="到2025年9月，将焊缝气孔不良率由3.2%降至1.0%以下。",
+        measures="运用PDCA循环开展现状调查、要因确认，制定并实施对策。",
+        economic_benefit="120",
+        social_benefit="减少资源浪费。",
+        foundation="已获发明专利2项",
+        integrity_promise="本单位承诺所提交的申报材料真实、准确、完整。",
+        recommendation_opinion="同意推荐。",
+    )
+    return base.model_copy(update=changes)
+
+
+def fix_uscc(form: ApplicationForm) -> ApplicationForm:
+    from random import Random
+
+    from domain.uscc import make_uscc
+
+    return form.model_copy(update={"uscc": make_uscc(Random(form.title), "120116")})
+
+
+def write_batch(
+    folder: Path,
+    forms: list[ApplicationForm],
+    *,
+    summary: list[ApplicationForm] | None = None,
+    layouts: tuple[str, ...] = ("table", "inline", "paragraphs"),
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, form in enumerate(forms):
+        write_filled_form(
+            folder / f"{n + 1:02d}_申报书.docx", form, layout=layouts[n % len(layouts)]
+        )
+    rows = [
+        SummaryRow(
+            seq=str(n + 1),
+            title=f.title,
+            applicant=f.applicant,
+            uscc=f.uscc,
+            district=f.district,
+            chain=f.chain,
+            project_type=f.project_type,
+            joint=f.joint,
+            project_lead=f.project_lead.name,
+            phone=f.project_lead.phone,
+            recommending_unit="天津市焊接协会",
+        )
+        for n, f in enumerate(forms if summary is None else summary)
+    ]
+    write_summary(folder / "立项申报汇总表.xlsx", rows, "天津市焊接协会")
+    return folder
+
+
+@pytest.fixture
+def units(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["单位代码", "单位名称", "类型", "联系人", "电话", "邮箱"])
+    ws.append(["ASSN-HJXH", "天津市焊接协会", "行业协会", "赵敏", "022-23456789", "hj@example.cn"])
+    ws.append(
+        [
+            "DIST-16",
+            "天津市滨海新区市场监督管理局",
+            "区市场监督管理部门",
+            "钱磊",
+            "022-6",
+            "bh@example.cn",
+        ]
+    )
+    path = tmp_path / "units.xlsx"
+    wb.save(path)
+    import_units(path)
+
+
+def codes(result, index: int = 0) -> set[str]:  # noqa: ANN001
+    return {f.code for f in result.applications[index].findings}
+
+
+def table_counts() -> dict[str, int]:
+    with UnitOfWork() as uow:
+        return {
+            t.name: uow.session.scalar(select(func.count()).select_from(t)) or 0
+            for t in Base.metadata.sorted_tables
+        }
+
+
+def test_a_clean_batch_in_three_layouts_is_accepted_with_a_receipt(units, tmp_path: Path) -> None:
+    forms = [fix_uscc(good_form(n)) for n in range(3)]
+    batch = write_batch(tmp_path / "b1", forms)
+    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    assert [a.status for a in result.applications] == ["accepted"] * 3
+    assert {a.title for a in result.applications} == {f.title for f in forms}
+    assert result.batch.accepted == 3 and not result.batch.late
+    assert Path(result.batch.feedback_document).exists()
+    with UnitOfWork() as uow:
+        events = uow.session.scalars(select(orm.NotificationRecord.event)).all()
+        people = uow.session.scalars(select(orm.ProjectPerson.name)).all()
+    assert events == ["receipt"]
+    assert {"王建国", "李芳", "张伟"} <= set(people)
+
+
+def test_every_error_code_returns_the_application(units, tmp_path: Path) -> None:
+    past = tmp_path / "past.xlsx"
+    wb = Workbook()
+    wb.active.append(["年份", "项目名称", "单位", "摘要"])
+    wb.active.append([2023, "降低A产品的焊接缺陷率", "天津某公司", ""])
+    wb.save(past)
+    import_past_results(past)
+    forms = [
+        fix_uscc(good_form(0, goal="")),  # MISSING_FIELD
+        good_form(1, uscc="91120110MA06B2CG1R"),  # USCC_INVALID (check character)
+        fix_uscc(good_form(2, title="关于天津宏达电气提高质量的研究报告")),  # NAME_GUIDE
+        fix_uscc(
+            good_form(0, title="降低A产品焊接不良率", applicant="天津市海泰科技有限公司")
+        ),  # past result
+    ]
+    batch = write_batch(tmp_path / "b", forms)
+    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    assert "MISSING_FIELD" in codes(result, 0)
+    assert "USCC_INVALID" in codes(result, 1)
+    assert "NAME_GUIDE" in codes(result, 2)
+    dup = next(f for f in result.applications[3].findings if f.code == "DUPLICATE_PAST_RESULT")
+    assert "降低A产品的焊接缺陷率" in dup.message and "2023" in dup.message
+    assert all(a.status == "returned" for a in result.applications)
+    for a in result.applications:
+        for f in a.findings:
+            assert f.message and f.field, "each finding names its field and says how to fix it"
+
+
+def test_warnings_and_info_do_not_return(units, tmp_path: Path) -> None:
+    from random import Random
+
+    from domain.uscc import make_uscc
+
+    beijing = make_uscc(Random(1), "110105")
+    forms = [good_form(0, uscc=beijing, chain="其他", joint="是", joint_units="天津大学")]
+    result = intake_batch(
+        open_campaign(2025, ON_TIME),
+        "ASSN-HJXH",
+        [write_batch(tmp_path / "b", forms)],
+        received_at=ON_TIME,
+    )
+    assert {"NOT_REGISTERED_IN_TIANJIN", "OUT_OF_FOCUS_AREA", "JOINT_PRIORITY"} <= codes(result)
+    assert result.applications[0].status == "accepted"
+
+
+def test_summary_table_must_agree_with_the_forms(units, tmp_path: Path) -> None:
+    forms = [fix_uscc(good_form(0)), fix_uscc(good_form(1))]
+    summary = [forms[0].model_copy(update={"district": "河西区"})]  # second form not listed
+    batch = write_batch(tmp_path / "b", forms, summary=summary)
+    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    assert "SUMMARY_MISMATCH" in codes(result, 0)
+    assert "NOT_IN_SUMMARY" in codes(result, 1)
+
+
+def test_same_project_from_two_units_is_a_duplicate_in_the_campaign(units, tmp_path: Path) -> None:
+    form = fix_uscc(good_form(0))
+    ctx = open_campaign(2025, ON_TIME)
+    intake_batch(ctx, "ASSN-HJXH", [write_batch(tmp_path / "a", [form])], received_at=ON_TIME)
+    twin = form.model_copy(update={"title": "降低药芯焊丝的焊缝气孔不良率"})
+    result = intake_batch(
+        ctx, "DIST-16", [write_batch(tmp_path / "b", [twin])], received_at=ON_TIME
+    )
+    assert "DUPLICATE_IN_CAMPAIGN" in codes(result)
+
+
+def test_late_batch_is_recorded_not_accepted_and_the_unit_told(units, tmp_path: Path) -> None:
+    ctx = open_campaign(2025, LATE)
+    result = intake_batch(
+        ctx, "ASSN-HJXH", [write_batch(tmp_path / "b", [fix_uscc(good_form(0))])], received_at=LATE
+    )
+    assert result.batch.late and result.batch.status == "late"
+    assert "LATE_SUBMISSION" in codes(result)
+    assert result.applications[0].status == "returned"
+    with UnitOfWork() as uow:
+        assert uow.session.scalars(select(orm.NotificationRecord.event)).all() == ["late_batch"]
+        assert not uow.repo.applications(ctx.campaign_id)  # nothing current from a late batch
+
+
+def test_resubmission_supersedes_and_keeps_every_version(units, tmp_path: Path) -> None:
+    ctx = open_campaign(2025, ON_TIME)
+    bad = fix_uscc(good_form(0, goal=""))
+    first = intake_batch(
+        ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [bad])], received_at=ON_TIME
+    )
+    assert first.applications[0].status == "returned"
+    fixed = bad.model_copy(update={"goal": "将焊缝气孔不良率由3.2%降至1.0%以下。"})
+    later = ON_TIME + dt.timedelta(days=2)
+    second = intake_batch(
+        ctx, "ASSN-HJXH", [write_batch(tmp_path / "v2", [fixed])], received_at=later
+    )
+    assert second.batch.version == 2 and second.applications[0].status == "accepted"
+    with UnitOfWork() as uow:
+        all_versions = uow.repo.applications(ctx.campaign_id, current_only=False)
+        current = uow.repo.applications(ctx.campaign_id)
+        batches = uow.session.scalars(
+            select(orm.SubmissionBatch.status).order_by(orm.SubmissionBatch.version)
+        ).all()
+    assert len(all_versions) == 2 and len(current) == 1 and current[0].state == "accepted"
+    assert batches == ["superseded", "received"]
+
+
+def test_the_same_batch_twice_changes_nothing(units, tmp_path: Path) -> None:
+    ctx = open_campaign(2025, ON_TIME)
+    batch = write_batch(tmp_path / "b", [fix_uscc(good_form(0))])
+    intake_batch(ctx, "ASSN-HJXH", [batch], received_at=ON_TIME)
+    before = table_counts()
+    again = intake_batch(ctx, "ASSN-HJXH", [batch], received_at=ON_TIME + dt.timedelta(hours=1))
+    assert again.batch.repeated
+    assert table_counts() == before
+
+
+def test_broken_and_hostile_files_are_findings_and_touch_nothing_stored(
+    units, tmp_path: Path
+) -> None:
+    ctx = open_campaign(2025, ON_TIME)
+    good = fix_uscc(good_form(0))
+    intake_batch(ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [good])], received_at=ON_TIME)
+    folder = write_batch(tmp_path / "v2", [good])
+    whole = (folder / "01_申报书.docx").read_bytes()
+    (folder / "02_截断.docx").write_bytes(whole[: len(whole) // 2])
+    (folder / "03_宏.docm").write_bytes(whole)
+    (folder / "04_巨大.docx").write_bytes(b"PK" + b"0" * (21 * 1024 * 1024))
+    with zipfile.ZipFile(folder / "05_炸弹.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("炸弹.docx", b"\0" * (150 * 1024 * 1024))
+    result = intake_batch(ctx, "ASSN-HJXH", [folder], received_at=ON_TIME + dt.timedelta(days=1))
+    by_file = {f.file.split("/")[-1]: f.code for f in result.batch.findings}
+    assert by_file.get("02_截断.docx") == "FILE_UNREADABLE"
+    assert by_file.get("03_宏.docm") == "FILE_UNREADABLE"
+    assert by_file.get("04_巨大.docx") == "FILE_TOO_LARGE"
+    assert any(
+        code == "FILE_TOO_LARGE" for name, code in by_file.items() if "炸弹" in name or "05" in name
+    )
+    # The readable form of the batch still went through.
+    assert any(a.title == good.title and a.status == "accepted" for a in result.applications)
+    with UnitOfWork() as uow:
+        first = uow.session.scalar(
+            select(orm.SubmissionBatch).where(orm.SubmissionBatch.version == 1)
+        )
+        assert first is not None and len(first.files) == 2  # the earlier version kept as it was
+
+
+def test_cli_json_contract_and_clear_errors(units, tmp_path: Path) -> None:
+    batch = write_batch(tmp_path / "b", [fix_uscc(good_form(0)), fix_uscc(good_form(1, goal=""))])
+    zipped = tmp_path / "batch.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        for f in batch.iterdir():
+            z.write(f, f.name)
+    runner = CliRunner()
+    out = runner.invoke(
+        app,
+        [
+            "intake",
+            "--year",
+            "2025",
+            "--unit",
+            "ASSN-HJXH",
+            "--received-at",
+            "2025-04-15T10:00",
+            "--json",
+            str(zipped),
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert set(data) == {"applications", "batch"}
+    statuses = {a["title"]: a["status"] for a in data["applications"]}
+    assert set(statuses.values()) == {"accepted", "returned"}
+    finding = next(f for a in data["applications"] for f in a["findings"])
+    assert set(finding) >= {"code", "severity", "field", "message"}
+    bad = runner.invoke(app, ["intake", "--year", "2025", "--unit", "NOPE", str(zipped)])
+    assert bad.exit_code == 2 and "未登记" in bad.output
+
+
+def test_unknown_unit_stores_nothing(units, tmp_path: Path) -> None:
+    before = table_counts()
+    with pytest.raises(IntakeError, match="未登记"):
+        intake_batch(
+            open_campaign(2025, ON_TIME),
+            "NOPE",
+            [write_batch(tmp_path / "b", [good_form(0)])],
+            received_at=ON_TIME,
+        )
+    after = table_counts()
+    assert after == before or after["campaigns"] == before["campaigns"] + 1

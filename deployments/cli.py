@@ -159,36 +159,22 @@ def demo(
     typer.echo(summary_text(report))
 
 
-def _register_optional() -> None:
-    """Sub-commands of the stage packages."""
-    import importlib
+def _register_stage_commands() -> None:
+    """The stage packages' own sub-commands (审核、培训、走访、成果、专家、评分、异议、运行与部署)."""
+    from deployments import cli_evaluation, cli_middle, cli_ops
 
-    for module_name, attrs in (
-        (
-            "deployments.cli_middle",
-            (
-                "audit_app:audit",
-                "training_app:training",
-                "visits_app:visits",
-                "results_app:results",
-            ),
-        ),
-        (
-            "deployments.cli_evaluation",
-            (
-                "experts_app:experts",
-                "scores_app:scores",
-                "evaluation_app:evaluation",
-                "objections_app:objections",
-            ),
-        ),
-    ):
-        module = importlib.import_module(module_name)
-        for attr in attrs:
-            obj_name, command = attr.split(":")
-            app.add_typer(getattr(module, obj_name), name=command)
-    ops = importlib.import_module("deployments.cli_ops")
-    ops.register(app)
+    app.add_typer(cli_middle.audit_app, name="audit")
+    app.add_typer(cli_middle.training_app, name="training")
+    app.add_typer(cli_middle.visits_app, name="visits")
+    app.add_typer(cli_middle.results_app, name="results")
+    app.add_typer(cli_evaluation.experts_app, name="experts")
+    app.add_typer(cli_evaluation.scores_app, name="scores")
+    app.add_typer(cli_evaluation.evaluation_app, name="evaluation")
+    app.add_typer(cli_evaluation.objections_app, name="objections")
+    cli_ops.register(app)
+
+
+_register_stage_commands()
 
 
 def main() -> None:

@@ -1,0 +1,292 @@
+"""The demo's simulated participants for stages 2-6: the staff's scripted approval decisions,
+filled sign-in sheets, returned progress reports, the recommending units' visit records and the
+result submissions — written as the .xlsx files participants would return (under
+`ctx.inbox`) and taken in through the real import services.
+
+`simulate_middle(ctx, rng)` runs at every tick before the campaign; it does what the participants
+would have done by `ctx.now` and has not been done yet (guarded by the database), so running it
+twice changes nothing. Each participant's behaviour is drawn from a stable hash of who they are,
+so it does not depend on which ticks the demo runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import random
+from collections import defaultdict
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import select
+
+from documents.reports import CHECKIN_LABELS
+from documents.xlsx_style import HEADER_ROW
+from domain.calendar import SHANGHAI
+from domain.states import ProjectState
+from storage import orm
+from storage.uow import UnitOfWork
+from tasks.audit import (
+    APPROVE,
+    REJECT,
+    ApprovalDecision,
+    pending_applications,
+    record_approval_decisions,
+    suggestion,
+)
+from tasks.context import CampaignContext
+from tasks.follow_up import VISITED_STATES, import_visits
+from tasks.implementation import import_checkins, period_end, project_key
+from tasks.results import REQUIRED_PARTS, submit_results, withdraw
+from tasks.training import import_attendance, sessions_of
+
+POLICY_BY = "质量发展处（演示脚本）"
+REJECT_REASONS = (
+    "攻关目标缺少可量化的指标，请完善后下一年度再申报",
+    "项目与本单位往年立项项目内容重复",
+    "问题现状分析不充分，攻关措施不具体",
+)
+VISITORS = ("王建国", "刘洋", "陈静", "张伟", "李娜", "赵磊")
+
+
+def fate(*parts: object) -> float:
+    """A stable number in [0, 1) for one participant's choice."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def _local(day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
+
+
+# ---------------------------------------------------------------------------------------------
+# 立项审核
+
+
+def simulate_decisions(ctx: CampaignContext) -> None:
+    if not ctx.is_due(ctx.calendar.audit):
+        return
+    pending = set(pending_applications(ctx))
+    if not pending:
+        return
+    decisions = []
+    with UnitOfWork() as uow:
+        for app in uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED]):
+            if app.id not in pending:
+                continue
+            suggested, reason = suggestion(app)
+            roll = fate(ctx.year, "audit", app.id)
+            if suggested != "通过":
+                decisions.append(
+                    ApprovalDecision(application_id=app.id, outcome=REJECT, reason=reason)
+                )
+            elif roll < 0.04:
+                why = REJECT_REASONS[int(roll * 1000) % len(REJECT_REASONS)]
+                decisions.append(
+                    ApprovalDecision(application_id=app.id, outcome=REJECT, reason=why)
+                )
+            else:
+                decisions.append(ApprovalDecision(application_id=app.id, outcome=APPROVE))
+    record_approval_decisions(ctx, decisions, POLICY_BY, "policy")
+
+
+# ---------------------------------------------------------------------------------------------
+# 宣贯培训
+
+
+def simulate_attendance(ctx: CampaignContext) -> None:
+    with UnitOfWork() as uow:
+        due = [
+            s.key
+            for s in sessions_of(uow, ctx)
+            if s.ends_at <= ctx.now
+            and not uow.repo.step_done(ctx.campaign_id, "training", f"attendance:{s.key}")
+        ]
+    for key in due:
+        sheet = ctx.folder("training") / f"签到表_{key}.xlsx"
+        if not sheet.exists():
+            continue
+        wb = load_workbook(sheet)
+        ws = wb["签到表"]
+        for row in range(HEADER_ROW + 1, ws.max_row + 1):
+            person = ws.cell(row=row, column=2).value
+            if not person:
+                continue
+            came = fate(ctx.year, "training", key, person) < 0.9
+            ws.cell(row=row, column=7, value="已签到" if came else "缺席")
+        target = ctx.inbox / "training" / f"签到表_{key}_已签到.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(target)
+        import_attendance(ctx, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# 项目实施
+
+
+def _checkin_plan(ctx: CampaignContext, app_id: int, period: str) -> dt.datetime | None:
+    """When this project returns this period's report (None: never)."""
+    roll = fate(ctx.year, "checkin", app_id, period)
+    start = period_end(period) + dt.timedelta(days=1)
+    if roll < 0.85:
+        return _local(
+            start + dt.timedelta(days=1 + int(roll * 100) % (ctx.rules.checkin_due_days - 1))
+        )
+    if roll < 0.95:
+        return _local(
+            start + dt.timedelta(days=ctx.rules.checkin_due_days + 2 + int(roll * 100) % 5)
+        )
+    return None
+
+
+def simulate_checkins(ctx: CampaignContext) -> None:
+    periods = ctx.calendar.checkin_periods()
+    with UnitOfWork() as uow:
+        open_rows = uow.session.execute(
+            select(orm.CheckIn.application_id, orm.CheckIn.period)
+            .join(orm.Application)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.CheckIn.submitted_at.is_(None),
+            )
+        ).all()
+        apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
+        due: list[tuple[dt.datetime, Path, int, str]] = []
+        for app_id, period in open_rows:
+            when = _checkin_plan(ctx, app_id, period)
+            app = apps.get(app_id)
+            if when is None or when > ctx.now or app is None:
+                continue
+            request = (
+                ctx.folder("implementation")
+                / "进度报告请求"
+                / period
+                / app.recommending_unit.code
+                / f"进度报告_{project_key(app)}.xlsx"
+            )
+            if request.exists():
+                due.append((when, request, app_id, period))
+    rows = {field: HEADER_ROW + i for i, field in enumerate(CHECKIN_LABELS)}
+    for when, request, app_id, period in sorted(due):
+        index = periods.index(period)
+        stuck = fate(ctx.year, "stuck", app_id) < 0.03
+        percent = (
+            20.0 if stuck else min(100.0, round(25.0 * (index + 1) + 10 * fate(app_id, period), 1))
+        )
+        wb = load_workbook(request)
+        ws = wb["进度报告"]
+        ws.cell(row=rows["phase"], column=2, value="执行" if index < len(periods) - 1 else "检查")
+        ws.cell(row=rows["percent"], column=2, value=percent)
+        ws.cell(row=rows["current"], column=2, value=f"{3 - 2 * percent / 100:.1f}%")
+        ws.cell(row=rows["problems"], column=2, value="检测设备到货延迟" if stuck else "无")
+        ws.cell(row=rows["reporter"], column=2, value="项目联络员")
+        ws.cell(row=rows["reported_on"], column=2, value=when.date())
+        target = ctx.inbox / "checkins" / period / request.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(target)
+        import_checkins(ctx, [target], received_at=when)
+
+
+# ---------------------------------------------------------------------------------------------
+# 跟踪服务
+
+
+def simulate_visits(ctx: CampaignContext) -> None:
+    start = ctx.calendar.checkins_start
+    if ctx.local_date() < start:
+        return
+    span = (ctx.calendar.results_deadline.astimezone(SHANGHAI).date() - start).days - 10
+    with UnitOfWork() as uow:
+        apps = uow.repo.applications(ctx.campaign_id, VISITED_STATES)
+        have = {
+            (v.application_id, v.visited_on, v.visitor)
+            for v in uow.session.scalars(select(orm.FollowUpVisit))
+        }
+        by_unit: dict[str, list[list[object]]] = defaultdict(list)
+        for app in apps:
+            unit = app.recommending_unit
+            behind = fate(ctx.year, "unit-behind", unit.code) < 0.15
+            if behind and fate(ctx.year, "skip", app.id) < 0.5:
+                continue
+            day = start + dt.timedelta(days=int(fate(ctx.year, "visit", app.id) * span))
+            visitor = VISITORS[int(fate("visitor", unit.code) * len(VISITORS))]
+            if day > ctx.local_date() or (app.id, day, visitor) in have:
+                continue
+            by_unit[unit.name].append(
+                [
+                    unit.name,
+                    app.plan_number,
+                    app.title,
+                    day,
+                    visitor,
+                    "现场查看攻关进度，建议加强数据记录",
+                ]
+            )
+    for unit_name, rows in by_unit.items():
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "走访记录"
+        ws.append(["推荐单位", "项目编号", "项目名称", "走访日期", "走访人", "发现问题与建议"])
+        for row in rows:
+            ws.append(row)
+        target = ctx.inbox / "visits" / f"{unit_name}_走访记录_{ctx.local_date():%Y%m%d}.xlsx"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(target)
+        import_visits(ctx, target)
+
+
+# ---------------------------------------------------------------------------------------------
+# 提交成果
+
+
+def _parts(plan: str, names: tuple[str, ...]) -> dict[str, str]:
+    suffix = {"成果报告": ".pdf", "过程材料": ".zip", "效益证明": ".pdf"}
+    return {n: f"{plan}_{n}{suffix[n]}" for n in names}
+
+
+def simulate_results(ctx: CampaignContext) -> None:
+    cal = ctx.calendar
+    if not ctx.is_due(cal.results_window_opens):
+        return
+    opens = cal.results_window_opens.astimezone(SHANGHAI).date()
+    window = (cal.results_deadline.astimezone(SHANGHAI).date() - opens).days
+    with UnitOfWork() as uow:
+        apps = [
+            (a.id, a.plan_number or "")
+            for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])
+            if a.plan_number
+        ]
+        subs = {s.application_id: s for s in uow.session.scalars(select(orm.ResultSubmission))}
+    for app_id, plan in apps:
+        roll = fate(ctx.year, "results", app_id)
+        spread = int(fate(ctx.year, "results-day", app_id) * (window - 3))
+        on_day = _local(opens + dt.timedelta(days=1 + spread), 15)
+        achieved = "攻关指标达到目标值，年节约成本约50万元"
+        if roll < 0.03:
+            if ctx.now >= _local(opens + dt.timedelta(days=5)):
+                withdraw(ctx, app_id, "项目单位生产线调整，无法完成攻关", "推荐单位联络员")
+        elif roll < 0.06:
+            late_at = cal.results_deadline + dt.timedelta(hours=6)
+            if ctx.now >= late_at and app_id not in subs:
+                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS), late_at, achieved)
+        elif roll < 0.07:
+            continue  # never submits: closed at the deadline
+        elif roll < 0.11:
+            first = _local(opens + dt.timedelta(days=1 + spread // 2), 15)
+            second = first + dt.timedelta(days=5)
+            if app_id not in subs and ctx.now >= first:
+                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS[:2]), first, achieved)
+            if ctx.now >= second:
+                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS[2:]), second)
+        elif app_id not in subs and ctx.now >= on_day:
+            submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS), on_day, achieved)
+
+
+def simulate_middle(ctx: CampaignContext, rng: random.Random) -> None:
+    """Everything the participants of stages 2-6 would have done by `ctx.now`."""
+    del rng  # behaviour is drawn per participant (see `fate`), not per tick
+    simulate_decisions(ctx)
+    simulate_attendance(ctx)
+    simulate_checkins(ctx)
+    simulate_visits(ctx)
+    simulate_results(ctx)

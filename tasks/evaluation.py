@@ -775,6 +775,9 @@ def aggregate_scores(ctx: CampaignContext, outcome: StageOutcome) -> bool:
         score_rows = uow.session.scalars(
             select(orm.PanelScore).where(orm.PanelScore.panel_id.in_(list(panels)))
         ).all()
+        if not score_rows:
+            outcome.waiting.append("评分截止时间已过，但尚未收到任何评分表：请催交后导入")
+            return False
         aggregated = aggregate_panels(
             (
                 s.application_id,

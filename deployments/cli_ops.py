@@ -5,16 +5,18 @@ The lead's `deployments/cli.py` calls `register(app)`, which adds both commands.
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
 
-from deployments.serve import ENTRYPOINTS, current_year, load_flow, serve_all
-
-# Set for a run when staff will answer the dashboard's forms (approval, the excellent list);
-# without it a local run does not wait on people and leaves those decisions pending.
-WAIT_FOR_STAFF_ENV = "QCAMP_WAIT_FOR_STAFF"
+from deployments.serve import (
+    ENTRYPOINTS,
+    WAIT_FOR_STAFF,
+    accepts,
+    current_year,
+    load_flow,
+    serve_all,
+)
 
 serve_app = typer.Typer(
     help="运行所有部署（年度活动和九个阶段），供 Prefect 仪表板调度和手动运行。"
@@ -86,10 +88,15 @@ def run(
     """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
     key = resolve_stage(stage)
     year = year or current_year()
-    os.environ[WAIT_FOR_STAFF_ENV] = "1" if wait_for_staff else "0"
     stage_flow = load_flow(key)
+    kwargs: dict[str, Any] = {"year": year, "as_of": as_of}
+    if accepts(stage_flow, WAIT_FOR_STAFF):
+        # Without the flag a local run does not wait on people: decisions stay pending.
+        kwargs[WAIT_FOR_STAFF] = wait_for_staff
+    elif wait_for_staff:
+        typer.echo(f"提示：{key} 阶段没有需要人工决定的事项，忽略 --wait-for-staff。", err=True)
     try:
-        result = stage_flow(year=year, as_of=as_of)
+        result = stage_flow(**kwargs)
     except Exception as exc:  # the flow run is marked Failed in Prefect; tell staff what to do
         typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
         typer.echo(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import inspect
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 TIMEZONE = "Asia/Shanghai"
 CAMPAIGN_CRON = "0 9 * * *"  # 每日 09:00（北京时间）
+WAIT_FOR_STAFF = "wait_for_staff"  # the stage flows' parameter: pause for a dashboard form
 
 # Deployment key -> "module:flow function". Kept as import paths (not imported flows) so that
 # one stage can be served, or `prefect.yaml` checked, without importing every stage's tasks.
@@ -77,12 +79,25 @@ def campaign_schedule() -> Any:
     return Cron(CAMPAIGN_CRON, timezone=TIMEZONE)
 
 
+def accepts(stage_flow: Flow[..., Any], parameter: str) -> bool:
+    return parameter in inspect.signature(stage_flow.fn).parameters
+
+
+def default_parameters(key: str, year: int) -> dict[str, Any]:
+    """The year; and for stages with human decisions, pause for the dashboard's form: a run
+    started from the dashboard has staff at hand to answer it."""
+    parameters: dict[str, Any] = {"year": year}
+    if accepts(load_flow(key), WAIT_FOR_STAFF):
+        parameters[WAIT_FOR_STAFF] = True
+    return parameters
+
+
 def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
     year = year or current_year()
     stage_tag = "campaign" if key == "campaign" else key.replace("_", "-")
     return load_flow(key).to_deployment(
         name=deployment_name(key, year),
-        parameters={"year": year},
+        parameters=default_parameters(key, year),
         tags=["qcamp", f"year-{year}", f"stage-{stage_tag}"],
         description=DESCRIPTIONS[key],
         schedules=[campaign_schedule()] if key == "campaign" else None,

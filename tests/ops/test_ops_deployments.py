@@ -11,7 +11,13 @@ from prefect import flow
 from typer.testing import CliRunner
 
 from deployments import cli_ops
-from deployments.serve import CAMPAIGN_CRON, ENTRYPOINTS, TIMEZONE, build_deployments
+from deployments.serve import (
+    CAMPAIGN_CRON,
+    ENTRYPOINTS,
+    TIMEZONE,
+    build_deployments,
+    default_parameters,
+)
 from flows.stages import STAGE_FLOWS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +51,8 @@ def test_prefect_yaml_matches_the_served_deployments() -> None:
     year = config["definitions"]["year"]
     for entry in entries.values():
         assert entry["work_pool"]["name"] == "qcamp-pool"
-        assert entry["parameters"] == {"year": year}
+        key = entry["name"].removeprefix("qcamp-").replace("-", "_")
+        assert entry["parameters"] == default_parameters(key, year), key
         assert f"year-{year}" in entry["tags"]
     [schedule] = entries["flows/campaign.py:annual_campaign"]["schedules"]
     assert schedule == {"cron": CAMPAIGN_CRON, "timezone": TIMEZONE, "active": True}

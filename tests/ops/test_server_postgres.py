@@ -9,7 +9,6 @@ under CI=true where that is a failure. Takes about a minute.
 from __future__ import annotations
 
 import base64
-import importlib
 import os
 import signal
 import socket
@@ -26,7 +25,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from deployments.serve import ENTRYPOINTS, deployment_name
+from deployments.serve import ENTRYPOINTS, default_parameters, deployment_name
 
 pytestmark = pytest.mark.postgres
 
@@ -107,18 +106,8 @@ def databases() -> Iterator[tuple[str, str]]:
             pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def importable_keys() -> list[str]:
-    """Stage deployments whose flows import today (others' stages may still be in progress)."""
-    keys = []
-    for key in ENTRYPOINTS:
-        if key == "campaign":
-            continue
-        try:
-            importlib.import_module(ENTRYPOINTS[key].split(":")[0])
-        except ImportError:
-            continue
-        keys.append(key)
-    return keys
+def stage_keys() -> list[str]:
+    return [key for key in ENTRYPOINTS if key != "campaign"]
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +166,7 @@ def topology(
                     sys.executable,
                     str(REPO / "tests/ops/ops_serve.py"),
                     str(YEAR),
-                    *importable_keys(),
+                    *ENTRYPOINTS,
                 ],
                 env=client_env,
                 cwd=REPO,
@@ -273,14 +262,23 @@ def latest_artifact(topo: Topology, key: str) -> dict[str, Any] | None:
 def test_stage_deployment_runs_through_the_api(topology: Topology) -> None:
     # every served stage has its deployment, tagged by year and stage
     with topology.client() as client:
-        for key in importable_keys():
+        for key in stage_keys():
             flow_name = ENTRYPOINTS[key].split(":")[1].replace("_", "-")
             response = client.get(f"/deployments/name/{flow_name}/{deployment_name(key, YEAR)}")
             assert response.status_code == 200, (key, response.text)
             deployment = response.json()
             assert f"year-{YEAR}" in deployment["tags"]
             assert f"stage-{key.replace('_', '-')}" in deployment["tags"]
-            assert deployment["parameters"] == {"year": YEAR}
+            assert deployment["parameters"] == default_parameters(key, YEAR)
+
+    # the campaign is scheduled daily at 09:00 Shanghai time
+    with topology.client() as client:
+        campaign = client.get(
+            f"/deployments/name/annual-campaign/{deployment_name('campaign', YEAR)}"
+        ).json()
+    [schedule] = campaign["schedules"]
+    assert schedule["schedule"]["cron"] == "0 9 * * *"
+    assert schedule["schedule"]["timezone"] == "Asia/Shanghai"
 
     flow_run_id = trigger(
         topology,

@@ -8,7 +8,10 @@ from collections.abc import Callable
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
+from sqlalchemy import func, select
 
+from deployments.events import emit_state_change
+from storage import orm
 from storage.uow import UnitOfWork
 from tasks.context import STAGES, CampaignContext, StageOutcome, open_campaign
 
@@ -27,10 +30,39 @@ def artifact_key(year: int, name: str) -> str:
     return f"campaign-{year}-{name}".replace("_", "-").lower()
 
 
+def _last_state_change() -> int:
+    with UnitOfWork() as uow:
+        return uow.session.scalar(select(func.max(orm.StateChange.id))) or 0
+
+
+def emit_state_events(year: int, after_id: int) -> int:
+    """One Prefect event per project state change this run recorded, for automations."""
+    with UnitOfWork() as uow:
+        rows = uow.session.execute(
+            select(orm.StateChange, orm.Application.title)
+            .join(orm.Application, orm.Application.id == orm.StateChange.application_id)
+            .where(orm.StateChange.id > after_id)
+            .order_by(orm.StateChange.id)
+        ).all()
+    for change, title in rows:
+        emit_state_change(
+            change.application_id,
+            change.from_state,
+            change.to_state,
+            year,
+            change.reason,
+            actor=change.actor,
+            title=title,
+        )
+    return len(rows)
+
+
 def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageOutcome:
     ctx = open_campaign(year, as_of)
     outcome = StageOutcome(stage=stage, as_of=ctx.now)
+    before = _last_state_change()
     body(ctx, outcome)
+    emit_state_events(year, before)
     if outcome.complete:
         with UnitOfWork() as uow:
             if not uow.repo.step_done(ctx.campaign_id, stage, "complete"):

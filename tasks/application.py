@@ -229,4 +229,3 @@ def close_applications(ctx: CampaignContext, outcome: StageOutcome) -> None:
         f"申报截止：受理{len(rows)}项，{len(silent)}个推荐单位未报送，生成立项申报汇总表"
     )
     outcome.documents.append(str(path))
-    outcome.complete = True

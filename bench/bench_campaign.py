@@ -1,0 +1,133 @@
+"""Benchmark of the whole campaign (`qcamp demo`) with Prefect and the same domain work in plain
+Python without Prefect; prints wall time, peak memory and Prefect's overhead ratio.
+
+    uv run python bench/bench_campaign.py                # 200 and 1,200 projects, both modes
+    uv run python bench/bench_campaign.py --projects 200 # one size
+
+Each run is a fresh subprocess with its own output folder and SQLite database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _plain_prefect() -> None:
+    """Make flows and tasks plain function calls and artifacts no-ops: the same code path, no
+    orchestration. Only for the benchmark's baseline."""
+    import prefect.artifacts
+    from prefect.flows import Flow
+    from prefect.tasks import Task
+
+    class _Done:
+        def __init__(self, value: object) -> None:
+            self.value = value
+
+        def result(self) -> object:
+            return self.value
+
+        def wait(self) -> None:
+            return None
+
+    Flow.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
+    Task.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
+    Task.submit = lambda self, *a, **k: _Done(self.fn(*a, **k))  # type: ignore[method-assign]
+    Task.map = lambda self, *its, **k: [_Done(self.fn(*a)) for a in zip(*its, strict=True)]  # type: ignore[method-assign]
+
+    def _noop(*_a: object, **_k: object) -> None:
+        return None
+
+    for name in ("create_markdown_artifact", "create_table_artifact", "create_link_artifact"):
+        setattr(prefect.artifacts, name, _noop)
+    import flows.campaign
+    import flows.stage
+
+    flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
+    flows.campaign.create_table_artifact = _noop  # type: ignore[assignment]
+
+
+def child(mode: str, projects: int, out: Path) -> None:
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    if mode == "plain":
+        _plain_prefect()
+    from deployments.demo import run_demo
+
+    started = time.perf_counter()
+    report = run_demo(2025, projects, out, seed=2025, echo=lambda _s: None)
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    server = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps({"seconds": seconds, "ticks": report.ticks, "own_mb": own, "server_mb": server})
+    )
+
+
+def measure(mode: str, projects: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="qcamp-bench-") as tmp:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--projects",
+                str(projects),
+                "--out",
+                f"{tmp}/out",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        if proc.returncode != 0:
+            raise SystemExit(f"{mode} {projects} failed:\n{proc.stderr[-3000:]}")
+        inner = json.loads(proc.stdout.strip().splitlines()[-1])
+        # The demo process and, with Prefect, its ephemeral API server (a child process).
+        return {
+            "wall": wall,
+            "campaign": inner["seconds"],
+            "peak_mb": inner["own_mb"] + inner["server_mb"],
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--projects", type=int, action="append")
+    parser.add_argument("--child")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.projects[0], args.out)
+        return
+    sizes = args.projects or [200, 1200]
+    print(f"{'项目数':>6} {'模式':>8} {'总用时(s)':>10} {'活动用时(s)':>11} {'峰值内存(MB)':>12}")
+    for n in sizes:
+        results = {}
+        for mode in ("prefect", "plain"):
+            results[mode] = measure(mode, n)
+            r = results[mode]
+            print(
+                f"{n:>6} {mode:>8} {r['wall']:>10.1f} {r['campaign']:>11.1f} {r['peak_mb']:>12.0f}",
+                flush=True,
+            )
+        overhead = results["prefect"]["campaign"] / results["plain"]["campaign"] - 1
+        print(f"{n:>6} Prefect 额外开销：{overhead:.0%}（活动用时之比）", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -412,7 +412,7 @@ def _missed_in_a_row(rows: dict[str, orm.CheckIn], periods: list[str], upto: str
 @task(name="checkin-overdue", task_run_name="checkin-overdue-{period}")
 def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> None:
     """After the due time: a reminder per overdue project; later the unit is asked to act."""
-    if not ctx.is_due(due_at(ctx, period)):
+    if ctx.now <= due_at(ctx, period):
         return
     escalate = ctx.is_due(escalate_at(ctx, period))
     periods = ctx.calendar.checkin_periods()
@@ -494,7 +494,7 @@ def stale_projects(ctx: CampaignContext) -> list[tuple[str, str, str]]:
     """Projects with no progress over the last `checkin_stale_periods` past-due periods:
     (plan number, title, recommending unit)."""
     n = ctx.rules.checkin_stale_periods
-    past = [p for p in ctx.calendar.checkin_periods() if ctx.is_due(due_at(ctx, p))]
+    past = [p for p in ctx.calendar.checkin_periods() if ctx.now > due_at(ctx, p)]
     if len(past) < n:
         return []
     window, before = past[-n:], past[:-n]

@@ -1,0 +1,134 @@
+"""项目实施 and 跟踪服务: requests, returned reports, overdue → reminder → escalation, stale
+projects, visit import and coverage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from documents.reports import CHECKIN_LABELS
+from domain.states import ProjectState
+from flows.follow_up import follow_up_body
+from flows.implementation import implementation_body
+from storage import orm
+from storage.uow import UnitOfWork
+from tasks.context import StageOutcome
+from tasks.follow_up import VisitImportError, import_visits
+from tasks.implementation import CheckinError, import_checkins
+from tests.stages.factory import at, context, seed
+
+
+def run(body, stage: str, as_of: str) -> StageOutcome:  # noqa: ANN001
+    ctx = context(as_of)
+    outcome = StageOutcome(stage=stage, as_of=ctx.now)
+    body(ctx, outcome)
+    return outcome
+
+
+def count(event: str) -> int:
+    with UnitOfWork() as uow:
+        return uow.session.scalar(
+            select(func.count())
+            .select_from(orm.NotificationRecord)
+            .where(orm.NotificationRecord.event == event)
+        )
+
+
+def fill(request: Path, percent: object, phase: str = "执行") -> Path:
+    wb = load_workbook(request)
+    ws = wb["进度报告"]
+    rows = {f: 2 + i for i, f in enumerate(CHECKIN_LABELS)}
+    ws.cell(row=rows["phase"], column=2, value=phase)
+    ws.cell(row=rows["percent"], column=2, value=percent)
+    out = request.with_name(f"returned_{request.name}")
+    wb.save(out)
+    return out
+
+
+def test_checkins_requested_chased_and_escalated_once() -> None:
+    seed(6, n_units=2, state=ProjectState.IN_PROGRESS)
+    assert (
+        "下一期进度报告请求" in run(implementation_body, "implementation", "2025-06-30").waiting[0]
+    )
+    first = run(implementation_body, "implementation", "2025-07-01")
+    with UnitOfWork() as uow:
+        rows = uow.session.scalars(select(orm.CheckIn)).all()
+        assert len(rows) == 6 and {r.period for r in rows} == {"2025-06"}
+        assert rows[0].due_at == at("2025-07-11", "23:59:59")
+    folder = Path(first.documents[0])
+    files = sorted(folder.rglob("*.xlsx"))
+    assert len(files) == 6
+    assert count("checkin_request") == 2  # one per recommending unit
+
+    # three return on time, one late; the rest never
+    on_time, late = import_checkins(
+        context("2025-07-05"), [fill(f, 30) for f in files[:3]], received_at=at("2025-07-05")
+    )
+    assert (on_time, late) == (3, 0)
+    assert run(implementation_body, "implementation", "2025-07-11").done == []
+    chased = run(implementation_body, "implementation", "2025-07-12")
+    assert count("checkin_overdue") == 3 and count("escalation") == 0
+    assert any("逾期提醒" in d for d in chased.done)
+    import_checkins(context("2025-07-14"), [fill(files[3], 40)])
+    run(implementation_body, "implementation", "2025-07-17")
+    assert count("escalation") == 1 and count("checkin_overdue") == 3  # only RU01 still owes
+    again = run(implementation_body, "implementation", "2025-07-17")
+    assert again.done == [] and count("escalation") == 1
+    assert again.counts["进度报告（逾期报送）"] == 1
+
+    # July: nobody reports; after its due date, projects silent for two periods are flagged
+    run(implementation_body, "implementation", "2025-08-01")
+    flagged = run(implementation_body, "implementation", "2025-08-12")
+    assert flagged.counts["停滞项目"] == 2  # no report in June nor July
+
+
+def test_bad_checkin_names_file_cell_and_fix(tmp_path: Path) -> None:
+    seed(1, n_units=1, state=ProjectState.IN_PROGRESS)
+    first = run(implementation_body, "implementation", "2025-07-01")
+    request = next(Path(first.documents[0]).rglob("*.xlsx"))
+    with pytest.raises(CheckinError, match=r"B9（完成进度）“很多”无效"):
+        import_checkins(context("2025-07-03"), [fill(request, "很多")])
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(orm.CheckIn.submitted_at)) is None
+
+
+def visits_file(tmp_path: Path, rows: list[list[object]]) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["推荐单位", "项目编号", "项目名称", "走访日期", "走访人", "发现问题与建议"])
+    for r in rows:
+        ws.append(r)
+    path = tmp_path / "visits.xlsx"
+    wb.save(path)
+    return path
+
+
+def test_visits_import_and_coverage(tmp_path: Path) -> None:
+    seed(4, n_units=2, state=ProjectState.IN_PROGRESS)
+    with UnitOfWork() as uow:
+        apps = uow.repo.applications(1)
+        unit0 = apps[0].recommending_unit.name
+    ctx = context("2025-06-20")
+    good = visits_file(
+        tmp_path,
+        [
+            [unit0, "TJZLGG-2025-0001", "", "2025-06-18", "王建国", "建议加强记录"],
+            [unit0, "", apps[2].title, "2025-06-19", "王建国", ""],
+        ],
+    )
+    assert import_visits(ctx, good).new == 2
+    assert import_visits(ctx, good).new == 0
+    bad = visits_file(tmp_path, [[unit0, "TJZLGG-2025-0001", "", "明天", "王建国", ""]])
+    with pytest.raises(VisitImportError, match="第2行 D列（走访日期）“明天”无法识别"):
+        import_visits(ctx, bad)
+
+    report = run(follow_up_body, "follow_up", "2025-07-01")
+    assert any("2/4个项目已走访" in d for d in report.done)
+    ws = load_workbook(report.documents[0]).active
+    assert ws.cell(row=3, column=2).value.endswith("01")  # the unit behind first
+    assert run(follow_up_body, "follow_up", "2025-07-01").done == []
+    final = run(follow_up_body, "follow_up", "2025-10-01")
+    assert final.complete and any("成果提交截止" in d for d in final.done)

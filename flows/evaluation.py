@@ -20,6 +20,7 @@ from tasks.evaluation import (
     draw_expert_panels,
     excellent_confirmed,
     excellent_proposal,
+    send_score_sheets,
     split_list,
 )
 
@@ -90,6 +91,7 @@ def evaluation_body(
         )
         return
     draw_expert_panels(ctx, outcome)
+    send_score_sheets(ctx, outcome)
     if not aggregate_scores(ctx, outcome):
         return
     if wait_for_staff and not excellent_confirmed(ctx):

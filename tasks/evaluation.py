@@ -376,12 +376,9 @@ def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
             reserves=ctx.rules.panel_reserves,
             max_results=MAX_RESULTS_PER_PANEL,
         )
-        experts_by_key = {e.key: e for e in experts}
         recusals_by_result: dict[str, list[Recusal]] = {}
         for rc in draw.recusals:
             recusals_by_result.setdefault(rc.result_key, []).append(rc)
-        invited = 0
-        sheets: list[Path] = []
         for p in draw.panels:
             panel = orm.ExpertPanel(
                 campaign_id=ctx.campaign_id,
@@ -410,11 +407,6 @@ def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 },
             )
             uow.session.add(panel)
-            uow.session.flush()
-            sheet = write_panel_sheet(ctx, uow, panel)
-            sheets.append(sheet)
-            for k in panel.members:
-                invited += invite(uow, ctx, panel, experts_by_key[k], sheet)
         record = ctx.folder(STAGE) / f"{ctx.year}年质量攻关评定组抽取记录.json"
         record.write_text(
             json.dumps(draw.model_dump(mode="json"), ensure_ascii=False, indent=1), encoding="utf-8"
@@ -444,14 +436,45 @@ def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
         uow.commit()
     outcome.done.append(
         f"随机抽取评定组{len(draw.panels)}个（随机种子 {seed}），覆盖成果{len(apps) - len(draw.unassigned)}项，"
-        f"回避情形{len(draw.recusals)}处，邀请专家{invited}人次"
+        f"回避情形{len(draw.recusals)}处"
     )
     for u in draw.unassigned:
         outcome.waiting.append(
             f"成果 {u.result_key}（{u.chain}）未能组成评定组：{u.reason}，需补充专家"
         )
     outcome.counts["评定组"] = len(draw.panels)
-    outcome.documents += [str(s) for s in sheets] + [str(record)]
+    outcome.documents.append(str(record))
+
+
+@task(name="send-score-sheets", task_run_name="score-sheets-{ctx.year}")
+def send_score_sheets(ctx: CampaignContext, outcome: StageOutcome) -> None:
+    """Once per panel: its score sheet, and an invitation with the sheet to each member."""
+    with UnitOfWork() as uow:
+        panels = uow.session.scalars(
+            select(orm.ExpertPanel)
+            .where(orm.ExpertPanel.campaign_id == ctx.campaign_id)
+            .order_by(orm.ExpertPanel.key)
+        ).all()
+        todo = [
+            p for p in panels if not uow.repo.step_done(ctx.campaign_id, STAGE, f"sheet:{p.key}")
+        ]
+    sheets: list[Path] = []
+    invited = 0
+    for key in [p.key for p in todo]:
+        with UnitOfWork() as uow:
+            panel = _panel(uow, ctx, key)
+            sheet = write_panel_sheet(ctx, uow, panel)
+            members = uow.session.scalars(
+                select(orm.Expert).where(orm.Expert.key.in_(panel.members))
+            ).all()
+            for expert in members:
+                invited += invite(uow, ctx, panel, expert, sheet)
+            uow.repo.mark_step(ctx.campaign_id, STAGE, f"sheet:{key}", as_of=ctx.now)
+            uow.commit()
+        sheets.append(sheet)
+    if sheets:
+        outcome.done.append(f"生成评分表{len(sheets)}份，向评定组专家发出评审邀请{invited}人次")
+        outcome.documents += [str(s) for s in sheets]
 
 
 def _panel(uow: UnitOfWork, ctx: CampaignContext, panel_key: str) -> orm.ExpertPanel:
@@ -772,9 +795,15 @@ def aggregate_scores(ctx: CampaignContext, outcome: StageOutcome) -> bool:
             a.id: a
             for a in uow.repo.applications(ctx.campaign_id, [ProjectState.RESULTS_SUBMITTED])
         }
-        score_rows = uow.session.scalars(
-            select(orm.PanelScore).where(orm.PanelScore.panel_id.in_(list(panels)))
+        score_rows = uow.session.execute(
+            select(
+                orm.PanelScore.panel_id,
+                orm.PanelScore.application_id,
+                orm.PanelScore.expert_key,
+                orm.PanelScore.scores,
+            ).where(orm.PanelScore.panel_id.in_(list(panels)))
         ).all()
+        members = {i: set(p.members) for i, p in panels.items()}
         if not score_rows:
             outcome.waiting.append("评分截止时间已过，但尚未收到任何评分表：请催交后导入")
             return False
@@ -787,7 +816,7 @@ def aggregate_scores(ctx: CampaignContext, outcome: StageOutcome) -> bool:
                 dict(s.scores),
             )
             for s in score_rows
-            if s.application_id in apps and s.expert_key in panels[s.panel_id].members
+            if s.application_id in apps and s.expert_key in members[s.panel_id]
         )
         ranked = rank((a.key, a.chain, a.score) for a in aggregated)
         proposal = excellent(ranked, ctx.rules.excellent_threshold, ctx.rules.excellent_quota)

@@ -8,6 +8,7 @@ wide, with the title and header rows repeated on every page.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,13 +89,20 @@ def style_header(ws: Worksheet, row: int, columns: Sequence[Column]) -> None:
     ws.row_dimensions[row].height = 30
 
 
+BODY_CELL_FONT = Font(name=BODY_FONT, size=11)
+
+
+@functools.cache
+def _data_alignment(align: str, wrap: bool) -> Alignment:
+    return Alignment(horizontal=align, vertical="center", wrap_text=wrap)
+
+
 def style_data_cell(ws: Worksheet, row: int, col: int, column: Column) -> None:
+    # Style objects are immutable and shared: building them once per kind keeps large sheets fast.
     cell = ws.cell(row=row, column=col)
-    cell.font = Font(name=BODY_FONT, size=11)
+    cell.font = BODY_CELL_FONT
     cell.border = BORDER
-    cell.alignment = Alignment(
-        horizontal=column.align, vertical="center", wrap_text=column.wrap or column.align == "left"
-    )
+    cell.alignment = _data_alignment(column.align, bool(column.wrap or column.align == "left"))
     if column.number_format:
         cell.number_format = column.number_format
     if column.input:

@@ -69,6 +69,7 @@ class CampaignRules(BaseModel):
     panel_reserves: int = 2
     excellent_threshold: float = 85.0
     excellent_quota: int | None = None
+    panel_seed: int | None = None  # the expert draw's seed; derived from the year when unset
     max_upload_mb: int = 20
 
 

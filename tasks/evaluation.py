@@ -8,7 +8,6 @@ import hashlib
 import json
 import math
 import re
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -91,15 +90,8 @@ def expert_label(expert: orm.Expert) -> str:
 
 def panel_seed(ctx: CampaignContext) -> int:
     """The draw's seed: `[rules] panel_seed` in the campaign's config, else derived from the year."""
-    configured = getattr(ctx.rules, "panel_seed", None)
-    if configured is None and ctx.config.source:
-        try:
-            raw = tomllib.loads(Path(ctx.config.source).read_text(encoding="utf-8"))
-            configured = (raw.get("rules") or {}).get("panel_seed")
-        except (OSError, tomllib.TOMLDecodeError):
-            configured = None
-    if configured is not None:
-        return int(configured)
+    if ctx.rules.panel_seed is not None:
+        return ctx.rules.panel_seed
     digest = hashlib.sha256(f"天津市质量攻关-{ctx.year}-评定组抽取".encode()).hexdigest()
     return int(digest[:8], 16)
 

@@ -11,6 +11,8 @@ saves the picture. Everything temporary is removed at the end.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,62 +74,125 @@ def run_campaign(env: dict[str, str], year: int, projects: int, work: Path) -> N
     )
 
 
-def last_campaign_run(api_url: str) -> str:
-    """The campaign run with the most artifacts (ties: the latest)."""
-    runs = httpx.post(
-        f"{api_url}/flow_runs/filter",
-        json={
+def post(api_url: str, path: str, body: dict[str, Any]) -> Any:
+    response = httpx.post(f"{api_url}{path}", json=body, timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def busiest_campaign_run(api_url: str) -> str:
+    """The completed campaign run that ran the most stages (ties: the latest)."""
+    runs = post(
+        api_url,
+        "/flow_runs/filter",
+        {
             "flows": {"name": {"any_": ["annual-campaign"]}},
             "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
             "sort": "START_TIME_DESC",
-            "limit": 50,
+            "limit": 100,
         },
-        timeout=30,
-    ).json()
+    )
     if not runs:
         raise SystemExit("没有找到已完成的年度活动运行")
 
-    def artifact_count(run_id: str) -> int:
-        found = httpx.post(
-            f"{api_url}/artifacts/count",
-            json={"artifacts": {"flow_run_id": {"any_": [run_id]}}},
-            timeout=30,
-        ).json()
-        return int(found)
+    def stages_run(run: dict[str, Any]) -> int:
+        body = {"flow_runs": {"parent_flow_run_id": {"any_": [run["id"]]}}}
+        return int(post(api_url, "/flow_runs/count", body))
 
-    counts = [(artifact_count(r["id"]), -i, r["id"]) for i, r in enumerate(runs)]
-    return max(counts)[2]
+    return max((stages_run(r), -i, r["id"]) for i, r in enumerate(runs))[2]
 
 
-def screenshot(url: str, output: Path, work: Path) -> None:
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--window-size=1600,1000",
+)
+
+CLICK_TAB = """(() => {
+  const tab = [...document.querySelectorAll('button, [role=tab], a, li')]
+    .find(e => e.textContent.trim() === %s);
+  if (!tab) return false;
+  tab.click();
+  return true;
+})()"""
+
+
+class DevTools:
+    """Just enough of the Chrome DevTools protocol to open a page, click a tab and capture it."""
+
+    def __init__(self, ws_url: str) -> None:
+        from websockets.sync.client import connect
+
+        self.ws = connect(ws_url, max_size=None, open_timeout=30)
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=60))
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return dict(message.get("result", {}))
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    def wait_for(self, expression: str, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.evaluate(expression):
+                return True
+            time.sleep(0.5)
+        return False
+
+
+def screenshot(url: str, output: Path, work: Path, tab: str) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("未找到 chromium：apt-get install -y chromium")
     output.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--hide-scrollbars",
-            "--lang=zh-CN",
-            f"--user-data-dir={work / 'chromium'}",
-            "--window-size=1600,1000",
-            "--virtual-time-budget=20000",
-            f"--screenshot={output}",
-            url,
-        ],
-        check=True,
-        timeout=180,
+    port = free_port()
+    browser = subprocess.Popen(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={work / 'chromium'}"]
+        + [f"--remote-debugging-port={port}", "--remote-allow-origins=*", "about:blank"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
+    try:
+        deadline = time.monotonic() + 60
+        pages: list[dict[str, Any]] = []
+        while time.monotonic() < deadline and not pages:
+            try:
+                targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=5).json()
+                pages = [t for t in targets if t.get("type") == "page"]
+            except httpx.TransportError:
+                time.sleep(0.5)
+        if not pages:
+            raise SystemExit("无法连接无头 Chromium")
+        tools = DevTools(pages[0]["webSocketDebuggerUrl"])
+        tools.call("Page.enable")
+        tools.call("Page.navigate", url=url)
+        label = json.dumps(tab)
+        # The tab bar appears once the run is loaded; then open the tab and let it render.
+        if not tools.wait_for(CLICK_TAB % label, timeout=90):
+            print(f"未找到“{tab}”标签，截取当前页面", file=sys.stderr)
+        time.sleep(6)
+        shot = tools.call("Page.captureScreenshot", format="png")
+        output.write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        os.killpg(browser.pid, signal.SIGTERM)
+        browser.wait(timeout=20)
 
 
 def main() -> None:
@@ -167,9 +233,9 @@ def main() -> None:
         started = time.monotonic()
         run_campaign(env, args.year, args.projects, work)
         print(f"活动运行完成，用时 {time.monotonic() - started:.0f} 秒")
-        run_id = last_campaign_run(api_url)
-        url = f"http://127.0.0.1:{port}/runs/flow-run/{run_id}?tab={args.tab}"
-        screenshot(url, args.output, work)
+        run_id = busiest_campaign_run(api_url)
+        url = f"http://127.0.0.1:{port}/runs/flow-run/{run_id}"
+        screenshot(url, args.output, work, args.tab)
         print(f"截图已保存：{args.output}（{url}）")
     finally:
         if server.poll() is None:

@@ -135,6 +135,8 @@ def run_demo(
     ctx = open_campaign(year, None)
     plan = early.plan_demo(ctx, rng, projects)
     units_xlsx, past_xlsx = early.write_registers(plan, out_dir / "00_基础名录")
+    staging = out_dir / "00_基础名录" / "各单位申报材料（模拟）"
+    early.prepare_batches(plan, staging)
     import_units(units_xlsx)
     import_past_results(past_xlsx)
     late = _optional_simulation("late")
@@ -155,7 +157,7 @@ def run_demo(
     echo(f"演示：{year}年天津市质量攻关，{projects}个申报项目，模拟时钟共{len(ticks)}个运行日。")
     for n, tick in enumerate(ticks, start=1):
         tick_ctx = open_campaign(year, tick)
-        early.simulate_submissions(tick_ctx, plan)
+        early.simulate_submissions(tick_ctx, plan, staging)
         if middle is not None:
             middle.simulate_middle(tick_ctx, random.Random(f"{seed}-{tick.isoformat()}"))
         if late is not None:

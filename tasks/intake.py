@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from documents.application_form import read_form
 from documents.reports import write_intake_feedback
 from documents.rows import FeedbackRow
-from documents.safety import UnreadableFile, check_file, iter_batch
+from documents.safety import UnreadableFile, iter_batch
 from documents.summary_table import read_summary
 from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
@@ -127,7 +127,7 @@ def intake_batch(
                 f"所给路径中没有申报书（.docx）或汇总表（.xlsx）：{', '.join(map(str, paths))}。"
                 "请提交申报书与汇总表。"
             )
-        return _intake(ctx, unit_code, files, file_findings, received_at, max_bytes)
+        return _intake(ctx, unit_code, files, file_findings, received_at)
 
 
 def _expand(
@@ -159,7 +159,6 @@ def _intake(
     files: list[tuple[str, Path]],
     file_findings: list[Finding],
     received_at: dt.datetime,
-    max_bytes: int,
 ) -> IntakeResult:
     with UnitOfWork() as uow:
         repo = uow.repo
@@ -196,11 +195,11 @@ def _intake(
         for name, path in files:
             suffix = path.suffix.lower()
             try:
-                check_file(path, max_bytes=max_bytes)
+                # iter_batch already ran the safety checks on every file it yielded.
                 if suffix == ".docx":
-                    forms.append((name, read_form(path)))
+                    forms.append((name, read_form(path, name=name, check=False)))
                 elif suffix == ".xlsx":
-                    summaries.append((name, read_summary(path)))
+                    summaries.append((name, read_summary(path, name=name, check=False)))
                 else:
                     raise UnreadableFile(
                         "FILE_UNREADABLE",

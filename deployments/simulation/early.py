@@ -5,11 +5,15 @@ units drop in the commission's inbox at their own times."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import random
 import re
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
 
@@ -198,7 +202,7 @@ def make_form(
             title=rng.choice(["工程师", "高级工程师", "技师", "质量主管"]),
             role=rng.choice(["技术攻关", "数据分析", "现场实施", "工艺改进"]),
         )
-        for _ in range(rng.randint(3, 6))
+        for _ in range(MEMBERS_PER_FORM)
     ]
     joint = rng.random() < 0.15
     baseline = round(rng.uniform(2.0, 9.0), 1)
@@ -441,32 +445,136 @@ def _strip_unit(f: ApplicationForm) -> str:
     return f.title.removeprefix(short)
 
 
-def drop_batch(
-    ctx: CampaignContext, unit: PlannedUnit, version: int, received_at: dt.datetime
-) -> Path:
-    """A unit's batch as it arrives: forms in Word, the summary table, in the commission's inbox."""
-    folder = ctx.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    rows: list[SummaryRow] = []
-    for n, app in enumerate(unit.applications, start=1):
-        form = _fixed(app) if version > 1 else app.form
-        write_filled_form(folder / f"{n:02d}_{form.applicant}_申报书.docx", form, layout=app.layout)
-        rows.append(
-            SummaryRow(
-                seq=str(n),
-                title=form.title,
-                applicant=form.applicant,
-                uscc=form.uscc,
-                district=form.district,
-                chain=form.chain,
-                project_type=form.project_type,
-                joint=form.joint,
-                project_lead=form.project_lead.name,
-                phone=form.project_lead.phone,
-                recommending_unit=unit.name,
+# Field paths of the form that vary between the demo's applications, each stood in for by a
+# token in a template written once per (layout, project type, joint) with python-docx.
+_TOKEN_FIELDS = (
+    "title", "applicant", "uscc", "address", "district", "chain", "joint_units",
+    "recommending_unit", "project_lead.name", "project_lead.position", "project_lead.phone",
+    "project_lead.email", "quality_lead.name", "quality_lead.position", "quality_lead.phone",
+    "quality_lead.email", "problem", "goal", "measures", "economic_benefit", "social_benefit",
+    "foundation", "integrity_promise", "recommendation_opinion",
+)  # fmt: skip
+MEMBERS_PER_FORM = 4
+
+
+def _token(n: int) -> str:
+    return f"QQZ{n:03d}ZQQ"
+
+
+def _get(form: ApplicationForm, path: str) -> str:
+    obj: object = form
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return str(obj)
+
+
+class FormWriter:
+    """Fills the demo's forms fast: python-docx writes one template per layout and choice, and
+    each form is that template with its own texts put in (the same XML Word would save)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.templates: dict[tuple[str, str, str], bytes] = {}
+
+    def _template(self, layout: str, project_type: str, joint: str) -> bytes:
+        key = (layout, project_type, joint)
+        if key not in self.templates:
+            values: dict[str, object] = {f: _token(n) for n, f in enumerate(_TOKEN_FIELDS)}
+            nested: dict[str, dict[str, object]] = {"project_lead": {}, "quality_lead": {}}
+            for field_path in list(values):
+                if "." in field_path:
+                    head, tail = field_path.split(".")
+                    nested[head][tail] = values.pop(field_path)
+            members = [
+                TeamMember(
+                    name=_token(900 + 3 * m), title=_token(901 + 3 * m), role=_token(902 + 3 * m)
+                )
+                for m in range(MEMBERS_PER_FORM)
+            ]
+            form = ApplicationForm.model_validate(
+                {
+                    **values,
+                    **nested,
+                    "members": members,
+                    "project_type": project_type,
+                    "joint": joint,
+                    "start_date": "2025-05",
+                    "end_date": "2025-09",
+                }
             )
-        )
-    write_summary(folder / f"{unit.name}_立项申报汇总表.xlsx", rows, unit.name)
+            path = self.folder / f"_template_{len(self.templates)}.docx"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            write_filled_form(path, form, layout=layout)
+            self.templates[key] = path.read_bytes()
+            path.unlink()
+        return self.templates[key]
+
+    def write(self, path: Path, form: ApplicationForm, layout: str) -> None:
+        template = self._template(layout, form.project_type, form.joint)
+        values = {_token(n): _get(form, f) for n, f in enumerate(_TOKEN_FIELDS)}
+        for m in range(MEMBERS_PER_FORM):
+            member = form.members[m] if m < len(form.members) else TeamMember(name="")
+            values[_token(900 + 3 * m)] = member.name
+            values[_token(901 + 3 * m)] = member.title
+            values[_token(902 + 3 * m)] = member.role
+        with (
+            zipfile.ZipFile(io.BytesIO(template)) as src,
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out,
+        ):
+            for item in src.infolist():
+                data = src.read(item)
+                if item.filename == "word/document.xml":
+                    text = TOKEN.sub(lambda m: xml_escape(values[m.group(0)]), data.decode("utf-8"))
+                    data = text.encode("utf-8")
+                out.writestr(item, data)
+
+
+TOKEN = re.compile(r"QQZ\d{3}ZQQ")
+
+
+def prepare_batches(plan: DemoPlan, staging: Path) -> None:
+    """Every unit's Word forms and summary table, written up front; the units "send" them later
+    by copying them into the inbox at their own time."""
+    writer = FormWriter(staging)
+    for unit in plan.units:
+        for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
+            if when is None or not unit.applications:
+                continue
+            folder = staging / unit.code / f"v{version}"
+            folder.mkdir(parents=True, exist_ok=True)
+            rows: list[SummaryRow] = []
+            for n, (app, form) in enumerate(
+                zip(unit.applications, _batch_forms(unit, version), strict=True), 1
+            ):
+                writer.write(folder / f"{n:02d}_{form.applicant}_申报书.docx", form, app.layout)
+                rows.append(
+                    SummaryRow(
+                        seq=str(n),
+                        title=form.title,
+                        applicant=form.applicant,
+                        uscc=form.uscc,
+                        district=form.district,
+                        chain=form.chain,
+                        project_type=form.project_type,
+                        joint=form.joint,
+                        project_lead=form.project_lead.name,
+                        phone=form.project_lead.phone,
+                        recommending_unit=unit.name,
+                    )
+                )
+            write_summary(folder / f"{unit.name}_立项申报汇总表.xlsx", rows, unit.name)
+
+
+def _batch_forms(unit: PlannedUnit, version: int) -> list[ApplicationForm]:
+    return [_fixed(app) if version > 1 else app.form for app in unit.applications]
+
+
+def drop_batch(
+    ctx: CampaignContext, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
+) -> Path:
+    """A unit's batch as it arrives in the commission's inbox, with its time of receipt."""
+    folder = ctx.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
+    shutil.copytree(staging / unit.code / f"v{version}", folder)
     (folder / BATCH_MARKER).write_text(
         json.dumps(
             {"unit": unit.code, "received_at": received_at.isoformat(), "version": version},
@@ -477,7 +585,7 @@ def drop_batch(
     return folder
 
 
-def simulate_submissions(ctx: CampaignContext, plan: DemoPlan) -> None:
+def simulate_submissions(ctx: CampaignContext, plan: DemoPlan, staging: Path) -> None:
     """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
     for unit in plan.units:
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
@@ -489,4 +597,4 @@ def simulate_submissions(ctx: CampaignContext, plan: DemoPlan) -> None:
                 else []
             )
             if not marker:
-                drop_batch(ctx, unit, version, when)
+                drop_batch(ctx, unit, version, when, staging)

@@ -230,7 +230,8 @@ def summary_text(report: DemoReport) -> str:
     for uid, name in units.items():
         mine = [a for a in apps if a.recommending_unit_id == uid]
         if not mine:
-            lines.append(f"  {name}：未报送")
+            late = any(b.recommending_unit_id == uid and b.status == "late" for b in batches)
+            lines.append(f"  {name}：{'逾期报送，未受理' if late else '未报送'}")
             continue
         approved = sum(a.state in approved_states for a in mine)
         excellent = sum(a.state in {ProjectState.EXCELLENT, ProjectState.PUBLISHED} for a in mine)

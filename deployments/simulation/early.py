@@ -299,15 +299,7 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
         elif app.flaw == "missing":
             app.form = f.model_copy(update={"goal": ""})
         elif app.flaw == "duplicate_past":
-            past.append(
-                (
-                    ctx.year - 2,
-                    f.title.replace("率", "的比率") if "率" in f.title else f.title + "研究",
-                    f.applicant,
-                    f.problem,
-                )
-            )
-            past[-1] = (past[-1][0], _reword(f.title), f.applicant, f.problem)
+            past.append((ctx.year - 2, _reword(f.title), f.applicant, ""))
         elif app.flaw == "duplicate_campaign":
             twin = next(a for a in all_apps if a is not app and not a.flaw)
             app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
@@ -355,6 +347,10 @@ def _with_model(rng: random.Random, title: str) -> str:
     return f"{code}型{title}"
 
 
+def _form_text(form: ApplicationForm) -> str:
+    return f"{form.problem} {form.goal}"
+
+
 def _make_distinct(
     rng: random.Random,
     apps: list[PlannedApplication],
@@ -375,7 +371,9 @@ def _make_distinct(
             if id(app) in meant:
                 continue
             later_twin = any(int(k) < i for k, _s in pairs.get(str(i), []))
-            if later_twin or index.match(app.form.title, threshold=threshold, limit=1):
+            if later_twin or index.match(
+                app.form.title, _form_text(app.form), threshold=threshold, limit=1
+            ):
                 redo.add(i)
         if not redo:
             return

@@ -4,45 +4,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from notifications_testkit import SmtpSink, WebhookSink
-from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage import orm
-from storage.db import engine_for, normalise_url, upgrade
+from storage.db import engine_for, normalise_url
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
 
 # -- database ------------------------------------------------------------------------------------
-_upgraded: set[str] = set()
-
-
 @pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    url = os.environ.get("QCAMP_TEST_DATABASE_URL")
-    if url:
-        url = normalise_url(url)
-        if url not in _upgraded:
-            upgrade(url)
-            _upgraded.add(url)
-        engine = engine_for(url)
-        with Session(engine) as s:  # a clean slate for this test's tables
-            s.execute(delete(orm.NotificationRecord))
-            s.execute(delete(orm.Campaign).where(orm.Campaign.year == 2099))
-            s.commit()
-        yield url
-        return
-    url = f"sqlite:///{tmp_path / 'qcamp-test.sqlite'}"
-    orm.Base.metadata.create_all(engine_for(url))
-    yield url
-    engine_for(url).dispose()
+def db_url(database: str) -> str:
+    """The shared `database` fixture: SQLite, or PostgreSQL with QCAMP_TEST_DB=postgres."""
+    return normalise_url(database)
 
 
 @pytest.fixture

@@ -1,30 +1,19 @@
-"""A fresh SQLite database and output folder per test; the Prefect test harness per session."""
+"""Every stage test gets the shared fixtures: an empty, migrated database of the backend under
+test (SQLite, or PostgreSQL with QCAMP_TEST_DB=postgres), its own output folder and outbox, and
+the session's real Prefect API (tasks called outside a flow still talk to one)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prefect.testing.utilities import prefect_test_harness
-
-from storage.db import get_engine, upgrade
-from storage.orm import Base
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
 
 
 @pytest.fixture(autouse=True)
-def campaign_db(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Tasks called outside a flow still talk to a Prefect API: the harness's."""
-    monkeypatch.setenv("QCAMP_DATABASE_URL", f"sqlite:///{tmp_path / 'qcamp.sqlite'}")
+def campaign_db(
+    prefect_api: None, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     monkeypatch.setenv("QCAMP_OUT_DIR", str(tmp_path / "out"))
+    monkeypatch.delenv("QCAMP_CAMPAIGN_DIR", raising=False)
     monkeypatch.setenv("QCAMP_OUTBOX_DIR", str(tmp_path / "outbox"))
-    upgrade()
-    # Tables appended to storage/orm.py after the last migration (none of ours so far).
-    Base.metadata.create_all(get_engine())
     return tmp_path

@@ -153,7 +153,7 @@ def _paused_run_id(name: str, timeout: float = 60) -> str:
     raise AssertionError("the audit flow never paused")
 
 
-def test_dashboard_decision_through_the_real_pause(prefect_harness: None) -> None:
+def test_dashboard_decision_through_the_real_pause(prefect_api: None) -> None:
     ids = seed(5)
     results: dict[str, StageOutcome] = {}
 
@@ -186,7 +186,7 @@ def test_dashboard_decision_through_the_real_pause(prefect_harness: None) -> Non
         assert rejected.reason == "与历年成果雷同"
 
 
-def test_dashboard_form_timeout_reminds_staff(prefect_harness: None) -> None:
+def test_dashboard_form_timeout_reminds_staff(prefect_api: None) -> None:
     seed(2)
     outcome = audit_stage(year=2025, as_of="2025-05-10", wait_for_staff=True, pause_timeout=1)
     assert not outcome.complete

@@ -598,14 +598,18 @@ def write_checkin_request(path: Path | str, project: CheckinRequest) -> Path:
 
 def read_checkin_response(path: Path | str) -> dict[str, object]:
     """Read a returned progress report: ``{field: value}`` by the labels in column A."""
-    wb = load_workbook(path)
-    ws = wb["进度报告"]
-    by_label = {label: field for field, label in CHECKIN_LABELS.items()}
-    result: dict[str, object] = {}
-    for label, value in ws.iter_rows(min_row=HEADER_ROW, max_col=2, values_only=True):
-        if isinstance(label, str) and label in by_label:
-            result[by_label[label]] = value
-    return result
+    wb = load_workbook(path, read_only=True, data_only=True)  # streaming: a few times faster
+    try:
+        ws = wb["进度报告"]
+        by_label = {label: field for field, label in CHECKIN_LABELS.items()}
+        result: dict[str, object] = {}
+        for row in ws.iter_rows(min_row=HEADER_ROW, max_col=2, values_only=True):
+            label, value = (row + (None, None))[:2]
+            if isinstance(label, str) and label in by_label:
+                result[by_label[label]] = value
+        return result
+    finally:
+        wb.close()
 
 
 def write_visit_coverage(

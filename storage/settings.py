@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,4 +24,11 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
+    """The settings for the environment as it is now (cached per QCAMP_* environment)."""
+    key = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("QCAMP_")))
+    return _settings_for(key)
+
+
+@functools.lru_cache(maxsize=32)
+def _settings_for(_environment: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()

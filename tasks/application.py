@@ -67,14 +67,15 @@ def publish_call(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 def units_owing_batch(uow: UnitOfWork, ctx: CampaignContext) -> list[orm.RecommendingUnit]:
     """Units with no batch yet, or whose current batch still has returned applications."""
-    owing = []
-    for unit in uow.repo.recommending_units():
-        current = [
-            a for a in uow.repo.applications(ctx.campaign_id) if a.recommending_unit_id == unit.id
-        ]
-        if not current or any(a.state == ProjectState.RETURNED for a in current):
-            owing.append(unit)
-    return owing
+    by_unit: dict[int, list[orm.Application]] = {}
+    for app in uow.repo.applications(ctx.campaign_id):
+        by_unit.setdefault(app.recommending_unit_id, []).append(app)
+    return [
+        unit
+        for unit in uow.repo.recommending_units()
+        if not by_unit.get(unit.id)
+        or any(a.state == ProjectState.RETURNED for a in by_unit[unit.id])
+    ]
 
 
 @task(name="application-reminders", task_run_name="reminders-{ctx.year}")
@@ -210,13 +211,8 @@ def close_applications(ctx: CampaignContext, outcome: StageOutcome) -> None:
             title="立项申报汇总表",
             path=str(path),
         )
-        silent = [
-            u
-            for u in uow.repo.recommending_units()
-            if not any(
-                a.recommending_unit_id == u.id for a in uow.repo.applications(ctx.campaign_id)
-            )
-        ]
+        with_batch = {a.recommending_unit_id for a in uow.repo.applications(ctx.campaign_id)}
+        silent = [u for u in uow.repo.recommending_units() if u.id not in with_batch]
         uow.repo.mark_step(
             ctx.campaign_id,
             STAGE,

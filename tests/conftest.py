@@ -94,10 +94,13 @@ def campaign_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """A real Prefect API (the test harness: a temporary server and database)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
-        yield
+    with prefect_test_harness(server_startup_timeout=180):
+        # As in the demo: no heartbeat thread holding up the end of every flow run.
+        with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            yield
 
 
 _SKIPPED_POSTGRES: list[str] = []

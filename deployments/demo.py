@@ -62,22 +62,17 @@ def demo_ticks(
         _at(cal.application_deadline + days(3)),
         cal.audit + timedelta(hours=1),
         cal.plan_published + timedelta(hours=1),
-        _at(cal.plan_published + days(3)),
         cal.training_invitations + timedelta(hours=1),
-        _at(cal.training_invitations + days(1)),
         _at(cal.results_deadline - days(14)),
         _at(cal.results_deadline - days(7)),
         _at(cal.results_deadline - days(3)),
         _at(cal.results_deadline - days(1)),
         _at(cal.results_deadline + days(1)),
-        _at(cal.results_deadline + days(3)),
         cal.results_window_opens + timedelta(hours=1),
         cal.panel_draw + timedelta(hours=1),
-        _at(cal.panel_draw + days(2)),
         cal.scores_due + timedelta(hours=1),
         cal.excellent_decision + timedelta(hours=1),
         _at(cal.publicity_start),
-        _at(cal.exchange_meeting - days(14)),
         _at(cal.exchange_meeting + days(1)),
     }
     for end in session_ends:
@@ -91,7 +86,6 @@ def demo_ticks(
 
     start, end = publicity_period(cal.publicity_start, 5)
     ticks.add(_at(end + days(1)))
-    ticks.add(_at(end + days(3)))
     return sorted(ticks)
 
 

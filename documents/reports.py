@@ -191,9 +191,9 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
         Column("申报项目数", 12),
         Column("建议通过", 11),
         Column("建议不通过", 11),
-        Column("决定通过", 11),
-        Column("决定不通过", 11),
-        Column("待决定", 10),
+        Column("决定通过", 11, formula=True),
+        Column("决定不通过", 11, formula=True),
+        Column("待决定", 10, formula=True),
     ]
     stats_last = write_table(
         stats, f"{year}年{CAMPAIGN}立项审核情况统计（按推荐单位）", stat_columns, stat_rows
@@ -712,7 +712,7 @@ def write_score_sheet(
         Column("成果名称", 36, align="left"),
         Column("完成单位", 26, align="left"),
         *[Column(criterion_header(name, mx), 11, input=True) for _, name, mx in criteria],
-        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 11),
+        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 11, formula=True),
         Column("备注", 20, align="left", input=True),
     ]
     first_crit = len(_SCORE_FIXED) + 1

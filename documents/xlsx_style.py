@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from copy import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
+
+from documents.safety import write_cell_safely
 
 TITLE_ROW = 1
 HEADER_ROW = 2
@@ -46,6 +49,7 @@ class Column:
     align: str = "center"  # "center" or "left"
     number_format: str | None = None
     input: bool = False  # a cell the reader fills in: shaded, left unlocked
+    formula: bool = False  # the writer's own formulas; every other cell is written as data
 
 
 def new_workbook() -> Workbook:
@@ -146,12 +150,25 @@ def write_table(
     style_title(ws, title, ncols)
     style_header(ws, HEADER_ROW, columns)
     last = HEADER_ROW
+    styled: list[object] = []  # the first data row's style of each column, copied to the rest
     for r, values in enumerate(rows, start=FIRST_DATA_ROW):
         if len(values) != ncols:
             raise ValueError(f"row {r} has {len(values)} values for {ncols} columns")
         for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-            ws.cell(row=r, column=c, value=value)
-            style_data_cell(ws, r, c, column)
+            cell = ws.cell(row=r, column=c)
+            if column.formula:
+                cell.value = value
+            else:
+                # Text from units' files that looks like a formula stays text.
+                write_cell_safely(cell, value)
+            if r == FIRST_DATA_ROW:
+                style_data_cell(ws, r, c, column)
+                styled.append(cell._style)
+            else:
+                quote = cell.quotePrefix
+                cell._style = copy(styled[c - 1])  # type: ignore[attr-defined]
+                if quote:
+                    cell.quotePrefix = True
         last = r
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=1)
     if autofilter:

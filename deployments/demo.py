@@ -11,6 +11,7 @@ import datetime as dt
 import os
 import random
 import shutil
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -119,6 +120,7 @@ def run_demo(
     started = time.perf_counter()
     out_dir = out_dir.resolve()
     database = prepare_environment(out_dir, database_url)
+    server = _start_ephemeral_api()
 
     from deployments.simulation import early
     from storage.db import upgrade
@@ -150,6 +152,8 @@ def run_demo(
         ctx.rules.checkin_due_days,
     )
     echo(f"演示：{year}年天津市质量攻关，{projects}个申报项目，模拟时钟共{len(ticks)}个运行日。")
+    if server is not None:
+        server.join()
     # Heartbeats detect crashed runs of served deployments; in this one local process their
     # thread costs up to a second at the end of every flow run, so the demo runs without.
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
@@ -185,6 +189,23 @@ def _run_ticks(
             f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"
             f"（{time.perf_counter() - tick_started:.1f}秒）"
         )
+
+
+def _start_ephemeral_api() -> threading.Thread | None:
+    """Prefect's temporary API takes ~15 s to start: start it while the data is prepared."""
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        return None
+
+    def start() -> None:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        SubprocessASGIServer().start()
+
+    thread = threading.Thread(target=start, name="prefect-ephemeral-api", daemon=True)
+    thread.start()
+    return thread
 
 
 def _optional_simulation(name: str):  # noqa: ANN202 - a module or None

@@ -20,7 +20,7 @@ def application_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     close_applications(ctx, outcome)
 
 
-@flow(name="application-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="application-stage", flow_run_name=stage_run_name("application"), log_prints=True)
 def application_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """项目申报: the call, reminders, intake of arrived batches, and the close of the window."""
     return run_stage("application", year, as_of, application_body)

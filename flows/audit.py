@@ -95,7 +95,7 @@ def audit_body(
     outcome.complete = publish_plan(ctx, outcome)
 
 
-@flow(name="audit-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="audit-stage", flow_run_name=stage_run_name("audit"), log_prints=True)
 def audit_stage(
     year: int,
     as_of: str | None = None,

@@ -106,7 +106,7 @@ def evaluation_body(
     apply_excellent_decisions(ctx, outcome)
 
 
-@flow(name="evaluation-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="evaluation-stage", flow_run_name=stage_run_name("evaluation"), log_prints=True)
 def evaluation_stage(
     year: int, as_of: str | None = None, wait_for_staff: bool = False
 ) -> StageOutcome:

@@ -18,7 +18,7 @@ def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     outcome.complete = ctx.is_due(ctx.calendar.results_deadline)
 
 
-@flow(name="follow-up-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="follow-up-stage", flow_run_name=stage_run_name("follow_up"), log_prints=True)
 def follow_up_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """跟踪服务: coverage reports of the recommending units' visits."""
     return run_stage(STAGE, year, as_of, follow_up_body)

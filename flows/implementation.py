@@ -24,7 +24,7 @@ def implementation_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     implementation_status(ctx, outcome)
 
 
-@flow(name="implementation-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="implementation-stage", flow_run_name=stage_run_name("implementation"), log_prints=True)
 def implementation_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """项目实施: a progress report per project each period; overdue → reminder → escalation."""
     return run_stage(STAGE, year, as_of, implementation_body)

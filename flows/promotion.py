@@ -13,7 +13,7 @@ def promotion_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     plan_exchange_meeting(ctx, outcome)
 
 
-@flow(name="promotion-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="promotion-stage", flow_run_name=stage_run_name("promotion"), log_prints=True)
 def promotion_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """宣传推广: the exchange meeting's agenda grouped by chain, and the invitations."""
     return run_stage("promotion", year, as_of, promotion_body)

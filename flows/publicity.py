@@ -20,7 +20,7 @@ def publicity_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     publish_results(ctx, outcome, notice)
 
 
-@flow(name="publicity-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="publicity-stage", flow_run_name=stage_run_name("publicity"), log_prints=True)
 def publicity_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """公示公布: the 公示 for the working-day period, objections, the publication and certificates."""
     return run_stage("publicity", year, as_of, publicity_body)

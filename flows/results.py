@@ -24,7 +24,7 @@ def results_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     results_status(ctx, outcome)
 
 
-@flow(name="results-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="results-stage", flow_run_name=stage_run_name("results"), log_prints=True)
 def results_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """提交成果: reminders to units that owe results, and the close at the deadline."""
     return run_stage(STAGE, year, as_of, results_body)

@@ -18,12 +18,15 @@ from tasks.context import STAGES, CampaignContext, StageOutcome, open_campaign
 StageBody = Callable[[CampaignContext, StageOutcome], None]
 
 
-def stage_run_name() -> str:
-    """`2025-立项审核-2025-05-08`: year, stage and the campaign clock, for the dashboard."""
-    params = flow_run.parameters
-    stage = flow_run.flow_name.removesuffix("-stage").replace("-", "_")
-    as_of = params.get("as_of") or dt.date.today().isoformat()
-    return f"{params.get('year')}-{STAGES.get(stage, stage)}-{str(as_of)[:10]}"
+def stage_run_name(stage: str) -> Callable[[], str]:
+    """Run names like `2025-立项审核-2025-05-08`: year, stage and the campaign clock."""
+
+    def name() -> str:
+        params = flow_run.parameters
+        as_of = params.get("as_of") or dt.date.today().isoformat()
+        return f"{params.get('year')}-{STAGES[stage]}-{str(as_of)[:10]}"
+
+    return name
 
 
 def artifact_key(year: int, name: str) -> str:

@@ -25,7 +25,7 @@ def training_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
     training_status(ctx, outcome)
 
 
-@flow(name="training-stage", flow_run_name=stage_run_name, log_prints=True)
+@flow(name="training-stage", flow_run_name=stage_run_name("training"), log_prints=True)
 def training_stage(year: int, as_of: str | None = None) -> StageOutcome:
     """宣贯培训: seats within capacity, invitations with .ics, sign-in sheets, absentees."""
     return run_stage(STAGE, year, as_of, training_body)

@@ -2,7 +2,6 @@
 
 from alembic import context
 
-
 from storage.db import engine_for
 from storage.orm import Base
 

@@ -449,7 +449,7 @@ class NotificationRecord(Base):
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending / sent / failed
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending/sending/sent/failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

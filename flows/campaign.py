@@ -13,7 +13,7 @@ from domain.calendar import SHANGHAI, CampaignCalendar
 from flows.stage import artifact_key, stage_complete
 from flows.stages import STAGE_FLOWS
 from tasks.context import STAGES, StageOutcome, open_campaign
-from tasks.delivery import deliver_messages
+from tasks.delivery import deliver_messages, queue_staff_digest
 from tasks.progress import progress_rows, unit_status_rows
 
 
@@ -47,6 +47,7 @@ def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageOutco
         if not ctx.is_due(STAGE_OPENS[stage](ctx.calendar)) or stage_complete(ctx, stage):
             continue
         outcomes[stage] = stage_flow(year=year, as_of=as_of_text)
+    queue_staff_digest(ctx, outcomes)
     deliver_messages(ctx)
     create_table_artifact(
         table=progress_rows(ctx),

@@ -1,0 +1,82 @@
+"""Benchmark of intake: N application forms (Word) in their recommending units' batches, read by
+their labels, checked against the rules, 20,000 past results and each other, and stored.
+
+    uv run python bench/bench_intake.py [--forms 1200] [--past 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--forms", type=int, default=1200)
+    parser.add_argument("--past", type=int, default=20000)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="qcamp-bench-intake-"))
+    os.environ["QCAMP_DATABASE_URL"] = os.environ.get(
+        "QCAMP_BENCH_DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite'}"
+    )
+    os.environ["QCAMP_CAMPAIGN_DIR"] = str(tmp / "campaign")
+
+    from openpyxl import Workbook
+
+    from deployments.simulation import early
+    from domain.calendar import SHANGHAI
+    from storage.db import upgrade
+    from tasks.context import open_campaign
+    from tasks.intake import intake_batch
+    from tasks.registry import import_past_results, import_units
+
+    upgrade()
+    rng = random.Random(7)
+    ctx = open_campaign(2025, dt.datetime(2025, 4, 19, 10, tzinfo=SHANGHAI))
+    plan = early.plan_demo(ctx, rng, args.forms)
+    for unit in plan.units:
+        unit.resubmit_at = None
+        unit.late = False
+    units_xlsx, past_xlsx = early.write_registers(plan, tmp / "registers")
+    import_units(units_xlsx)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["年份", "项目名称", "单位", "摘要"])
+    for year, title, unit, abstract in plan.past_results:
+        ws.append([year, title, unit, abstract])
+    for n in range(max(0, args.past - len(plan.past_results))):
+        chain = rng.choice(list(early.CHAIN_TOPICS))
+        title, _o, _i = early._title(rng, chain)
+        ws.append([rng.randint(2012, 2024), early._with_model(rng, title), f"天津历史单位{n}", ""])
+    wb.save(tmp / "past.xlsx")
+    import_past_results(tmp / "past.xlsx")
+    started = time.perf_counter()
+    early.prepare_batches(plan, tmp / "staging")
+    written = time.perf_counter() - started
+
+    started = time.perf_counter()
+    accepted = returned = 0
+    when = dt.datetime(2025, 4, 18, 10, tzinfo=SHANGHAI)
+    for unit in plan.units:
+        folder = tmp / "staging" / unit.code / "v1"
+        if not folder.exists():
+            continue
+        result = intake_batch(ctx, unit.code, sorted(folder.iterdir()), received_at=when)
+        accepted += result.batch.accepted
+        returned += result.batch.returned
+    took = time.perf_counter() - started
+    print(f"表单数 {args.forms}，历年优秀成果 {args.past}")
+    print(f"写入申报书（模拟单位）：{written:.1f} 秒")
+    print(
+        f"受理（读取、审查、查重、入库、审核意见、通知入队）：{took:.1f} 秒，受理 {accepted}，退回 {returned}"
+    )
+    print(f"每份 {took / max(1, accepted + returned) * 1000:.0f} 毫秒")
+
+
+if __name__ == "__main__":
+    main()

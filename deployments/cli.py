@@ -20,6 +20,8 @@ from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
+from deployments.cli_common import fail  # noqa: E402
+
 app = typer.Typer(
     help="天津市质量攻关活动自动化：申报受理、立项审核、培训、跟踪、成果评定与公示。",
     no_args_is_help=True,
@@ -32,11 +34,6 @@ past_app = typer.Typer(help="历年优秀成果", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(units_app, name="units")
 app.add_typer(past_app, name="past-results")
-
-
-def fail(message: str, code: int = 2) -> None:
-    typer.echo(f"错误：{message}", err=True)
-    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

@@ -5,35 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from deployments.cli_common import AsOf, Year, campaign_context, fail
 
 experts_app = typer.Typer(help="专家库", no_args_is_help=True)
 scores_app = typer.Typer(help="专家评分表", no_args_is_help=True)
 evaluation_app = typer.Typer(help="成果评定：确认优秀成果名单、专家谢绝", no_args_is_help=True)
 objections_app = typer.Typer(help="公示期异议登记与处理", no_args_is_help=True)
-
-Year = Annotated[int, typer.Option("--year", help="活动年度，如 2025")]
-AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="按此时刻记录（默认现在），如 2025-10-20T10:00")
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"错误：{message}", err=True)
-    raise typer.Exit(code)
-
-
-def _context(year: int, as_of: str | None):  # noqa: ANN202 - a CampaignContext
-    from storage.db import upgrade
-    from tasks.context import open_campaign
-
-    upgrade()
-    try:
-        return open_campaign(year, as_of)
-    except ValueError as exc:
-        fail(str(exc))
 
 
 @experts_app.command("import")
@@ -55,7 +36,7 @@ def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入一个评定组填好的评分表（.xlsx）；有任何错误单元格则全部不保存并逐一列出。"""
     from tasks.evaluation import EvaluationError, import_scores
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         result = import_scores(ctx, file)
     except EvaluationError as exc:
@@ -81,7 +62,7 @@ def evaluation_confirm(
     """确认优秀成果名单（拟认定名单按分数线和名额生成，可调出或增补并说明理由）。"""
     from tasks.evaluation import EvaluationError, confirm_excellent, split_list
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         yes, no = confirm_excellent(
             ctx,
@@ -109,7 +90,7 @@ def evaluation_decline(
     """登记专家谢绝，由备选专家递补并发送评审邀请。"""
     from tasks.evaluation import EvaluationError, decline
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         replacement = decline(ctx, panel, expert, reason)
     except EvaluationError as exc:
@@ -136,7 +117,7 @@ def objections_add(
     from tasks.evaluation import EvaluationError
     from tasks.publicity import add_objection
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         at: dt.datetime | None = parse_as_of(received) if received else None
     except ValueError:
@@ -160,7 +141,7 @@ def objections_resolve(
     from tasks.evaluation import EvaluationError
     from tasks.publicity import OUTCOME_LABELS, resolve_objection
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         resolve_objection(ctx, objection, outcome, reason)
     except EvaluationError as exc:

@@ -4,41 +4,16 @@ a wrong input exits with code 2 and a message naming the file, row, column and f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
+
+from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
 
 audit_app = typer.Typer(help="立项审核：导入审核表中的立项决定", no_args_is_help=True)
 training_app = typer.Typer(help="宣贯培训：导入签到表", no_args_is_help=True)
 visits_app = typer.Typer(help="跟踪服务：导入推荐单位走访记录", no_args_is_help=True)
 results_app = typer.Typer(help="提交成果：登记成果材料、撤回项目", no_args_is_help=True)
-
-Year = Annotated[int, typer.Option("--year", help="活动年度，如 2025")]
-AsOf = Annotated[
-    str | None, typer.Option("--as-of", help="按此时刻记录（默认现在），如 2025-09-20T10:00")
-]
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"错误：{message}", err=True)
-    raise typer.Exit(code)
-
-
-def _context(year: int, as_of: str | None):  # noqa: ANN202 - a CampaignContext
-    from storage.db import upgrade
-    from tasks.context import open_campaign
-
-    upgrade()
-    try:
-        return open_campaign(year, as_of)
-    except ValueError as exc:
-        fail(str(exc))
-
-
-def _existing(file: Path) -> Path:
-    if not file.is_file():
-        fail(f"找不到文件 {file}：请检查路径和文件名")
-    return file
 
 
 @audit_app.command("decide")
@@ -56,9 +31,9 @@ def audit_decide(
         pending_applications,
     )
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
-        new = import_audit_decisions(ctx, _existing(file), by)
+        new = import_audit_decisions(ctx, existing_file(file), by)
     except (WorkbookError, DecisionError) as exc:
         fail(str(exc))
     left = len(pending_applications(ctx))
@@ -72,9 +47,9 @@ def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入一个场次填好的签到表（签到情况：已签到/缺席/请假）；缺席人员将被安排到后续场次。"""
     from tasks.training import AttendanceError, import_attendance
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
-        result = import_attendance(ctx, _existing(file))
+        result = import_attendance(ctx, existing_file(file))
     except AttendanceError as exc:
         fail(str(exc))
     typer.echo(
@@ -88,9 +63,9 @@ def visits_import(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入走访记录（列：推荐单位、项目编号或项目名称、走访日期、走访人、发现问题与建议）。"""
     from tasks.follow_up import VisitImportError, import_visits
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
-        result = import_visits(ctx, _existing(file))
+        result = import_visits(ctx, existing_file(file))
     except VisitImportError as exc:
         fail(str(exc))
     typer.echo(
@@ -111,7 +86,7 @@ def results_submit(
     """登记推荐单位报送的成果材料（截止后送达的记为逾期，不予接收）。"""
     from tasks.results import ResultsError, submit_results
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     parts = {
         name: value
         for name, value in (("成果报告", report), ("过程材料", process), ("效益证明", benefit))
@@ -144,7 +119,7 @@ def results_withdraw(
     """撤回项目（记录理由和经办人）。"""
     from tasks.results import ResultsError, withdraw
 
-    ctx = _context(year, as_of)
+    ctx = campaign_context(year, as_of)
     try:
         withdraw(ctx, project, reason, by)
     except ResultsError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -315,7 +316,7 @@ class ExpertPanel(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     key: Mapped[str] = mapped_column(String(60))
     chain: Mapped[str] = mapped_column(String(40))
-    seed: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(BigInteger)  # a draw seed may exceed 32 bits
     members: Mapped[list[Any]] = mapped_column(JSON)
     reserves: Mapped[list[Any]] = mapped_column(JSON)
     application_ids: Mapped[list[Any]] = mapped_column(JSON)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 12:00:38.240693
+Create Date: 2026-11-25 13:43:13.594472
 """
 
 from collections.abc import Sequence
@@ -93,7 +93,7 @@ def upgrade() -> None:
     sa.Column('campaign_id', sa.Integer(), nullable=False),
     sa.Column('key', sa.String(length=60), nullable=False),
     sa.Column('chain', sa.String(length=40), nullable=False),
-    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('seed', sa.BigInteger(), nullable=False),
     sa.Column('members', sa.JSON(), nullable=False),
     sa.Column('reserves', sa.JSON(), nullable=False),
     sa.Column('application_ids', sa.JSON(), nullable=False),

@@ -325,7 +325,8 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
                 unit.submit_at + dt.timedelta(days=rng.randint(1, 3)),
                 deadline - dt.timedelta(hours=2),
             )
-    late_unit = units[-3]
+    # The late unit is one that has something to send (small demos leave some units empty).
+    late_unit = [u for u in units if u.applications][-1]
     late_unit.late = True
     late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
     late_unit.resubmit_at = None
@@ -586,6 +587,8 @@ def drop_batch(
 def simulate_submissions(ctx: CampaignContext, plan: DemoPlan, staging: Path) -> None:
     """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
     for unit in plan.units:
+        if not unit.applications:
+            continue
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
             if when is None or when > ctx.now:
                 continue

@@ -221,6 +221,7 @@ def summary_text(report: DemoReport) -> str:
     """The Chinese summary: counts per stage and per recommending unit, and where the files are."""
     from domain.states import STATE_LABELS, ProjectState
     from storage.uow import UnitOfWork
+    from tasks.context import open_campaign
     from tasks.progress import progress_rows
 
     with UnitOfWork() as uow:
@@ -258,7 +259,7 @@ def summary_text(report: DemoReport) -> str:
         if by_state[state.value]:
             lines.append(f"  {STATE_LABELS[state]:<10} {by_state[state.value]:>5}")
     lines += ["", "各阶段进度："]
-    for row in progress_rows_for(report.year, progress_rows):
+    for row in progress_rows(open_campaign(report.year, None)):
         lines.append(f"  {row['阶段']:<6} {row['状态']:<4} {row['已完成步骤']}")
     lines += ["", "各推荐单位（申报 / 立项 / 优秀）："]
     approved_states = {s.value for s in ProjectState} - {
@@ -283,9 +284,3 @@ def summary_text(report: DemoReport) -> str:
         f"数据库：{report.database.split('@')[-1]}",
     ]
     return "\n".join(lines)
-
-
-def progress_rows_for(year: int, fn):  # noqa: ANN001, ANN201
-    from tasks.context import open_campaign
-
-    return fn(open_campaign(year, None))

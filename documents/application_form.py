@@ -28,11 +28,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import posixpath
 import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
+from urllib.parse import unquote
 
 import docx
 from docx.document import Document as DocxDocument
@@ -972,6 +975,64 @@ class _Reader:
         )
 
 
+_PKG_RELS = "_rels/.rels"
+_CONTENT_TYPES = "[Content_Types].xml"
+_RT_OFFICE_DOCUMENT = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+)
+_RT_OFFICE_DOCUMENT_STRICT = (
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument"
+)
+_CT_DOCUMENT_MAIN = (
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+)
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+# The options python-docx parses with: no entities resolved, ignorable whitespace dropped.
+_XML_PARSER = etree.XMLParser(
+    remove_blank_text=True, resolve_entities=False, no_network=True, load_dtd=False
+)
+
+
+def _main_part_name(zf: zipfile.ZipFile) -> str:
+    """The package's main document part (as python-docx finds it), checked to be a Word body."""
+    rels = etree.fromstring(zf.read(_PKG_RELS), _XML_PARSER)
+    target = None
+    for rel in rels.iter(_REL + "Relationship"):
+        if rel.get("Type") in (_RT_OFFICE_DOCUMENT, _RT_OFFICE_DOCUMENT_STRICT):
+            if rel.get("TargetMode") != "External":
+                target = rel.get("Target")
+                break
+    if not target:
+        raise ValueError("no main document part")
+    part = posixpath.normpath(unquote(target).lstrip("/"))
+    types = etree.fromstring(zf.read(_CONTENT_TYPES), _XML_PARSER)
+    content_type = None
+    for override in types.iter(_CT + "Override"):
+        if (override.get("PartName") or "").lstrip("/").lower() == part.lower():
+            content_type = override.get("ContentType")
+            break
+    else:
+        ext = posixpath.splitext(part)[1].lstrip(".").lower()
+        for default in types.iter(_CT + "Default"):
+            if (default.get("Extension") or "").lower() == ext:
+                content_type = default.get("ContentType")
+                break
+    if content_type != _CT_DOCUMENT_MAIN:
+        raise ValueError(f"main part is {content_type!r}, not a Word document")
+    return part
+
+
+def _document_body(data: bytes) -> etree._Element:
+    """The ``w:body`` of a .docx, parsed from its main part alone (the rest is never read)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        root = etree.fromstring(zf.read(_main_part_name(zf)), _XML_PARSER)
+    body = root.find(_W + "body")
+    if root.tag != _W + "document" or body is None:
+        raise ValueError("the main part has no w:body")
+    return body
+
+
 def read_form(
     source: str | os.PathLike[str] | bytes | IO[bytes],
     *,
@@ -982,7 +1043,8 @@ def read_form(
 
     ``source`` is a path, the bytes, or a binary file object; ``name`` names it in messages.
     With ``check`` (default) the file first goes through :func:`documents.safety.check_file`;
-    a refused or unparseable file raises :class:`UnreadableFile`.
+    a refused or unparseable file raises :class:`UnreadableFile`. Only the package's main part
+    (``word/document.xml``) is parsed; styles, numbering and media are not needed to read labels.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
@@ -996,21 +1058,25 @@ def read_form(
         if check:
             check_bytes(data, display if display.lower().endswith(".docx") else display + ".docx")
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:  # python-docx raises KeyError/ValueError/lxml errors alike
+        body = _document_body(data)
+    except Exception as exc:  # zipfile, lxml and a missing part raise alike
         raise UnreadableFile(
             FILE_UNREADABLE,
             f"文件「{display}」无法作为 Word 申报书读取，请用 Word/WPS 打开后另存为 .docx "
             "格式再提交。",
             file=display,
         ) from exc
-    return read_document(document)
+    return _read_body(body)
 
 
 def read_document(document: DocxDocument) -> ApplicationForm:
     """Read an already opened python-docx document by its labels."""
+    return _read_body(document.element.body)
+
+
+def _read_body(body: etree._Element) -> ApplicationForm:
     reader = _Reader()
-    for row in _walk(document.element.body):
+    for row in _walk(body):
         reader.row(row)
     return reader.result()
 

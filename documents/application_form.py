@@ -1231,12 +1231,14 @@ def _checkboxes(options: Sequence[str], value: str | None) -> str:
     return "  ".join(f"{'☑' if value == o else '□'}{o}" for o in options)
 
 
+def choice_text(options: Sequence[str], value: str) -> str:
+    """A filled choice as the table layout shows it: ``☑提质增效  □节能降耗 …``, or the value
+    as typed when it is not one of the options."""
+    return _checkboxes(options, value) if value in options else value
+
+
 def _choice(options: Sequence[str], value: str, blank: bool) -> str:
-    if blank:
-        return _checkboxes(options, None)
-    if value in options:
-        return _checkboxes(options, value)
-    return value
+    return _checkboxes(options, None) if blank else choice_text(options, value)
 
 
 def _cover(doc: DocxDocument, form: ApplicationForm | None) -> None:

@@ -10,14 +10,16 @@ import json
 import random
 import re
 import shutil
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
 
-from documents.application_form import write_filled_form
+from documents.application_form import PROJECT_TYPES, choice_text, write_filled_form
 from documents.summary_table import write_summary
 from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
@@ -445,15 +447,22 @@ def _strip_unit(f: ApplicationForm) -> str:
 
 
 # Field paths of the form that vary between the demo's applications, each stood in for by a
-# token in a template written once per (layout, project type, joint) with python-docx.
+# token in a template written once per layout with python-docx.
 _TOKEN_FIELDS = (
-    "title", "applicant", "uscc", "address", "district", "chain", "joint_units",
-    "recommending_unit", "project_lead.name", "project_lead.position", "project_lead.phone",
-    "project_lead.email", "quality_lead.name", "quality_lead.position", "quality_lead.phone",
-    "quality_lead.email", "problem", "goal", "measures", "economic_benefit", "social_benefit",
-    "foundation", "integrity_promise", "recommendation_opinion",
+    "title", "applicant", "uscc", "address", "district", "chain", "project_type", "joint",
+    "joint_units", "recommending_unit", "project_lead.name", "project_lead.position",
+    "project_lead.phone", "project_lead.email", "quality_lead.name", "quality_lead.position",
+    "quality_lead.phone", "quality_lead.email", "problem", "goal", "measures",
+    "economic_benefit", "social_benefit", "foundation", "integrity_promise",
+    "recommendation_opinion",
 )  # fmt: skip
+# Choices the table layout shows as ticked boxes (☑提质增效  □节能降耗 …).
+_BOX_CHOICES: dict[str, tuple[str, ...]] = {"project_type": PROJECT_TYPES, "joint": ("是", "否")}
 MEMBERS_PER_FORM = 4
+_DOCUMENT_PART = "word/document.xml"
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
+_END_OF_CENTRAL = struct.Struct("<IHHHHIIH")
 
 
 def _token(n: int) -> str:
@@ -467,17 +476,104 @@ def _get(form: ApplicationForm, path: str) -> str:
     return str(obj)
 
 
+@dataclass(frozen=True)
+class _Member:
+    """One part of the template package, kept compressed exactly as python-docx wrote it."""
+
+    name: bytes
+    flags: int
+    method: int
+    dos_time: int
+    dos_date: int
+    crc: int
+    raw: bytes  # the compressed bytes
+    size: int
+    external_attr: int
+
+
+@dataclass(frozen=True)
+class _Template:
+    members: tuple[_Member, ...]
+    document: int  # index of word/document.xml in members
+    pieces: tuple[str, ...]  # document.xml split around its tokens: text, token, text, …
+
+
+def _load_template(package: bytes) -> _Template:
+    members: list[_Member] = []
+    document = -1
+    pieces: tuple[str, ...] = ()
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        for info in zf.infolist():
+            head = _LOCAL_HEADER.unpack_from(package, info.header_offset)
+            start = info.header_offset + _LOCAL_HEADER.size + head[9] + head[10]
+            if info.filename == _DOCUMENT_PART:
+                document = len(members)
+                pieces = tuple(TOKEN.split(zf.read(info).decode("utf-8")))
+            members.append(
+                _Member(
+                    name=info.filename.encode("utf-8"),
+                    flags=(info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0),
+                    method=info.compress_type,
+                    dos_time=(info.date_time[3] << 11)
+                    | (info.date_time[4] << 5)
+                    | (info.date_time[5] // 2),
+                    dos_date=((info.date_time[0] - 1980) << 9)
+                    | (info.date_time[1] << 5)
+                    | info.date_time[2],
+                    crc=info.CRC,
+                    raw=package[start : start + info.compress_size],
+                    size=info.file_size,
+                    external_attr=info.external_attr,
+                )
+            )
+    if document < 0:
+        raise ValueError("template has no word/document.xml")
+    return _Template(tuple(members), document, pieces)
+
+
+def _zip(template: _Template, document: bytes) -> bytes:
+    """The template package with its document.xml replaced: the other parts are copied as
+    they were compressed, only document.xml is deflated again."""
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
+    new_raw = compressor.compress(document) + compressor.flush()
+    out = bytearray()
+    central = bytearray()
+    for i, m in enumerate(template.members):
+        if i == template.document:
+            m = _Member(
+                m.name, m.flags, zipfile.ZIP_DEFLATED, m.dos_time, m.dos_date,
+                zlib.crc32(document), new_raw, len(document), m.external_attr,
+            )  # fmt: skip
+        offset = len(out)
+        out += _LOCAL_HEADER.pack(
+            0x04034B50, 20, m.flags, m.method, m.dos_time, m.dos_date,
+            m.crc, len(m.raw), m.size, len(m.name), 0,
+        )  # fmt: skip
+        out += m.name
+        out += m.raw
+        central += _CENTRAL_HEADER.pack(
+            0x02014B50, 20, 20, m.flags, m.method, m.dos_time, m.dos_date, m.crc,
+            len(m.raw), m.size, len(m.name), 0, 0, 0, 0, m.external_attr, offset,
+        )  # fmt: skip
+        central += m.name
+    count = len(template.members)
+    cd_offset = len(out)
+    out += central
+    out += _END_OF_CENTRAL.pack(0x06054B50, 0, 0, count, count, len(central), cd_offset, 0)
+    return bytes(out)
+
+
 class FormWriter:
-    """Fills the demo's forms fast: python-docx writes one template per layout and choice, and
-    each form is that template with its own texts put in (the same XML Word would save)."""
+    """Fills the demo's forms fast: python-docx writes one template per layout, and each form is
+    that template with its own texts put into document.xml (the same XML Word would save); the
+    package's other parts are copied byte for byte, still compressed."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.templates: dict[tuple[str, str, str], bytes] = {}
+        self.templates: dict[str, _Template] = {}
 
-    def _template(self, layout: str, project_type: str, joint: str) -> bytes:
-        key = (layout, project_type, joint)
-        if key not in self.templates:
+    def _template(self, layout: str) -> _Template:
+        if layout not in self.templates:
             values: dict[str, object] = {f: _token(n) for n, f in enumerate(_TOKEN_FIELDS)}
             nested: dict[str, dict[str, object]] = {"project_lead": {}, "quality_lead": {}}
             for field_path in list(values):
@@ -495,40 +591,38 @@ class FormWriter:
                     **values,
                     **nested,
                     "members": members,
-                    "project_type": project_type,
-                    "joint": joint,
                     "start_date": "2025-05",
                     "end_date": "2025-09",
                 }
             )
-            path = self.folder / f"_template_{len(self.templates)}.docx"
+            path = self.folder / f"_template_{layout}.docx"
             self.folder.mkdir(parents=True, exist_ok=True)
             write_filled_form(path, form, layout=layout)
-            self.templates[key] = path.read_bytes()
+            self.templates[layout] = _load_template(path.read_bytes())
             path.unlink()
-        return self.templates[key]
+        return self.templates[layout]
 
     def write(self, path: Path, form: ApplicationForm, layout: str) -> None:
-        template = self._template(layout, form.project_type, form.joint)
-        values = {_token(n): _get(form, f) for n, f in enumerate(_TOKEN_FIELDS)}
+        template = self._template(layout)
+        values: dict[str, str] = {}
+        for n, f in enumerate(_TOKEN_FIELDS):
+            value = _get(form, f)
+            if layout == "table" and f in _BOX_CHOICES:
+                value = choice_text(_BOX_CHOICES[f], value)
+            values[_token(n)] = value
         for m in range(MEMBERS_PER_FORM):
             member = form.members[m] if m < len(form.members) else TeamMember(name="")
             values[_token(900 + 3 * m)] = member.name
             values[_token(901 + 3 * m)] = member.title
             values[_token(902 + 3 * m)] = member.role
-        with (
-            zipfile.ZipFile(io.BytesIO(template)) as src,
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out,
-        ):
-            for item in src.infolist():
-                data = src.read(item)
-                if item.filename == "word/document.xml":
-                    text = TOKEN.sub(lambda m: xml_escape(values[m.group(0)]), data.decode("utf-8"))
-                    data = text.encode("utf-8")
-                out.writestr(item, data)
+        pieces = template.pieces
+        xml = "".join(
+            xml_escape(values[piece]) if i % 2 else piece for i, piece in enumerate(pieces)
+        )
+        path.write_bytes(_zip(template, xml.encode("utf-8")))
 
 
-TOKEN = re.compile(r"QQZ\d{3}ZQQ")
+TOKEN = re.compile(r"(QQZ\d{3}ZQQ)")
 
 
 def prepare_batches(plan: DemoPlan, staging: Path) -> None:

@@ -3,7 +3,9 @@
 1. `queue` renders a message and inserts a ``pending`` `NotificationRecord` **inside the caller's
    unit of work**, so the message exists if and only if the state change that caused it
    committed. The idempotency key ``{campaign_id}:{event}:{recipient_key}:{period}`` is unique:
-   queueing the same thing again returns None and never yields a second message.
+   queueing the same thing again returns None and never yields a second message. The check and
+   the insert are one ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (no SELECT, no SAVEPOINT,
+   no ORM flush per message), which also settles a race with a concurrent transaction.
    ``scheduled_for`` is the next working-day send time (09:00-18:00 Asia/Shanghai, Chinese
    working-day calendar), so nothing goes out on weekends or public holidays.
 
@@ -35,6 +37,7 @@ Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import socket
 import time
@@ -46,8 +49,9 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from domain.workdays import next_send_time
 from notifications.channels import Dispatcher, MailTransport, OutgoingMessage, parse_outbox
@@ -81,27 +85,26 @@ def _channel_entries(recipient: Recipient) -> list[dict[str, Any]]:
     ]
 
 
-def _ensure_outer_transaction(session: Session) -> None:
-    """pysqlite starts its transaction lazily, at the first INSERT/UPDATE. A SAVEPOINT issued
-    before that would itself open the transaction and its RELEASE would commit it, outside the
-    caller's unit of work. Open the transaction explicitly first."""
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        dbapi = conn.connection.dbapi_connection
-        if dbapi is not None and not getattr(dbapi, "in_transaction", True):
-            conn.exec_driver_sql("BEGIN")
+@functools.lru_cache(maxsize=256)
+def _send_time(now: dt.datetime) -> dt.datetime:
+    # A stage queues all its messages with the same `now`.
+    return next_send_time(now)
 
 
-def _insert_once(session: Session, record: NotificationRecord) -> bool:
-    """Insert `record` on a SAVEPOINT; False when its idempotency key is already taken (a
-    concurrent insert won the race). The caller's other changes are kept either way."""
-    _ensure_outer_transaction(session)
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        return False
-    return True
+@functools.cache
+def _insert_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT (idempotency_key) DO NOTHING RETURNING id``: one statement both
+    checks and claims the key, also against a concurrent transaction (PostgreSQL waits for it,
+    then inserts nothing)."""
+    table = NotificationRecord.__table__
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql_insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite_insert(table)
+    else:  # pragma: no cover - both supported databases are handled above
+        raise NotImplementedError(f"不支持的数据库：{dialect}")
+    return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
 
 
 def queue(
@@ -118,6 +121,12 @@ def queue(
 ) -> NotificationRecord | None:
     """Queue one message in the caller's transaction; None if it was already queued.
 
+    The row is inserted at once on the session's connection (one statement, no ORM flush of the
+    record), so it commits or rolls back with the caller's unit of work and later queries in the
+    same transaction see it; the returned record is attached to the session as a persistent
+    object. A key that exists already, or that a concurrent transaction committed first, yields
+    None and the caller's other changes are kept.
+
     The context gets ``recipient_name`` (overridable). Attachments must exist now; they are read
     at send time. Raises `TemplateError` for an unknown event or a missing context key.
     """
@@ -126,34 +135,40 @@ def queue(
     if len(period) > 40:
         raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
     key = idempotency_key(campaign_id, event, recipient.key, period)
-    if session.scalar(
-        select(NotificationRecord.id).where(NotificationRecord.idempotency_key == key)
-    ):
-        return None
     message = render(event, {"recipient_name": recipient.name, **context})
-    files = [Path(p).resolve() for p in attachments]
+    files = [Path(os.path.abspath(p)) for p in attachments]
     missing = [p.name for p in files if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"通知 {event} 的附件不存在：{'、'.join(missing)}")
-    record = NotificationRecord(
-        idempotency_key=key,
-        campaign_id=campaign_id,
-        event=event,
-        rule=rule,
-        recipient_key=recipient.key,
-        recipient_name=recipient.name,
-        period=period,
-        subject=message.subject[:300],
-        body=message.body,
-        attachments=[{"path": str(p), "name": p.name} for p in files],
-        channels=_channel_entries(recipient),
-        status=PENDING,
-        attempts=0,
-        last_error="",
-        scheduled_for=next_send_time(now),
-        sent_at=None,
-    )
-    return record if _insert_once(session, record) else None
+    values: dict[str, Any] = {
+        "idempotency_key": key,
+        "campaign_id": campaign_id,
+        "event": event,
+        "rule": rule,
+        "recipient_key": recipient.key,
+        "recipient_name": recipient.name,
+        "period": period,
+        "subject": message.subject[:300],
+        "body": message.body,
+        "attachments": [{"path": str(p), "name": p.name} for p in files],
+        "channels": _channel_entries(recipient),
+        "status": PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": utcnow(),
+        "scheduled_for": _send_time(now),
+        "sent_at": None,
+    }
+    if session.new:
+        session.flush()  # e.g. the campaign row this record refers to
+    conn = session.connection()
+    record_id = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
+    if record_id is None:
+        return None
+    record = NotificationRecord(id=record_id, **values)
+    make_transient_to_detached(record)
+    session.add(record)
+    return record
 
 
 # ----------------------------------------------------------------------------------------------

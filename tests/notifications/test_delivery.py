@@ -255,34 +255,33 @@ def test_queue_commits_with_the_callers_unit_of_work(
         assert queue_reminder(s, campaign_id, unit(7), base_context) is not None
         s.rollback()
     assert records(session_factory) == []
-    # a concurrent insert of the same key (simulated by a second session committing first) is
-    # caught on a SAVEPOINT: the caller's own changes survive
-    with session_factory() as other:
-        queue_reminder(other, campaign_id, unit(8), base_context)
-        other.commit()
-    from notifications.service import _insert_once
+    # a concurrent transaction queueing the same message waits for this one and, when this one
+    # commits first, queues nothing; its own changes are kept
+    results: list[orm.NotificationRecord | None] = []
+
+    def concurrent() -> None:
+        with session_factory() as other:
+            other.add(orm.RecommendingUnit(code="DEPT09", name="天津市第9推荐单位"))
+            results.append(queue_reminder(other, campaign_id, unit(8), base_context))
+            other.commit()
 
     with session_factory() as s:
         s.add(orm.RecommendingUnit(code="DEPT08", name="天津市第8推荐单位"))
-        s.flush()
-        rec = orm.NotificationRecord(
-            idempotency_key=f"{campaign_id}:application_reminder:ru:DEPT08:T-7",
-            campaign_id=campaign_id,
-            event="application_reminder",
-            rule="rule:application_reminder:T-7",
-            recipient_key="ru:DEPT08",
-            recipient_name="x",
-            period="T-7",
-            subject="x",
-            body="x",
-            status="pending",
-            scheduled_for=WORKDAY,
-        )
-        assert _insert_once(s, rec) is False
+        first = queue_reminder(s, campaign_id, unit(8), base_context)
+        assert first is not None
+        # queries in the same transaction see the queued record
+        assert s.scalar(select(orm.NotificationRecord.id)) == first.id
+        thread = threading.Thread(target=concurrent)
+        thread.start()
+        time.sleep(0.5)  # the other transaction is now waiting for this one
         s.commit()
+        thread.join(60)
+    assert results == [None]
     with session_factory() as s:
-        assert s.scalar(select(orm.RecommendingUnit).where(orm.RecommendingUnit.code == "DEPT08"))
-    assert len(records(session_factory)) == 1
+        codes = s.scalars(select(orm.RecommendingUnit.code).order_by(orm.RecommendingUnit.code))
+        assert list(codes) == ["DEPT08", "DEPT09"]
+    (rec,) = records(session_factory)
+    assert rec.id == first.id and rec.recipient_key == "ru:DEPT08" and rec.status == "pending"
 
 
 def test_smtp_down_then_up_delivers_exactly_once(

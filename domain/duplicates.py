@@ -26,9 +26,10 @@ import multiprocessing
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import chain
 
 from domain.models import DuplicateMatch, PastResult
@@ -317,8 +318,12 @@ def _min_shared(m: float, size: int) -> int:
 class TitleIndex:
     """Inverted index over the titles (and optional texts) of arbitrary entries, by position."""
 
-    def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
-        self.features: list[TitleFeatures] = [features(t, x) for t, x in entries]
+    def __init__(
+        self,
+        entries: Iterable[tuple[str, str]],
+        featurize: Callable[[str, str], TitleFeatures] = features,
+    ) -> None:
+        self.features: list[TitleFeatures] = [featurize(t, x) for t, x in entries]
         self._obj_post: dict[str, list[int]] = {}
         self._whole_post: dict[str, list[int]] = {}
         self._empty_whole_post: dict[str, list[int]] = {}
@@ -448,24 +453,39 @@ def _match_chunk(
     return [_WORKER_INDEX.match(t, x, threshold, limit) for t, x in chunk]
 
 
+# Features of campaign titles, which come back in every batch's check against the campaign.
+_campaign_features = lru_cache(maxsize=8192)(features)
+
+
 def campaign_duplicates(
     titles: Sequence[tuple[str, str]],
     threshold: float = 0.75,
     texts: Mapping[str, str] | None = None,
+    *,
+    only: Collection[str] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """Near-duplicate titles within one campaign (DUPLICATE_IN_CAMPAIGN).
 
     `titles` is (key, title) per application, key being e.g. the form's file name; `texts`
     optionally maps a key to its problem + goal text. Returns, for every key that has
     duplicates, the other keys with their similarity, best first. Symmetric: if b is listed under
-    a, a is listed under b.
+    a, a is listed under b. With `only`, just the entries of those keys are scanned and only
+    their lists are returned (the same lists as without `only`): a batch of new forms checked
+    against the whole campaign costs a scan per new form, not per application.
     """
     texts = texts or {}
     keys = [k for k, _ in titles]
-    index = TitleIndex((t, texts.get(k, "")) for k, t in titles)
+    index = TitleIndex(((t, texts.get(k, "")) for k, t in titles), featurize=_campaign_features)
     out: dict[str, list[tuple[str, float]]] = {}
     for i, f in enumerate(index.features):
         if not f.canonical:
+            continue
+        if only is not None:
+            if keys[i] not in only:
+                continue
+            for j, sim in index.scan(f, threshold):
+                if j != i and keys[j] != keys[i] and index.features[j].canonical:
+                    out.setdefault(keys[i], []).append((keys[j], sim))
             continue
         for j, sim in index.scan(f, threshold):
             if j <= i or keys[j] == keys[i] or not index.features[j].canonical:

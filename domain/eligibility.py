@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from domain.duplicates import PastResultIndex
 from domain.duplicates import campaign_duplicates as _campaign_duplicates
@@ -485,11 +485,15 @@ def missing_form_findings(
 
 
 def campaign_duplicates(
-    titles: Sequence[tuple[str, str]], threshold: float
+    titles: Sequence[tuple[str, str]],
+    threshold: float,
+    *,
+    only: Collection[str] | None = None,
 ) -> dict[str, list[tuple[str, float]]]:
     """For each key (form file) whose title nearly repeats another application's title in the
-    same campaign: the other keys and similarities, best first."""
-    return _campaign_duplicates(titles, threshold)
+    same campaign: the other keys and similarities, best first. With `only`, just those keys
+    are looked up (a new batch against the campaign), with the same results for them."""
+    return _campaign_duplicates(titles, threshold, only=only)
 
 
 def campaign_duplicate_findings(

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from documents.application_form import read_form
 from documents.reports import write_intake_feedback
@@ -257,12 +257,22 @@ def _intake(
                 batch_findings.append(f)
 
         others = [
-            (f"app:{a.id}", a.title)
-            for a in repo.applications(ctx.campaign_id)
-            if a.recommending_unit_id != unit.id and a.state != ProjectState.RETURNED
+            (f"app:{app_id}", title)
+            for app_id, title in uow.session.execute(
+                select(orm.Application.id, orm.Application.title)
+                .where(
+                    orm.Application.campaign_id == ctx.campaign_id,
+                    orm.Application.is_current.is_(True),
+                    orm.Application.recommending_unit_id != unit.id,
+                    orm.Application.state != ProjectState.RETURNED.value,
+                )
+                .order_by(orm.Application.id)
+            )
         ]
         mine = [(f"file:{name}", form.title) for name, form in forms if form.title]
-        dupes = campaign_duplicates(others + mine, ctx.rules.duplicate_threshold)
+        dupes = campaign_duplicates(
+            others + mine, ctx.rules.duplicate_threshold, only={key for key, _t in mine}
+        )
         titles = dict(others + mine)
         for key, matches in dupes.items():
             if not key.startswith("file:"):
@@ -312,9 +322,17 @@ def _intake(
         uow.session.add(batch)
         uow.session.flush()
         if not late:
-            for old in repo.applications(ctx.campaign_id):
-                if old.recommending_unit_id == unit.id:
-                    old.is_current = False
+            uow.session.execute(
+                update(orm.Application)
+                .where(
+                    orm.Application.campaign_id == ctx.campaign_id,
+                    orm.Application.recommending_unit_id == unit.id,
+                    orm.Application.is_current.is_(True),
+                    orm.Application.batch_id != batch.id,
+                )
+                .values(is_current=False)
+                .execution_options(synchronize_session="fetch")
+            )
             for old_batch in previous:
                 if old_batch.status == "received":
                     old_batch.status = "superseded"
@@ -325,21 +343,16 @@ def _intake(
             if f.code in {"FILE_UNREADABLE", "FILE_TOO_LARGE"}
             and f.file.lower().endswith((".docx", ".doc", ".docm", ".wps"))
         ]
-        outs: list[ApplicationOut] = []
+        to_store: list[tuple[str, ApplicationForm, list[Finding]]] = []
         for name, form in forms:
             findings = per_file.get(name, [])
             if late:
                 findings = [*findings, batch_findings[-1].model_copy(update={"file": name})]
-            _store_application(
-                uow, ctx, unit, batch, name, form, findings, received_at, current=not late
-            )
-            outs.append(_app_out(name, form, findings))
+            to_store.append((name, form, findings))
         for f in unreadable_forms:
-            form = ApplicationForm(title=Path(f.file).stem)
-            _store_application(
-                uow, ctx, unit, batch, f.file, form, [f], received_at, current=not late
-            )
-            outs.append(_app_out(f.file, form, [f]))
+            to_store.append((f.file, ApplicationForm(title=Path(f.file).stem), [f]))
+        _store_applications(uow, ctx, unit, batch, to_store, received_at, current=not late)
+        outs = [_app_out(name, form, findings) for name, form, findings in to_store]
 
         accepted = sum(1 for o in outs if o.status == ProjectState.ACCEPTED)
         returned = len(outs) - accepted
@@ -440,83 +453,117 @@ def _app_out(name: str, form: ApplicationForm, findings: list[Finding]) -> Appli
     )
 
 
-def _store_application(
+def _applicant_units(
+    uow: UnitOfWork, wanted: dict[str, tuple[str, str, str]]
+) -> dict[str, orm.ApplicantUnit]:
+    """The applicant units of these USCCs (uscc -> (name, district, address)), created when new:
+    one query and one insert for the batch instead of a query per form."""
+    found: dict[str, orm.ApplicantUnit] = {}
+    created = False
+    codes = sorted(wanted)
+    for i in range(0, len(codes), 500):
+        chunk = codes[i : i + 500]
+        for unit in uow.session.scalars(
+            select(orm.ApplicantUnit).where(orm.ApplicantUnit.uscc.in_(chunk))
+        ):
+            found[unit.uscc] = unit
+    for uscc in wanted:  # created in the order of the forms
+        if uscc not in found:
+            name, district, address = wanted[uscc]
+            found[uscc] = orm.ApplicantUnit(
+                uscc=uscc, name=name, district=district, address=address
+            )
+            uow.session.add(found[uscc])
+            created = True
+    if created:
+        uow.session.flush()  # ids for the applications
+    return found
+
+
+def _store_applications(
     uow: UnitOfWork,
     ctx: CampaignContext,
     unit: orm.RecommendingUnit,
     batch: orm.SubmissionBatch,
-    name: str,
-    form: ApplicationForm,
-    findings: list[Finding],
+    items: Sequence[tuple[str, ApplicationForm, list[Finding]]],
     received_at: dt.datetime,
     *,
     current: bool,
-) -> orm.Application:
+) -> list[orm.Application]:
+    """Store the batch's applications with their findings, people and state changes, in the
+    order given: the rows are built in memory and written in a few multi-row inserts."""
     repo = uow.repo
-    applicant = None
-    if form.uscc and not any(f.code == "USCC_INVALID" for f in findings):
-        applicant = repo.applicant_unit(
-            form.uscc.strip().upper(), form.applicant, form.district, form.address
-        )
-    app = orm.Application(
-        campaign_id=ctx.campaign_id,
-        batch_id=batch.id,
-        recommending_unit_id=unit.id,
-        applicant_unit_id=applicant.id if applicant else None,
-        source_file=name,
-        title=form.title or Path(name).stem,
-        applicant_name=form.applicant,
-        uscc=form.uscc.strip().upper()[:40],
-        district=form.district,
-        chain=form.chain,
-        project_type=form.project_type,
-        joint=form.is_joint,
-        form=form.model_dump(mode="json"),
-        state=ProjectState.SUBMITTED.value,
-        is_current=current,
-    )
-    uow.session.add(app)
-    uow.session.flush()
-    repo.record_initial_state(
-        app, at=received_at, actor=ACTOR, reason=f"{unit.name}第{batch.version}版报送"
-    )
-    for f in findings:
-        app.findings.append(
-            orm.ApplicationFinding(
-                code=f.code,
-                severity=f.severity,
-                field=f.field,
-                message=f.message,
-                detail={k: v for k, v in f.detail.items()},
+    wanted: dict[str, tuple[str, str, str]] = {}
+    for _name, form, findings in items:
+        if form.uscc and not any(f.code == "USCC_INVALID" for f in findings):
+            wanted.setdefault(
+                form.uscc.strip().upper(), (form.applicant, form.district, form.address)
             )
+    applicants = _applicant_units(uow, wanted)
+    apps: list[orm.Application] = []
+    for name, form, findings in items:
+        uscc = form.uscc.strip().upper()
+        applicant = applicants.get(uscc) if uscc in wanted else None
+        app = orm.Application(
+            campaign_id=ctx.campaign_id,
+            batch_id=batch.id,
+            recommending_unit_id=unit.id,
+            applicant_unit_id=applicant.id if applicant else None,
+            source_file=name,
+            title=form.title or Path(name).stem,
+            applicant_name=form.applicant,
+            uscc=uscc[:40],
+            district=form.district,
+            chain=form.chain,
+            project_type=form.project_type,
+            joint=form.is_joint,
+            form=form.model_dump(mode="json"),
+            state=ProjectState.SUBMITTED.value,
+            is_current=current,
+            findings=[
+                orm.ApplicationFinding(
+                    code=f.code,
+                    severity=f.severity,
+                    field=f.field,
+                    message=f.message,
+                    detail=dict(f.detail),
+                )
+                for f in findings
+            ],
+            people=_people(form, uscc[:40] or form.applicant),
         )
-    errors = [f for f in findings if f.severity == Severity.ERROR]
-    if errors:
-        repo.move(
-            app,
-            ProjectState.RETURNED,
-            at=received_at,
-            actor=ACTOR,
-            reason="；".join(sorted({f.code for f in errors})),
-        )
-    else:
-        repo.move(app, ProjectState.ACCEPTED, at=received_at, actor=ACTOR, reason="形式审查通过")
-    _store_people(app, form)
-    return app
+        apps.append(app)
+    uow.session.add_all(apps)
+    uow.session.flush()  # ids for the state changes
+    reason = f"{unit.name}第{batch.version}版报送"
+    for app, (_name, _form, findings) in zip(apps, items, strict=True):
+        repo.record_initial_state(app, at=received_at, actor=ACTOR, reason=reason)
+        errors = sorted({f.code for f in findings if f.severity == Severity.ERROR})
+        if errors:
+            repo.move(
+                app, ProjectState.RETURNED, at=received_at, actor=ACTOR, reason="；".join(errors)
+            )
+        else:
+            repo.move(
+                app, ProjectState.ACCEPTED, at=received_at, actor=ACTOR, reason="形式审查通过"
+            )
+    return apps
 
 
-def _store_people(app: orm.Application, form: ApplicationForm) -> None:
+def _people(form: ApplicationForm, owner: str) -> list[orm.ProjectPerson]:
+    """项目人员 of a form, each once: quality lead, project lead, then the members."""
+    people: list[orm.ProjectPerson] = []
     seen: set[str] = set()
 
     def add(name: str, role: str, title: str = "", phone: str = "", email: str = "") -> None:
         name = name.strip()
         if not name:
             return
-        key = f"{app.uscc or app.applicant_name}:{name}"
+        key = f"{owner}:{name}"
         if key in seen:
             return
         seen.add(key)
-        app.people.append(
+        people.append(
             orm.ProjectPerson(
                 person_key=key, name=name, role=role, title=title, phone=phone, email=email
             )
@@ -538,6 +585,7 @@ def _store_people(app: orm.Application, form: ApplicationForm) -> None:
     )
     for m in form.members:
         add(m.name, "技术骨干" if "技术" in m.role or "工程师" in m.title else "项目成员", m.title)
+    return people
 
 
 def _write_feedback(

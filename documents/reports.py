@@ -33,6 +33,7 @@ from documents.rows import (
     TrainingSession,
     VisitCoverageRow,
 )
+from documents.xlsx_reader import LightWorkbook
 from documents.xlsx_style import (
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -53,6 +54,7 @@ from documents.xlsx_style import (
 __all__ = [
     "AUDIT_SHEET",
     "CHECKIN_LABELS",
+    "CHECKIN_SHEET",
     "META_SHEET",
     "criterion_header",
     "read_checkin_response",
@@ -503,6 +505,7 @@ def read_signin_sheet(path: Path | str) -> tuple[str, dict[str, str]]:
 # ---------------------------------------------------------------------------------------------
 # 5. progress report request and visit coverage
 
+CHECKIN_SHEET = "进度报告"
 CHECKIN_LABELS: dict[str, str] = {
     "project_key": "项目编号",
     "title": "项目名称",
@@ -544,7 +547,7 @@ def write_checkin_request(path: Path | str, project: CheckinRequest) -> Path:
     """
     wb = new_workbook()
     ws = wb.active
-    ws.title = "进度报告"
+    ws.title = CHECKIN_SHEET
     period = f"（{project.period}）" if project.period else ""
     style_title(ws, f"{CAMPAIGN}项目进度报告{period}", 2)
     ws.column_dimensions["A"].width = 22
@@ -597,16 +600,22 @@ def write_checkin_request(path: Path | str, project: CheckinRequest) -> Path:
 
 
 def read_checkin_response(path: Path | str) -> dict[str, object]:
-    """Read a returned progress report: ``{field: value}`` by the labels in column A."""
-    wb = load_workbook(path, read_only=True, data_only=True)  # streaming: a few times faster
+    """Read a returned progress report: ``{field: value}`` by the labels in column A.
+
+    The file passes the safety checks first (``UnreadableFile`` names the file and the fix); the
+    values are read from the sheet's XML (``documents.xlsx_reader``, ~1 ms instead of openpyxl's
+    ~11 ms). A workbook without the sheet raises ``ValueError``.
+    """
+    wb = LightWorkbook(path)
     try:
-        ws = wb["进度报告"]
+        if CHECKIN_SHEET not in wb.sheetnames:
+            raise ValueError(f"工作簿中没有“{CHECKIN_SHEET}”工作表")
         by_label = {label: field for field, label in CHECKIN_LABELS.items()}
         result: dict[str, object] = {}
-        for row in ws.iter_rows(min_row=HEADER_ROW, max_col=2, values_only=True):
+        for row in wb.rows(CHECKIN_SHEET, min_row=HEADER_ROW, max_col=2).values():
             label, value = (row + (None, None))[:2]
-            if isinstance(label, str) and label in by_label:
-                result[by_label[label]] = value
+            if isinstance(label, str) and label.strip() in by_label:
+                result[by_label[label.strip()]] = value
         return result
     finally:
         wb.close()

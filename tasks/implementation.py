@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from documents.reports import CHECKIN_LABELS, read_checkin_response, write_checkin_request
 from documents.rows import PDCA_PHASES, CheckinRequest
+from documents.safety import UnreadableFile
 from documents.xlsx_style import HEADER_ROW
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
@@ -230,14 +231,26 @@ def request_checkins(ctx: CampaignContext, outcome: StageOutcome, period: str) -
 # returned reports
 
 
-def _lookup(uow: UnitOfWork, ctx: CampaignContext, key: str | int) -> orm.Application | None:
-    text = str(key).strip().removesuffix(".0")
-    query = select(orm.Application).where(
-        orm.Application.campaign_id == ctx.campaign_id, orm.Application.is_current.is_(True)
-    )
-    if text.isdigit():
-        return uow.session.scalar(query.where(orm.Application.id == int(text)))
-    return uow.session.scalar(query.where(orm.Application.plan_number == text))
+class ProjectKeys:
+    """The campaign's current projects by id and by plan number: one query per import, not one
+    per returned file."""
+
+    def __init__(self, uow: UnitOfWork, ctx: CampaignContext) -> None:
+        rows = uow.session.execute(
+            select(orm.Application.id, orm.Application.plan_number).where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.Application.is_current.is_(True),
+            )
+        ).all()
+        self.ids = {app_id for app_id, _ in rows}
+        self.by_plan = {plan: app_id for app_id, plan in rows if plan}
+
+    def find(self, key: object) -> int | None:
+        """The project's id for a plan number (or a bare id); None when it is not this year's."""
+        text = str(key or "").strip().removesuffix(".0")
+        if text.isdigit():
+            return int(text) if int(text) in self.ids else None
+        return self.by_plan.get(text)
 
 
 def record_checkin(
@@ -261,53 +274,64 @@ def record_checkin(
         problems=problems,
     )
     with UnitOfWork() as uow:
-        app = _lookup(uow, ctx, application)
-        if app is None:
+        app_id = ProjectKeys(uow, ctx).find(application)
+        if app_id is None:
             raise CheckinError(
                 f"找不到项目 {application}：请填写计划编号（如 TJZLGG-{ctx.year}-0001）"
             )
-        report.application_id = app.id
+        report.application_id = app_id
         if phase and phase not in PDCA_PHASES:
             raise CheckinError(f"PDCA阶段“{phase}”无效：应为{'/'.join(PDCA_PHASES)}")
         if percent_done is not None and not 0 <= percent_done <= 100:
             raise CheckinError(f"完成进度 {percent_done} 无效：应为0～100之间的数值")
-        on_time = _store(uow, ctx, report, submitted_at or ctx.now)
+        (on_time,) = _store(uow, ctx, [report], submitted_at or ctx.now)
         uow.commit()
     return on_time
 
 
 def _store(
-    uow: UnitOfWork, ctx: CampaignContext, report: CheckinReport, submitted_at: dt.datetime
-) -> bool:
-    row = uow.session.scalar(
-        select(orm.CheckIn).where(
-            orm.CheckIn.application_id == report.application_id,
-            orm.CheckIn.period == report.period,
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    reports: Sequence[CheckinReport],
+    submitted_at: dt.datetime,
+) -> list[bool]:
+    """Store the reports (their CheckIn rows loaded in one query); per report, on time or not."""
+    ids = {r.application_id for r in reports}
+    rows = {
+        (row.application_id, row.period): row
+        for row in uow.session.scalars(
+            select(orm.CheckIn).where(
+                orm.CheckIn.application_id.in_(ids),
+                orm.CheckIn.period.in_({r.period for r in reports}),
+            )
         )
-    )
-    if row is None:  # reported before it was asked: keep it, due as it would have been
-        row = orm.CheckIn(
-            application_id=report.application_id,
-            period=report.period,
-            requested_at=submitted_at,
-            due_at=due_at(ctx, report.period),
-        )
-        uow.session.add(row)
-    row.submitted_at = submitted_at
-    row.phase = report.phase
-    row.percent_done = report.percent_done
-    row.indicator_value = report.indicator_value[:100]
-    row.problems = report.problems
-    return submitted_at <= row.due_at
+    }
+    on_time: list[bool] = []
+    for report in reports:
+        row = rows.get((report.application_id, report.period))
+        if row is None:  # reported before it was asked: keep it, due as it would have been
+            row = orm.CheckIn(
+                application_id=report.application_id,
+                period=report.period,
+                requested_at=submitted_at,
+                due_at=due_at(ctx, report.period),
+            )
+            uow.session.add(row)
+            rows[(report.application_id, report.period)] = row
+        row.submitted_at = submitted_at
+        row.phase = report.phase
+        row.percent_done = report.percent_done
+        row.indicator_value = report.indicator_value[:100]
+        row.problems = report.problems
+        on_time.append(submitted_at <= row.due_at)
+    return on_time
 
 
 def _cell(field: str) -> str:
     return f"B{HEADER_ROW + list(CHECKIN_LABELS).index(field)}"
 
 
-def read_checkin_file(
-    ctx: CampaignContext, uow: UnitOfWork, path: Path
-) -> tuple[CheckinReport, list[str]]:
+def read_checkin_file(projects: ProjectKeys, path: Path) -> tuple[CheckinReport, list[str]]:
     """One returned request file; the problems found (empty when it is good)."""
     problems: list[str] = []
     empty = CheckinReport(application_id=0, period="")
@@ -315,12 +339,14 @@ def read_checkin_file(
         values = read_checkin_response(path)
     except FileNotFoundError:
         return empty, [f"找不到文件 {path}：请检查路径"]
+    except UnreadableFile as exc:  # too large, macros, encrypted, old format, broken
+        return empty, [f"{exc.message}（{path}）"]
     except Exception as exc:  # not a progress report workbook
         return empty, [
             f"文件 {path} 无法读取（{exc}）：请使用系统发出的进度报告表填写后返回，勿改动工作表名称"
         ]
-    app = _lookup(uow, ctx, str(values.get("project_key") or ""))
-    if app is None:
+    app_id = projects.find(values.get("project_key"))
+    if app_id is None:
         problems.append(
             f"文件 {path} 单元格 {_cell('project_key')}（项目编号）“{values.get('project_key')}”"
             "不是本年度的项目：请勿修改预填的项目编号"
@@ -354,7 +380,7 @@ def read_checkin_file(
         str(values.get(k) or "").strip() for k in ("problems", "help") if values.get(k)
     )
     report = CheckinReport(
-        application_id=app.id if app else 0,
+        application_id=app_id or 0,
         period=period or "",
         phase=phase,
         percent_done=percent,
@@ -369,22 +395,19 @@ def import_checkins(
 ) -> tuple[int, int]:
     """Returned progress reports; all files or none. Returns (on time, late)."""
     with UnitOfWork() as uow:
+        projects = ProjectKeys(uow, ctx)
         reports = []
         problems: list[str] = []
         for path in paths:
-            report, found = read_checkin_file(ctx, uow, Path(path))
+            report, found = read_checkin_file(projects, Path(path))
             problems += found
             reports.append(report)
         if problems:
             raise CheckinError(f"{len(problems)}处错误，未导入任何进度报告：" + "；".join(problems))
-        on_time = late = 0
-        for report in reports:
-            if _store(uow, ctx, report, received_at or ctx.now):
-                on_time += 1
-            else:
-                late += 1
+        timely = _store(uow, ctx, reports, received_at or ctx.now)
         uow.commit()
-    return on_time, late
+    on_time = sum(timely)
+    return on_time, len(timely) - on_time
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,13 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import re
+import zipfile
 from collections import defaultdict
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from documents.reports import CHECKIN_LABELS
+from documents.reports import CHECKIN_LABELS, CHECKIN_SHEET
+from documents.xlsx_reader import worksheet_parts
 from documents.xlsx_style import HEADER_ROW
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
@@ -166,25 +170,73 @@ def simulate_checkins(ctx: CampaignContext) -> None:
             )
             if request.exists():
                 due.append((when, request, app_id, period))
-    rows = {field: HEADER_ROW + i for i, field in enumerate(CHECKIN_LABELS)}
+    returned: dict[dt.datetime, list[Path]] = defaultdict(list)
     for when, request, app_id, period in sorted(due):
         index = periods.index(period)
         stuck = fate(ctx.year, "stuck", app_id) < 0.03
         percent = (
             20.0 if stuck else min(100.0, round(25.0 * (index + 1) + 10 * fate(app_id, period), 1))
         )
-        wb = load_workbook(request)
-        ws = wb["进度报告"]
-        ws.cell(row=rows["phase"], column=2, value="执行" if index < len(periods) - 1 else "检查")
-        ws.cell(row=rows["percent"], column=2, value=percent)
-        ws.cell(row=rows["current"], column=2, value=f"{3 - 2 * percent / 100:.1f}%")
-        ws.cell(row=rows["problems"], column=2, value="检测设备到货延迟" if stuck else "无")
-        ws.cell(row=rows["reporter"], column=2, value="项目联络员")
-        ws.cell(row=rows["reported_on"], column=2, value=when.date())
         target = ctx.inbox / "checkins" / period / request.name
         target.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(target)
-        import_checkins(ctx, [target], received_at=when)
+        fill_checkin(
+            request,
+            target,
+            {
+                "phase": "执行" if index < len(periods) - 1 else "检查",
+                "percent": percent,
+                "current": f"{3 - 2 * percent / 100:.1f}%",
+                "problems": "检测设备到货延迟" if stuck else "无",
+                "reporter": "项目联络员",
+                "reported_on": when.date(),
+            },
+        )
+        returned[when].append(target)
+    # The reports received at the same moment are taken in together, as the staff would.
+    for when, paths in returned.items():
+        import_checkins(ctx, paths, received_at=when)
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def _cell_xml(ref: str, style: str, value: object) -> str:
+    s = f' s="{style}"' if style else ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}"{s}><v>{(value - _EXCEL_EPOCH).days}</v></c>'
+    if isinstance(value, int | float):
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
+
+
+def fill_checkin(request: Path, target: Path, values: dict[str, object]) -> Path:
+    """What the project unit does in Excel: type `values` (by CHECKIN_LABELS field) into the
+    request's input cells (column B) and save it as `target`.
+
+    The cells are put into the sheet's XML directly, keeping their styles: openpyxl's load and
+    save cost ~20 ms a workbook, 49 s for the demo's 2,300 reports at 1,200 projects.
+    """
+    rows = {field: HEADER_ROW + i for i, field in enumerate(CHECKIN_LABELS)}
+    with zipfile.ZipFile(request) as z:
+        parts = {name: z.read(name) for name in z.namelist()}
+        sheet = worksheet_parts(z)[CHECKIN_SHEET]
+    xml = parts[sheet].decode("utf-8")
+    for field, value in values.items():
+        ref = f"B{rows[field]}"
+        cell = re.compile(rf'<c r="{ref}"(?P<attrs>[^>]*?)(?:/>|>.*?</c>)', re.DOTALL)
+        found = cell.search(xml)
+        if found is None:
+            raise ValueError(f"{request.name}: no cell {ref}")
+        style = re.search(r'\bs="(\d+)"', found.group("attrs"))
+        new = _cell_xml(ref, style.group(1) if style else "", value)
+        xml = xml[: found.start()] + new + xml[found.end() :]
+    parts[sheet] = xml.encode("utf-8")
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            out.writestr(name, data)
+    return target
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from documents.reports import (
@@ -307,6 +307,65 @@ def test_checkin_request_round_trip(tmp_path: Path) -> None:
     assert back["phase"] == "执行" and back["percent"] == 45
     assert back["target"] == "1.0" and back["current"] == "2.1"
     assert back["indicator"] == "焊缝气孔不良率（%）"
+
+
+def checkin_request(tmp_path: Path) -> Path:
+    return write_checkin_request(
+        tmp_path / "checkin.xlsx",
+        CheckinRequest(
+            project_key="TJZLGG-2025-0007",
+            title=AUDIT[0].title,
+            applicant=AUDIT[0].applicant,
+            recommending_unit=AUDIT[0].recommending_unit,
+            period="2025年6月",
+            due=dt.date(2025, 7, 11),
+            indicator="焊缝气孔不良率",
+        ),
+    )
+
+
+def test_checkin_filled_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) -> None:
+    from deployments.simulation.middle import fill_checkin
+
+    returned = fill_checkin(
+        checkin_request(tmp_path),
+        tmp_path / "returned.xlsx",
+        {
+            "phase": "检查",
+            "percent": 62.5,
+            "current": "1.8% <目标 1.0%> & 稳定",
+            "reported_on": dt.date(2025, 7, 3),
+        },
+    )
+    ws = load_workbook(returned)["进度报告"]  # still a valid workbook for Excel/openpyxl
+    assert ws["B8"].value == "检查" and ws["B9"].value == 62.5
+    assert ws["B19"].value == dt.datetime(2025, 7, 3)
+    assert ws["B8"].fill.fgColor.rgb == ws["B14"].fill.fgColor.rgb  # input cells keep their shade
+    back = read_checkin_response(returned)
+    assert back["project_key"] == "TJZLGG-2025-0007" and back["period"] == "2025年6月"
+    assert back["phase"] == "检查" and back["percent"] == 62.5
+    assert back["current"] == "1.8% <目标 1.0%> & 稳定"
+    assert back["reported_on"] == dt.datetime(2025, 7, 3)  # a date cell reads as a date
+    assert back["problems"] is None
+
+
+def test_checkin_reader_refuses_unsafe_or_foreign_files(tmp_path: Path) -> None:
+    from documents.safety import UnreadableFile
+
+    request = checkin_request(tmp_path)
+    truncated = tmp_path / "截断.xlsx"
+    truncated.write_bytes(request.read_bytes()[:-200])
+    with pytest.raises(UnreadableFile, match="「截断.xlsx」文件不完整或已损坏，请重新保存后提交"):
+        read_checkin_response(truncated)
+    legacy = tmp_path / "旧格式.xls"
+    legacy.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(UnreadableFile, match="旧版 Word/Excel 格式.*另存为” .xlsx"):
+        read_checkin_response(legacy)
+    other = Workbook()
+    other.active.title = "Sheet1"
+    other.save(tmp_path / "别的表.xlsx")
+    with pytest.raises(ValueError, match="没有“进度报告”工作表"):
+        read_checkin_response(tmp_path / "别的表.xlsx")
 
 
 def test_visit_coverage(tmp_path: Path) -> None:

@@ -91,6 +91,10 @@ def test_bad_checkin_names_file_cell_and_fix(tmp_path: Path) -> None:
     request = next(Path(first.documents[0]).rglob("*.xlsx"))
     with pytest.raises(CheckinError, match=r"B9（完成进度）“很多”无效"):
         import_checkins(context("2025-07-03"), [fill(request, "很多")])
+    broken = tmp_path / "损坏的进度报告.xlsx"
+    broken.write_bytes(b"PK\x03\x04" + bytes(200))
+    with pytest.raises(CheckinError, match="「损坏的进度报告.xlsx」文件不完整或已损坏，请重新保存"):
+        import_checkins(context("2025-07-03"), [fill(request, 50), broken])  # all or none
     with UnitOfWork() as uow:
         assert uow.session.scalar(select(orm.CheckIn.submitted_at)) is None
 

@@ -101,3 +101,29 @@ def test_to_pdf_with_libreoffice(tmp_path: Path) -> None:
         pdf = to_pdf(docx, tmp_path / "pdf")
         assert pdf is not None and pdf.exists()
         assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_certificate_texts_with_markup_characters_read_back_as_written(tmp_path: Path) -> None:
+    """Names and titles are put into the page as text: ``&``, ``<`` and spaces stay as typed."""
+    cert = CertificateData(
+        serial=certificate_serial(2025, 7, CertificateKind.PARTICIPANT),
+        kind=CertificateKind.PARTICIPANT,
+        recipient="A&B <张伟>",
+        unit="天津市R&D中心",
+        title="提高“<一次>”交检合格率 & 效率",
+    )
+    path = write_certificates(
+        tmp_path / "c.docx", 2025, [*CERTS, cert], issued_on=dt.date(2025, 10, 20)
+    )
+    texts = [p.text for p in Document(str(path)).paragraphs]
+    assert "A&B <张伟>同志：" in texts
+    assert "（天津市R&D中心）" in texts
+    assert any("“提高“<一次>”交检合格率 & 效率”" in t for t in texts)
+    assert texts.count("证书编号：TJZLGG-2025-0007-P") == 1
+    with pytest.raises(ValueError, match="XML compatible"):
+        write_certificates(
+            tmp_path / "bad.docx",
+            2025,
+            [cert.model_copy(update={"recipient": "张\x01伟"})],
+            issued_on=dt.date(2025, 10, 20),
+        )

@@ -284,3 +284,28 @@ def test_exchange_agenda(tmp_path: Path) -> None:
     assert first[1][1] == "9:10—9:25"  # after a 10-minute opening
     assert [r[1] for r in second[1:]] == ["9:25—9:35", "9:35—9:45"]
     assert "三、专家点评（9:45—10:00）" in text
+
+
+def test_table_cells_keep_line_breaks_markup_and_fonts(tmp_path: Path) -> None:
+    """Every data cell of a long table is a real cell: its text (with line breaks and markup
+    characters), 仿宋 body font, widths and alignment as in the header's column."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+
+    from documents.docx_style import add_table, new_document, save
+
+    doc = new_document()
+    rows = [[i, f"第一行{i}\n第二行 & <{i}>", None] for i in range(1, 301)]
+    add_table(doc, ("序号", "名称", "备注"), rows, widths_mm=(10, 60, 30), left_aligned=(1,))
+    reread = Document(str(save(doc, tmp_path / "t.docx")))
+    table = reread.tables[0]
+    texts = table_texts(table)
+    assert len(texts) == 301
+    assert texts[300] == ["300", "第一行300\n第二行 & <300>", ""]
+    cell = table.rows[300].cells[1]
+    assert cell.paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.LEFT
+    assert table.rows[300].cells[0].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.CENTER
+    assert east_asian_font(cell.paragraphs[0].runs[0]) == "仿宋_GB2312"
+    assert east_asian_font(table.rows[0].cells[1].paragraphs[0].runs[0]) == "黑体"
+    assert cell.width == table.rows[0].cells[1].width
+    with pytest.raises(ValueError):
+        add_table(new_document(), ("a", "b"), [[1]])

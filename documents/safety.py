@@ -141,8 +141,12 @@ def _scan_member(
                         "请压缩图片、删除无关内容后重新保存提交。",
                     )
                 if is_xml:
-                    window = (tail + chunk).upper()
-                    if any(p.upper() in window for p in _XML_DECL_PATTERNS):
+                    window = tail + chunk
+                    # Both declarations start with "<!" (b"<\x00!" in UTF-16); parts without it,
+                    # nearly all of them, need no case-folded search.
+                    if (b"<!" in window or b"<\x00!" in window) and any(
+                        p.upper() in window.upper() for p in _XML_DECL_PATTERNS
+                    ):
                         raise _unreadable(
                             name,
                             "含有不允许的 XML 声明（DOCTYPE/ENTITY），可能被篡改。"

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from documents.application_form import read_form
 from documents.reports import write_intake_feedback
@@ -501,7 +501,7 @@ def _store_applications(
             )
     applicants = _applicant_units(uow, wanted)
     apps: list[orm.Application] = []
-    for name, form, findings in items:
+    for name, form, _findings in items:
         uscc = form.uscc.strip().upper()
         applicant = applicants.get(uscc) if uscc in wanted else None
         app = orm.Application(
@@ -520,21 +520,32 @@ def _store_applications(
             form=form.model_dump(mode="json"),
             state=ProjectState.SUBMITTED.value,
             is_current=current,
-            findings=[
-                orm.ApplicationFinding(
-                    code=f.code,
-                    severity=f.severity,
-                    field=f.field,
-                    message=f.message,
-                    detail=dict(f.detail),
-                )
-                for f in findings
-            ],
-            people=_people(form, uscc[:40] or form.applicant),
         )
         apps.append(app)
     uow.session.add_all(apps)
-    uow.session.flush()  # ids for the state changes
+    uow.session.flush()  # ids for the rows below
+    # Findings and people are plain rows: bulk inserts, without an ORM object per row.
+    finding_rows = [
+        {
+            "application_id": app.id,
+            "code": f.code,
+            "severity": f.severity,
+            "field": f.field,
+            "message": f.message,
+            "detail": dict(f.detail),
+        }
+        for app, (_name, _form, findings) in zip(apps, items, strict=True)
+        for f in findings
+    ]
+    if finding_rows:
+        uow.session.execute(insert(orm.ApplicationFinding), finding_rows)
+    people_rows = [
+        {"application_id": app.id, **person}
+        for app, (_name, form, _findings) in zip(apps, items, strict=True)
+        for person in _people(form, app.uscc or app.applicant_name)
+    ]
+    if people_rows:
+        uow.session.execute(insert(orm.ProjectPerson), people_rows)
     reason = f"{unit.name}第{batch.version}版报送"
     for app, (_name, _form, findings) in zip(apps, items, strict=True):
         repo.record_initial_state(app, at=received_at, actor=ACTOR, reason=reason)
@@ -550,9 +561,9 @@ def _store_applications(
     return apps
 
 
-def _people(form: ApplicationForm, owner: str) -> list[orm.ProjectPerson]:
+def _people(form: ApplicationForm, owner: str) -> list[dict[str, str]]:
     """项目人员 of a form, each once: quality lead, project lead, then the members."""
-    people: list[orm.ProjectPerson] = []
+    people: list[dict[str, str]] = []
     seen: set[str] = set()
 
     def add(name: str, role: str, title: str = "", phone: str = "", email: str = "") -> None:
@@ -564,9 +575,14 @@ def _people(form: ApplicationForm, owner: str) -> list[orm.ProjectPerson]:
             return
         seen.add(key)
         people.append(
-            orm.ProjectPerson(
-                person_key=key, name=name, role=role, title=title, phone=phone, email=email
-            )
+            {
+                "person_key": key,
+                "name": name,
+                "role": role,
+                "title": title,
+                "phone": phone,
+                "email": email,
+            }
         )
 
     add(

@@ -23,6 +23,7 @@ redacted (no passwords, tokens or resolved secrets).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import logging
@@ -34,14 +35,10 @@ import ssl
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email import encoders
-from email.header import Header, decode_header, make_header
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
+from email.charset import Charset
+from email.header import decode_header, make_header
 from email.utils import format_datetime, formataddr
+from email.utils import quote as email_quote
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -57,7 +54,6 @@ MailTransport = Literal["batch", "apprise"]
 
 SENDER_NAME = "天津市市场监督管理委员会 质量发展处"
 SENDER_ADDR = "noreply@qcamp.invalid"
-CRLF_POLICY = compat32.clone(linesep="\r\n")
 APP_ID = "qcamp-tianjin"  # goes into HTTP User-Agent headers: ASCII only
 
 
@@ -104,8 +100,90 @@ def scheme_of(url: str) -> str:
 # --------------------------------------------------------------------------------------------
 # MIME building (outbox and the batch SMTP transport)
 # --------------------------------------------------------------------------------------------
+_CRLF = b"\r\n"
+_MAX_HEADER_LINE = 78
+_MAX_PARAM_CHUNK = 600  # RFC 2231 continuation past this (lines must stay under 998 octets)
+
+
+_WORD_BYTES = 42  # UTF-8 octets per encoded word: 56 base64 characters, 68 with the markers
+_ASCII_SPECIALS = frozenset('"(),:;<>@[\\]=?')
+
+
+def _encoded_words(text: str) -> str:
+    """`text` as RFC 2047 encoded words (UTF-8, base64, at most 68 characters each, never a
+    character cut in two), separated by spaces; ASCII text without specials is kept as is."""
+    if text.isascii() and not _ASCII_SPECIALS.intersection(text) and "  " not in text:
+        return text
+    words: list[str] = []
+    chunk = bytearray()
+    for char in text:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(base64.b64encode(chunk).decode("ascii"))
+            chunk.clear()
+        chunk += encoded
+    if chunk:
+        words.append(base64.b64encode(chunk).decode("ascii"))
+    return " ".join(f"=?utf-8?b?{w}?=" for w in words)
+
+
 def _addr(name: str, addr: str) -> str:
-    return formataddr((name, addr), charset="utf-8") if name else addr
+    if not name:
+        return addr
+    # One encoded word for the whole name, as `formataddr` makes it: Python's address parser
+    # would keep the space between two adjacent encoded words in a display name.
+    return formataddr((name, addr), charset="utf-8")
+
+
+def _fold(name: str, value: str) -> bytes:
+    """``Name: value`` folded before spaces so that lines stay within 78 characters where the
+    words allow it."""
+    current = f"{name}: {value}"
+    if len(current) <= _MAX_HEADER_LINE:
+        return current.encode("utf-8") + _CRLF
+    lines: list[str] = []
+    current = f"{name}:"
+    has_word = False
+    for word in value.split(" "):
+        candidate = f"{current} {word}"
+        if len(candidate) > _MAX_HEADER_LINE and has_word and word:
+            lines.append(current)
+            candidate = f" {word}"
+        current = candidate
+        has_word = has_word or bool(word)
+    lines.append(current)
+    return "\r\n".join(lines).encode("utf-8") + _CRLF
+
+
+def _filename_param(filename: str) -> str:
+    """``filename="…"`` for ASCII names, RFC 2231 ``filename*=utf-8''…`` otherwise (split into
+    ``filename*0*=``, ``filename*1*=`` … when very long)."""
+    if filename.isascii():
+        return f'filename="{email_quote(filename)}"'
+    encoded = quote(filename, safe="")
+    if len(encoded) <= _MAX_PARAM_CHUNK:
+        return f"filename*=utf-8''{encoded}"
+    chunks = [encoded[i : i + _MAX_PARAM_CHUNK] for i in range(0, len(encoded), _MAX_PARAM_CHUNK)]
+    # never cut a %XX escape in two
+    for i in range(len(chunks) - 1):
+        cut = chunks[i].rfind("%", len(chunks[i]) - 2)
+        if cut != -1:
+            chunks[i + 1] = chunks[i][cut:] + chunks[i + 1]
+            chunks[i] = chunks[i][:cut]
+    first = f"filename*0*=utf-8''{chunks[0]}"
+    return "; ".join([first] + [f"filename*{i}*={c}" for i, c in enumerate(chunks[1:], 1)])
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """Base64 in 76-character CRLF-terminated lines (as MIME wants)."""
+    return base64.encodebytes(data).replace(b"\n", _CRLF)
+
+
+def _content_type(path: Path) -> str:
+    if path.suffix.lower() == ".ics":
+        return "text/calendar"
+    ctype, _ = mimetypes.guess_type(path.name)
+    return ctype or "application/octet-stream"
 
 
 def build_email(
@@ -115,54 +193,69 @@ def build_email(
     to: Iterable[tuple[str, str]] = (),
     cc: Iterable[tuple[str, str]] = (),
     reply_to: Iterable[tuple[str, str]] = (),
-) -> Message:
-    """A MIME message: UTF-8 subject/body (RFC 2047 headers), attachments named per RFC 2231.
+) -> bytes:
+    """The message as RFC 5322 bytes (CRLF line ends), ready for a file or SMTP.
 
-    Built with the compat32 API, which is about ten times faster than `EmailMessage` with the
-    modern policy (its header folding dominates a bulk run).
+    UTF-8 subject and names as RFC 2047 encoded words, a base64 UTF-8 text body, attachments
+    base64 with RFC 2231 file names, deterministic Message-ID and MIME boundary, ``Date`` = the
+    send time. Written directly rather than through `email.generator`, whose header re-folding
+    and line-by-line payload writing cost about 3 ms a message in bulk runs; the output parses
+    with the standard `email` package (the tests read it back).
     """
-    text = MIMEText(message.body, "plain", "utf-8")
-    msg: Message
+    head: list[bytes] = []
+    boundary = ""
     if message.attachments:
-        msg = MIMEMultipart("mixed")
-        msg.attach(text)
-        for path in message.attachments:
-            ctype, _ = mimetypes.guess_type(path.name)
-            if path.suffix.lower() == ".ics":
-                ctype = "text/calendar"
-            maintype, subtype = (ctype or "application/octet-stream").split("/", 1)
-            part = MIMEBase(maintype, subtype)
-            part.set_payload(path.read_bytes())
-            encoders.encode_base64(part)
-            name: str | tuple[str, str, str] = path.name
-            if not path.name.isascii():
-                name = ("utf-8", "", path.name)
-            part.add_header("Content-Disposition", "attachment", filename=name)
-            msg.attach(part)
+        digest = hashlib.sha1(message.idempotency_key.encode("utf-8")).hexdigest()[:16]
+        # '=' and '_' never occur at the start of a base64 line, and every part is base64
+        boundary = f"=_qcamp_{message.record_id}_{digest}"
+        head.append(f'Content-Type: multipart/mixed; boundary="{boundary}"'.encode() + _CRLF)
     else:
-        msg = text
-    msg["Subject"] = Header(message.subject, "utf-8")
-    msg["From"] = _addr(*sender)
+        head.append(b'Content-Type: text/plain; charset="utf-8"' + _CRLF)
+    head.append(b"MIME-Version: 1.0" + _CRLF)
+    if not message.attachments:
+        head.append(b"Content-Transfer-Encoding: base64" + _CRLF)
+    head.append(_fold("Subject", _encoded_words(message.subject)))
+    head.append(_fold("From", _addr(*sender)))
     to_list = [_addr(n, a) for n, a in to]
     # With no address known, an empty group naming the recipient keeps the header valid.
     label = message.recipient_name or message.recipient_key
-    msg["To"] = ", ".join(to_list) or f"{Header(label, 'utf-8').encode()}:;"
+    group = f'"{email_quote(label)}"' if label.isascii() else Charset("utf-8").header_encode(label)
+    head.append(_fold("To", ", ".join(to_list) or f"{group}:;"))
     cc_list = [_addr(n, a) for n, a in cc]
     if cc_list:
-        msg["Cc"] = ", ".join(cc_list)
+        head.append(_fold("Cc", ", ".join(cc_list)))
     reply_list = [_addr(n, a) for n, a in reply_to]
     if reply_list:
-        msg["Reply-To"] = ", ".join(reply_list)
+        head.append(_fold("Reply-To", ", ".join(reply_list)))
     local = message.sent_at.astimezone(TZ) if message.sent_at.tzinfo else message.sent_at
-    msg["Date"] = format_datetime(local)
-    msg["Message-ID"] = message.message_id
-    msg["X-Qcamp-Event"] = message.event
-    msg["X-Qcamp-Record"] = str(message.record_id)
-    return msg
-
-
-def email_bytes(msg: Message) -> bytes:
-    return msg.as_bytes(policy=CRLF_POLICY)
+    head.append(f"Date: {format_datetime(local)}".encode() + _CRLF)
+    head.append(f"Message-ID: {message.message_id}".encode() + _CRLF)
+    head.append(_fold("X-Qcamp-Event", message.event))
+    head.append(f"X-Qcamp-Record: {message.record_id}".encode() + _CRLF)
+    body = _base64_lines(message.body.encode("utf-8"))
+    if not message.attachments:
+        return b"".join([*head, _CRLF, body])
+    delimiter = f"--{boundary}".encode() + _CRLF
+    out = [*head, _CRLF, delimiter]
+    out += [
+        b'Content-Type: text/plain; charset="utf-8"' + _CRLF,
+        b"MIME-Version: 1.0" + _CRLF,
+        b"Content-Transfer-Encoding: base64" + _CRLF,
+        _CRLF,
+        body,
+    ]
+    for path in message.attachments:
+        out += [
+            delimiter,
+            f"Content-Type: {_content_type(path)}".encode() + _CRLF,
+            b"MIME-Version: 1.0" + _CRLF,
+            b"Content-Transfer-Encoding: base64" + _CRLF,
+            _fold("Content-Disposition", f"attachment; {_filename_param(path.name)}"),
+            _CRLF,
+            _base64_lines(path.read_bytes()),
+        ]
+    out.append(f"--{boundary}--".encode() + _CRLF)
+    return b"".join(out)
 
 
 def _check_attachments(message: OutgoingMessage) -> str:
@@ -200,7 +293,7 @@ def write_outbox(folder: Path, message: OutgoingMessage, *, to: str = "", sender
     """Write the message as an .eml file (atomically; same record -> same file)."""
     folder.mkdir(parents=True, exist_ok=True)
     to_addr = to or message.recipient_email
-    msg = build_email(
+    data = build_email(
         message,
         sender=(SENDER_NAME, sender or SENDER_ADDR),
         to=[(message.recipient_name, to_addr)] if to_addr else [],
@@ -209,7 +302,7 @@ def write_outbox(folder: Path, message: OutgoingMessage, *, to: str = "", sender
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(email_bytes(msg))
+            fh.write(data)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -436,7 +529,7 @@ class Dispatcher:
         if not targets:
             return SendResult.failure("邮件渠道没有收件地址（to=）")
         for name, addr in targets:  # one message per addressee, as apprise does
-            msg = build_email(
+            data = build_email(
                 message,
                 sender=route.sender,
                 to=[(name or message.recipient_name, addr)],
@@ -444,7 +537,7 @@ class Dispatcher:
                 reply_to=route.reply_to,
             )
             rcpts = [addr, *(a for _n, a in route.cc), *route.bcc]
-            self._smtp.send(route.server, route.sender[1], rcpts, email_bytes(msg))
+            self._smtp.send(route.server, route.sender[1], rcpts, data)
         return SendResult(True, detail=f"smtp:{route.server.host}:{route.server.port}")
 
     # apprise --------------------------------------------------------------------------------

@@ -158,6 +158,40 @@ def test_outbox_eml_opens_with_chinese_subject_and_attachments(
     assert done.channels[0]["state"] == "sent" and done.channels[0]["detail"] == str(eml)
 
 
+def test_outbox_eml_long_chinese_subject_names_and_attachment(tmp_path: Path) -> None:
+    """Long Chinese header text is split into encoded words and long file names into RFC 2231
+    continuations; the file still reads back exactly, without defects or long lines."""
+    att = tmp_path / ("质量攻关成果报告" * 9 + ".pdf")  # 240 bytes: near the file-name limit
+    att.write_bytes(bytes(range(256)) * 40)
+    subject = "关于" + "天津市质量攻关成果评定结果" * 8 + "的通知"
+    message = OutgoingMessage(
+        record_id=42,
+        idempotency_key="1:results:ru:DEPT12:",
+        event="results",
+        recipient_key="ru:DEPT12",
+        recipient_name="天津市第十二推荐单位（天津市滨海新区市场监督管理局）",
+        subject=subject,
+        body="正文第一行\n第二行，含全角标点。",
+        sent_at=WORKDAY,
+        attachments=(att,),
+    )
+    with Dispatcher(default_outbox=tmp_path / "outbox") as dispatcher:
+        result = dispatcher.send("outbox:", message)
+    assert result.ok, result.error
+    raw = Path(result.detail).read_bytes()
+    assert max(len(line) for line in raw.split(b"\r\n")) < 998
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert not any(part.defects for part in msg.walk())
+    assert msg["Subject"] == subject
+    assert msg["To"] == "天津市第十二推荐单位（天津市滨海新区市场监督管理局）:;"
+    assert msg.get_body(("plain",)).get_content() == "正文第一行\n第二行，含全角标点。"
+    (part,) = list(msg.iter_attachments())
+    assert part.get_filename() == att.name
+    assert part.get_content_type() == "application/pdf"
+    assert part.get_payload(decode=True) == att.read_bytes()
+
+
 @pytest.mark.parametrize("transport", ["apprise", "batch"])
 def test_mail_through_real_smtp_server(
     transport: str,

@@ -142,9 +142,10 @@ def _scan_member(
                     )
                 if is_xml:
                     window = tail + chunk
-                    # Both declarations start with "<!" (b"<\x00!" in UTF-16); parts without it,
-                    # nearly all of them, need no case-folded search.
-                    if (b"<!" in window or b"<\x00!" in window) and any(
+                    # Both declarations contain "!" in every encoding checked; parts without one,
+                    # nearly all of them, need no case-folded search ("<" is everywhere in XML,
+                    # "!" is rare, so this is a fast memchr).
+                    if b"!" in window and any(
                         p.upper() in window.upper() for p in _XML_DECL_PATTERNS
                     ):
                         raise _unreadable(

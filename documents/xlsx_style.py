@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from documents.safety import write_cell_safely
+from documents.safety import FORMULA_PREFIXES, safe_cell_value, write_cell_safely
 
 TITLE_ROW = 1
 HEADER_ROW = 2
@@ -37,6 +39,8 @@ INPUT_FILL = PatternFill("solid", start_color="FFF2CC", end_color="FFF2CC")
 TOTAL_FILL = PatternFill("solid", start_color="F2F2F2", end_color="F2F2F2")
 
 _INVALID_TITLE_CHARS = set("[]:*?/\\")
+_MAX_TEXT = 32767  # what openpyxl keeps of a longer text
+_ILLEGAL = ILLEGAL_CHARACTERS_RE
 
 
 @dataclass(frozen=True)
@@ -150,31 +154,89 @@ def write_table(
     style_title(ws, title, ncols)
     style_header(ws, HEADER_ROW, columns)
     last = HEADER_ROW
-    styled: list[object] = []  # the first data row's style of each column, copied to the rest
+    # The first data row is styled through openpyxl; every later cell gets a copy of its
+    # column's style array (plus the quote prefix where formula-looking text is kept as text)
+    # and is made directly rather than through ``ws.cell``.
+    plain: list[StyleArray] = []
+    formulas = [column.formula for column in columns]
+    cells = ws._cells
     for r, values in enumerate(rows, start=FIRST_DATA_ROW):
         if len(values) != ncols:
             raise ValueError(f"row {r} has {len(values)} values for {ncols} columns")
-        for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-            cell = ws.cell(row=r, column=c)
-            if column.formula:
-                cell.value = value
-            else:
-                # Text from units' files that looks like a formula stays text.
-                write_cell_safely(cell, value)
-            if r == FIRST_DATA_ROW:
-                style_data_cell(ws, r, c, column)
-                styled.append(cell._style)
-            else:
+        if r == FIRST_DATA_ROW:
+            for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
+                cell = ws.cell(row=r, column=c)
+                _write_value(cell, column, value)
                 quote = cell.quotePrefix
-                cell._style = copy(styled[c - 1])  # type: ignore[attr-defined]
+                style_data_cell(ws, r, c, column)
+                style = copy(cell._style)  # type: ignore[attr-defined]
+                style.quotePrefix = 0
+                plain.append(style)
                 if quote:
                     cell.quotePrefix = True
+        else:
+            for c, value in enumerate(values, start=1):
+                cell = Cell(ws, r, c, None, plain[c - 1])  # copies the style array
+                kind = type(value)
+                if value is None or value == "":
+                    if formulas[c - 1] and value is not None:
+                        cell.value = value
+                elif kind is str and _plain_text(value) and not formulas[c - 1]:
+                    cell._value = value
+                    cell.data_type = "s"
+                elif (kind is int or kind is float) and not formulas[c - 1]:
+                    cell._value = value  # data type "n", the new cell's default
+                elif _write_value(cell, columns[c - 1], value):
+                    cell._style.quotePrefix = 1  # type: ignore[attr-defined]
+                cells[(r, c)] = cell
         last = r
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=1)
     if autofilter:
         ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"
     setup_print(ws, landscape=landscape)
     return last
+
+
+def _plain_text(text: str) -> bool:
+    """Text openpyxl stores as it is: not formula-looking, not an error code, not too long, no
+    illegal characters."""
+    return (
+        not text.startswith(FORMULA_PREFIXES)
+        and len(text) <= _MAX_TEXT
+        and text not in ERROR_CODES
+        and _ILLEGAL.search(text) is None
+    )
+
+
+def _write_value(cell: Cell, column: Column, value: object) -> bool:
+    """The value as :func:`write_cell_safely` writes it (the column's own formulas as given);
+    True when it is formula-looking text kept as text (quote prefix). The common kinds (none,
+    numbers, plain text) are stored as openpyxl would store them, without its type dispatch."""
+    if column.formula:
+        cell.value = value
+        return False
+    if value is None:
+        return False
+    kind = type(value)
+    if kind is int or kind is float:
+        cell._value = value  # data type "n", the new cell's default
+        return False
+    if kind is str:
+        if value == "":
+            return False
+        if value.startswith(FORMULA_PREFIXES):
+            write_cell_safely(cell, value)
+            return True
+        if len(value) <= _MAX_TEXT and value not in ERROR_CODES and not _ILLEGAL.search(value):
+            cell._value = value
+            cell.data_type = "s"
+            return False
+    text, as_text = safe_cell_value(value)
+    if as_text:
+        write_cell_safely(cell, value)
+        return True
+    cell.value = text
+    return False
 
 
 def style_total_row(ws: Worksheet, row: int, ncols: int) -> None:

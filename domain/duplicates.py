@@ -390,12 +390,17 @@ class TitleIndex:
         return hits
 
 
+_MAX_ANSWERS = 20_000
+
+
 class PastResultIndex:
     """历年优秀成果 indexed for the duplicate check."""
 
     def __init__(self, results: Sequence[PastResult]) -> None:
         self.results: list[PastResult] = list(results)
         self._index = TitleIndex((r.title, r.abstract) for r in self.results)
+        # Answers by query: a resubmitted batch, or the same batch sent twice, asks again.
+        self._answers: dict[tuple[str, str, float, int], list[DuplicateMatch]] = {}
 
     def __len__(self) -> int:
         return len(self.results)
@@ -405,6 +410,16 @@ class PastResultIndex:
     ) -> list[DuplicateMatch]:
         """The `limit` past results most similar to `title` (and `text`: problem + goal) at or above
         `threshold`, best first; ties go to the most recent year."""
+        key = (title, text, threshold, limit)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._match(title, text, threshold, limit)
+            if len(self._answers) >= _MAX_ANSWERS:
+                self._answers.clear()
+            self._answers[key] = found
+        return list(found)
+
+    def _match(self, title: str, text: str, threshold: float, limit: int) -> list[DuplicateMatch]:
         if not normalize_title(title):
             return []
         hits = self._index.scan(features(title, text), threshold)

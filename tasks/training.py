@@ -176,6 +176,7 @@ def assign_and_invite(ctx: CampaignContext, outcome: StageOutcome) -> None:
         for p in waiting:
             by_person[p.person_key].append(p)
         invited = 0
+        ics: dict[str, Path] = {}
         for seat in result.seats:
             session = by_key[seat.session_key]
             first = by_person[seat.person_key][0]
@@ -188,7 +189,11 @@ def assign_and_invite(ctx: CampaignContext, outcome: StageOutcome) -> None:
                     role=first.role,
                 )
             )
-            invited += _invite(uow, ctx, session, by_person[seat.person_key], apps)
+            if session.key not in ics:
+                ics[session.key] = ics_path(ctx, session)
+            invited += _invite(
+                uow, ctx, session, by_person[seat.person_key], apps, ics[session.key]
+            )
         uow.repo.mark_step(
             ctx.campaign_id,
             STAGE,
@@ -206,7 +211,12 @@ def assign_and_invite(ctx: CampaignContext, outcome: StageOutcome) -> None:
             f"{len(result.unplaced)}人未能安排培训场次（{result.unplaced[0].reason}），请增开场次"
         )
         outcome.counts["未安排培训人数"] = len(result.unplaced)
-    write_rosters(ctx, outcome)
+    if result.seats or not roster_path(ctx).exists():
+        write_rosters(ctx, outcome)  # a pass that seats nobody leaves the rosters as they are
+
+
+def roster_path(ctx: CampaignContext) -> Path:
+    return ctx.folder(STAGE) / f"{ctx.year}年质量攻关宣贯培训名单.xlsx"
 
 
 def _invite(
@@ -215,6 +225,7 @@ def _invite(
     session: orm.TrainingSession,
     persons: list[orm.ProjectPerson],
     apps: dict[int, orm.Application],
+    ics: Path | None = None,
 ) -> int:
     person = persons[0]
     titles = "、".join(
@@ -238,7 +249,7 @@ def _invite(
                 "ends_at": session.ends_at.astimezone(SHANGHAI),
                 "place": session.place,
             },
-            attachments=[ics_path(ctx, session)],
+            attachments=[ics or ics_path(ctx, session)],
         )
     )
 
@@ -270,9 +281,7 @@ def write_rosters(ctx: CampaignContext, outcome: StageOutcome) -> None:
         ]
         session_rows = [_session_row(s, i) for i, s in enumerate(sessions, start=1)]
         folder = ctx.folder(STAGE)
-        roster = write_training_roster(
-            folder / f"{ctx.year}年质量攻关宣贯培训名单.xlsx", ctx.year, session_rows, rows
-        )
+        roster = write_training_roster(roster_path(ctx), ctx.year, session_rows, rows)
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="training_roster", title="培训名单", path=str(roster)
         )

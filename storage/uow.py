@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.calendar import CampaignConfig
 from domain.states import ProjectState, check_transition
@@ -65,13 +66,75 @@ class CampaignRepository:
         states: Iterable[ProjectState] | None = None,
         *,
         current_only: bool = True,
+        with_form: bool = False,
+        with_findings: bool = False,
+        with_people: bool = False,
     ) -> Sequence[orm.Application]:
+        """The campaign's applications in id order, each with its `recommending_unit` set.
+
+        The stored form (`Application.form`, a few KB of JSON a row) is left unloaded unless
+        `with_form`: decoding it for every row was most of the cost of this query, and most
+        callers never read it. Reading `.form` of an application loaded without it costs one
+        query per row inside the unit of work, and fails once the unit of work has closed; so a
+        caller that reads the form asks for it. `with_findings` and `with_people` load those
+        collections for all rows in one query each, for callers that walk them.
+        """
         query = select(orm.Application).where(orm.Application.campaign_id == campaign_id)
         if current_only:
             query = query.where(orm.Application.is_current.is_(True))
         if states is not None:
             query = query.where(orm.Application.state.in_([s.value for s in states]))
-        return self.session.scalars(query.order_by(orm.Application.id)).all()
+        if not with_form:
+            query = query.options(defer(orm.Application.form))
+        if with_findings:
+            query = query.options(selectinload(orm.Application.findings))
+        if with_people:
+            query = query.options(selectinload(orm.Application.people))
+        apps = self.session.scalars(query.order_by(orm.Application.id)).all()
+        self._attach_recommending_units(apps)
+        return apps
+
+    def _attach_recommending_units(self, apps: Sequence[orm.Application]) -> None:
+        """Set each application's `recommending_unit` from one query of the (few) units.
+
+        Most callers walk `app.recommending_unit`; a lazy load per row (an identity-map lookup
+        at best, a query per unit and session at worst) cost more than the rows themselves, and
+        `selectinload` is about twice as dear as this for a many-to-one onto a small table. An
+        application whose unit is already loaded, or changed and not yet flushed, is left as is.
+        """
+        todo = [a for a in apps if "recommending_unit" not in a.__dict__]
+        if not todo:
+            return
+        units = {u.id: u for u in self.recommending_units()}
+        for app in todo:
+            unit = units.get(app.recommending_unit_id)
+            if unit is not None:
+                set_committed_value(app, "recommending_unit", unit)
+
+    def application_ids(
+        self, campaign_id: int, states: Iterable[ProjectState] | None = None
+    ) -> list[int]:
+        """Ids of the campaign's current applications (optionally in `states`), in id order."""
+        query = select(orm.Application.id).where(
+            orm.Application.campaign_id == campaign_id, orm.Application.is_current.is_(True)
+        )
+        if states is not None:
+            query = query.where(orm.Application.state.in_([s.value for s in states]))
+        return list(self.session.scalars(query.order_by(orm.Application.id)))
+
+    def state_counts(self, campaign_id: int) -> dict[tuple[int, str], int]:
+        """How many current applications each recommending unit has in each state:
+        {(recommending_unit_id, state): count}, counted by the database."""
+        rows = self.session.execute(
+            select(
+                orm.Application.recommending_unit_id,
+                orm.Application.state,
+                func.count(orm.Application.id),
+            )
+            .where(orm.Application.campaign_id == campaign_id, orm.Application.is_current.is_(True))
+            .group_by(orm.Application.recommending_unit_id, orm.Application.state)
+        ).all()
+        return {(unit_id, state): n for unit_id, state, n in rows}
 
     def move(
         self,

@@ -91,7 +91,9 @@ def write_audit(ctx: CampaignContext, outcome: StageOutcome) -> None:
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "workbook"):
             return
-        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED])
+        apps = uow.repo.applications(
+            ctx.campaign_id, [ProjectState.ACCEPTED], with_form=True, with_findings=True
+        )
         rows = []
         for i, app in enumerate(apps, start=1):
             suggested, reason = suggestion(app)
@@ -155,9 +157,9 @@ def pending_applications(ctx: CampaignContext) -> list[int]:
             )
         )
         return [
-            a.id
-            for a in uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED])
-            if a.id not in decided
+            i
+            for i in uow.repo.application_ids(ctx.campaign_id, [ProjectState.ACCEPTED])
+            if i not in decided
         ]
 
 

@@ -35,8 +35,8 @@ def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
     with UnitOfWork() as uow:
         units = {u.id: u for u in uow.repo.recommending_units()}
         counts: dict[int, Counter[str]] = {uid: Counter() for uid in units}
-        for app in uow.repo.applications(ctx.campaign_id):
-            counts[app.recommending_unit_id][app.state] += 1
+        for (unit_id, state), n in uow.repo.state_counts(ctx.campaign_id).items():
+            counts[unit_id][state] += n
     rows: list[dict[str, str | int]] = []
     for uid, unit in units.items():
         row: dict[str, str | int] = {"推荐单位": unit.name, "项目总数": sum(counts[uid].values())}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from prefect import task
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from documents.xlsx_style import Column, new_workbook, save_workbook, write_table
 from domain.calendar import SHANGHAI
@@ -299,12 +299,25 @@ def close_results(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 def _counts(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, int]:
-    apps = uow.repo.applications(ctx.campaign_id)
+    rows = uow.session.execute(
+        select(orm.Application.state, func.count(orm.Application.id))
+        .where(
+            orm.Application.campaign_id == ctx.campaign_id,
+            orm.Application.is_current.is_(True),
+            # Withdrawn counts only projects of the plan, not withdrawn applications.
+            or_(
+                orm.Application.state != ProjectState.WITHDRAWN.value,
+                orm.Application.plan_number.is_not(None),
+            ),
+        )
+        .group_by(orm.Application.state)
+    ).all()
+    by_state: dict[str, int] = {state: n for state, n in rows}
     return {
-        "submitted": sum(1 for a in apps if a.state == ProjectState.RESULTS_SUBMITTED),
-        "late": sum(1 for a in apps if a.state == ProjectState.RESULTS_LATE),
-        "withdrawn": sum(1 for a in apps if a.state == ProjectState.WITHDRAWN and a.plan_number),
-        "in_progress": sum(1 for a in apps if a.state == ProjectState.IN_PROGRESS),
+        "submitted": by_state.get(ProjectState.RESULTS_SUBMITTED.value, 0),
+        "late": by_state.get(ProjectState.RESULTS_LATE.value, 0),
+        "withdrawn": by_state.get(ProjectState.WITHDRAWN.value, 0),
+        "in_progress": by_state.get(ProjectState.IN_PROGRESS.value, 0),
     }
 
 

@@ -33,6 +33,7 @@ import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Literal
 from urllib.parse import unquote
@@ -244,6 +245,7 @@ def _norm(text: str) -> str:
     return _SPACE_RE.sub("", text)
 
 
+@lru_cache(maxsize=16384)  # labels and template texts come back in every form
 def _label_key(text: str) -> str:
     n = _norm(text).strip("*★※#")
     n = _NUMBERING_RE.sub("", n)
@@ -324,6 +326,7 @@ _BOX_ANY = _BOX_ON + _BOX_OFF
 _BOX_RE = re.compile(f"([{_BOX_ANY}])[{_SPACES}]*([^{_BOX_ANY}{_SPACES}]+)")
 
 
+@lru_cache(maxsize=16384)
 def _is_placeholder(text: str) -> bool:
     n = _norm(text)
     if not n:
@@ -491,23 +494,32 @@ class _Row:
     table: object | None = None  # the w:tbl element the row belongs to
 
 
+# Tags compared on every element while walking, built once.
+_W_P, _W_TBL, _W_TR, _W_TC, _W_R, _W_T = (_W + t for t in ("p", "tbl", "tr", "tc", "r", "t"))
+_W_TRPR, _W_TCPR, _W_SYM, _W_VAL, _W_CHAR = (_W + t for t in ("trPr", "tcPr", "sym", "val", "char"))
+_W_GRID_BEFORE, _W_GRID_SPAN, _W_VMERGE = (_W + t for t in ("gridBefore", "gridSpan", "vMerge"))
+_W_SDT, _W_SDT_CONTENT, _W_CUSTOM_XML = (_W + t for t in ("sdt", "sdtContent", "customXml"))
+_BLOCK_CONTAINERS = {_W + "customXml", _W + "ins", _W + "smartTag"}
+_CHAR_TAGS = {_W + "tab": "\t", _W + "br": "\n", _W + "cr": "\n", _W + "noBreakHyphen": "-"}
+
+
 def _inline_text(el: etree._Element, out: list[str]) -> None:
     for child in el:
         tag = child.tag
-        if not isinstance(tag, str) or tag in _SKIP_TAGS:
+        if tag in _SKIP_TAGS:
             continue
-        if tag == _W + "t":
+        if tag == _W_T:
             out.append(child.text or "")
-        elif tag == _W + "tab":
-            out.append("\t")
-        elif tag in (_W + "br", _W + "cr"):
-            out.append("\n")
-        elif tag == _W + "noBreakHyphen":
-            out.append("-")
-        elif tag == _W + "sym":
-            char = (child.get(_W + "char") or "").upper()
+        elif tag == _W_R:
+            _inline_text(child, out)
+        elif tag in _CHAR_TAGS:
+            out.append(_CHAR_TAGS[tag])
+        elif not isinstance(tag, str):  # comments, processing instructions
+            continue
+        elif tag == _W_SYM:
+            char = (child.get(_W_CHAR) or "").upper()
             out.append("☑" if char in _SYM_CHECKED else "□" if char in _SYM_EMPTY else "")
-        elif tag == _W + "p":  # paragraphs of a text box inside this paragraph
+        elif tag == _W_P:  # paragraphs of a text box inside this paragraph
             out.append("\n")
             _inline_text(child, out)
         else:
@@ -524,32 +536,34 @@ def _block_children(el: etree._Element) -> Iterator[etree._Element]:
     """Direct w:p / w:tbl children, looking through content controls and custom XML."""
     for child in el:
         tag = child.tag
-        if tag in (_W + "p", _W + "tbl"):
+        if tag == _W_P or tag == _W_TBL:
             yield child
-        elif tag == _W + "sdt":
-            content = child.find(_W + "sdtContent")
+        elif tag == _W_SDT:
+            content = child.find(_W_SDT_CONTENT)
             if content is not None:
                 yield from _block_children(content)
-        elif tag in (_W + "customXml", _W + "ins", _W + "smartTag"):
+        elif tag in _BLOCK_CONTAINERS:
             yield from _block_children(child)
 
 
 def _row_cells(tr: etree._Element) -> Iterator[etree._Element]:
     for child in tr:
-        if child.tag == _W + "tc":
+        tag = child.tag
+        if tag == _W_TC:
             yield child
-        elif child.tag in (_W + "sdt", _W + "customXml"):
-            content = child.find(_W + "sdtContent") if child.tag == _W + "sdt" else child
+        elif tag == _W_SDT or tag == _W_CUSTOM_XML:
+            content = child.find(_W_SDT_CONTENT) if tag == _W_SDT else child
             if content is not None:
                 yield from _row_cells(content)
 
 
 def _table_rows(tbl: etree._Element) -> Iterator[etree._Element]:
     for child in tbl:
-        if child.tag == _W + "tr":
+        tag = child.tag
+        if tag == _W_TR:
             yield child
-        elif child.tag in (_W + "sdt", _W + "customXml"):
-            content = child.find(_W + "sdtContent") if child.tag == _W + "sdt" else child
+        elif tag == _W_SDT or tag == _W_CUSTOM_XML:
+            content = child.find(_W_SDT_CONTENT) if tag == _W_SDT else child
             if content is not None:
                 yield from _table_rows(content)
 
@@ -558,25 +572,38 @@ def _int_attr(el: etree._Element | None, default: int) -> int:
     if el is None:
         return default
     try:
-        return int(el.get(_W + "val") or default)
+        return int(el.get(_W_VAL) or default)
     except ValueError:
         return default
 
 
+def _properties(el: etree._Element, tag: str) -> etree._Element | None:
+    """The w:trPr / w:tcPr of a row or cell: its first child as Word writes it, else found."""
+    if len(el) and el[0].tag == tag:
+        return el[0]
+    return el.find(tag)
+
+
 def _walk_table(tbl: etree._Element) -> Iterator[_Row]:
     for tr in _table_rows(tbl):
-        trpr = tr.find(_W + "trPr")
-        col = _int_attr(trpr.find(_W + "gridBefore") if trpr is not None else None, 0)
+        trpr = _properties(tr, _W_TRPR)
+        col = _int_attr(trpr.find(_W_GRID_BEFORE) if trpr is not None else None, 0)
         units: list[_Unit] = []
         for tc in _row_cells(tr):
-            tcpr = tc.find(_W + "tcPr")
-            span = _int_attr(tcpr.find(_W + "gridSpan") if tcpr is not None else None, 1)
-            vmerge = tcpr.find(_W + "vMerge") if tcpr is not None else None
-            continuation = vmerge is not None and vmerge.get(_W + "val") in (None, "continue")
+            tcpr = _properties(tc, _W_TCPR)
+            span_el = vmerge = None
+            if tcpr is not None:
+                for prop in tcpr:
+                    if prop.tag == _W_GRID_SPAN and span_el is None:
+                        span_el = prop
+                    elif prop.tag == _W_VMERGE and vmerge is None:
+                        vmerge = prop
+            span = _int_attr(span_el, 1)
+            continuation = vmerge is not None and vmerge.get(_W_VAL) in (None, "continue")
             paragraphs: list[str] = []
             nested: list[etree._Element] = []
             for block in _block_children(tc):
-                if block.tag == _W + "p":
+                if block.tag == _W_P:
                     paragraphs.append(_para_text(block))
                 else:
                     nested.append(block)
@@ -594,7 +621,7 @@ def _walk_table(tbl: etree._Element) -> Iterator[_Row]:
 
 def _walk(body: etree._Element) -> Iterator[_Row]:
     for block in _block_children(body):
-        if block.tag == _W + "p":
+        if block.tag == _W_P:
             yield _Row([_Unit(_para_text(block), "para")])
         else:
             yield from _walk_table(block)

@@ -71,6 +71,8 @@ class OutgoingMessage:
     sent_at: dt.datetime  # the (simulated) send time: Date header, outbox file name
     attachments: tuple[Path, ...] = ()
     recipient_email: str = ""
+    # an earlier delivery was interrupted: its outbox file may exist under another date
+    replaces_earlier: bool = False
 
     @property
     def message_id(self) -> str:
@@ -307,6 +309,13 @@ def write_outbox(folder: Path, message: OutgoingMessage, *, to: str = "", sender
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    if message.replaces_earlier:
+        # the same record written by an interrupted delivery on another day
+        for earlier in folder.glob(
+            f"*_{message.event}_{safe_key(message.recipient_key)}_{message.record_id}.eml"
+        ):
+            if earlier != target:
+                earlier.unlink(missing_ok=True)
     return target
 
 

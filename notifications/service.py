@@ -10,28 +10,33 @@
    working-day calendar), so nothing goes out on weekends or public holidays.
 
 2. `deliver_due` (plain Python, called by one Prefect task) sends every due ``pending`` record in
-   batches. Per record:
-   * claim: ``pending -> sending`` by a conditional UPDATE (``WHERE status='pending'``, checked
-     by rowcount), after ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; the claim (owner
-     ``host:pid:run`` and wall-clock time) is written into each channel entry;
-   * send through each channel not yet confirmed, and confirm each one in its own small commit
-     right after the send (``channels[i].state = 'sent'``); when all are confirmed the record
-     becomes ``sent`` with ``sent_at``;
+   batches (100 by default):
+   * claim: ``pending -> sending`` by one conditional ``UPDATE … WHERE id IN (…) AND
+     status='pending' RETURNING id`` per batch (rows a concurrent deliverer took are not
+     returned), after ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; the claim (owner
+     ``host:pid:run`` and wall-clock time) is written into each unconfirmed channel entry;
+   * send through each channel not yet confirmed (``channels[i].state = 'sent'``). A channel
+     that reaches someone else (SMTP, webhook, chat) is confirmed in its own commit right after
+     the send. An outbox channel is idempotent (its file name is fixed per record and send
+     day), so its confirmation rides on the next commit, at the latest the batch's last one;
+     when all channels are confirmed the record becomes ``sent`` with ``sent_at``;
    * on failure: ``attempts += 1``, redacted ``last_error``, retry after 1, 2, 4, 8 … minutes;
      after ``max_attempts`` the record is ``failed`` (the staff digest lists it).
 
-   If `deliver_due` raises, it releases its unsent claims back to ``pending``. A process killed
-   outright leaves records in ``sending``; the next run takes them back when the owner process is
-   gone (same host) or the claim is older than the lease, and sends only the channels that were
-   never confirmed. The one window that remains at-least-once: the SMTP server (or webhook) has
-   accepted a message and the process dies before the confirming commit (a few milliseconds);
-   that channel is sent again. The outbox channel has no such window (its file name is fixed
-   per record), and mails carry a fixed Message-ID per record so such a duplicate is
-   recognisable.
+   If `deliver_due` raises, it first commits the confirmations of what it has sent, then
+   releases its other claims back to ``pending``. A process killed outright leaves records in
+   ``sending``; the next run takes them back when the owner process is gone (same host) or the
+   claim is older than the lease, and sends only the channels that were never confirmed.
+   Channels taken back are marked ``interrupted``: an outbox file written but not confirmed is
+   written again, and one written on another day (another file name) is removed, so each
+   message is in the outbox once. The one window that remains at-least-once: the SMTP server
+   (or webhook) has accepted a message and the process dies before the confirming commit (a
+   few milliseconds); that channel is sent again. Mails carry a fixed Message-ID per record so
+   such a duplicate is recognisable.
 
 Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``.
 ``channels`` holds one entry per channel: ``{"url", "state", "sent_at", "error", "detail",
-"claim"}``; URLs are stored as configured (placeholders, never resolved secrets).
+"claim"}`` (plus ``"interrupted": true`` while a taken-back channel awaits its resend); URLs are stored as configured (placeholders, never resolved secrets).
 """
 
 from __future__ import annotations
@@ -248,8 +253,19 @@ def _claim_is_stale(claim: dict[str, Any] | None, lease: dt.timedelta) -> bool:
     return False
 
 
-def _strip_claims(channels: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**c, "claim": None} for c in channels]
+def _strip_claims(
+    channels: Iterable[dict[str, Any]], *, interrupted: bool = False
+) -> list[dict[str, Any]]:
+    """Channels without their claims. With `interrupted`, channels not confirmed are marked: a
+    delivery may have written them without confirming (see `_deliver_record`)."""
+    return [
+        {
+            **c,
+            "claim": None,
+            **({"interrupted": True} if interrupted and c.get("state") != SENT else {}),
+        }
+        for c in channels
+    ]
 
 
 def _recover_stale(session: Session, lease: dt.timedelta) -> int:
@@ -266,7 +282,7 @@ def _recover_stale(session: Session, lease: dt.timedelta) -> int:
             .where(NotificationRecord.id == rec.id, NotificationRecord.status == SENDING)
             .values(
                 status=PENDING,
-                channels=_strip_claims(rec.channels),
+                channels=_strip_claims(rec.channels, interrupted=True),
                 last_error=f"上次投递被中断（{owner or '未知进程'}），未确认的渠道将重新投递",
             )
             .execution_options(synchronize_session=False)
@@ -279,30 +295,35 @@ def _recover_stale(session: Session, lease: dt.timedelta) -> int:
 def _claim_batch(
     session: Session, *, now: dt.datetime, owner: str, size: int
 ) -> list[NotificationRecord]:
-    query = (
-        select(NotificationRecord)
-        .where(NotificationRecord.status == PENDING, NotificationRecord.scheduled_for <= now)
-        .order_by(NotificationRecord.scheduled_for, NotificationRecord.id)
+    """Claim up to `size` due records: ``pending -> sending`` by one conditional UPDATE … RETURNING
+    (rows another deliverer claimed in the meantime are not returned), then the claim is
+    written into each unconfirmed channel; one commit."""
+    table = NotificationRecord.__table__
+    due = (
+        select(table.c.id)
+        .where(table.c.status == PENDING, table.c.scheduled_for <= now)
+        .order_by(table.c.scheduled_for, table.c.id)
         .limit(size)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    claim = {"by": owner, "at": utcnow().isoformat()}
-    claimed: list[int] = []
-    for rec in session.scalars(query).all():
-        channels = [c if c.get("state") == SENT else {**c, "claim": claim} for c in rec.channels]
-        res = session.execute(
-            update(NotificationRecord)
-            .where(NotificationRecord.id == rec.id, NotificationRecord.status == PENDING)
-            .values(status=SENDING, channels=channels)
-            .execution_options(synchronize_session=False)
+        due = due.with_for_update(skip_locked=True)
+    while True:
+        ids = list(session.execute(due).scalars())
+        if not ids:
+            session.commit()
+            return []
+        claimed = list(
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(ids), table.c.status == PENDING)
+                .values(status=SENDING)
+                .returning(table.c.id)
+            ).scalars()
         )
-        if res.rowcount == 1:
-            claimed.append(rec.id)
-    session.commit()
-    if not claimed:
-        return []
-    return list(
+        if claimed:
+            break
+        session.commit()  # all taken by another deliverer meanwhile: look again
+    batch = list(
         session.scalars(
             select(NotificationRecord)
             .where(NotificationRecord.id.in_(claimed))
@@ -310,6 +331,13 @@ def _claim_batch(
             .execution_options(populate_existing=True)
         ).all()
     )
+    claim = {"by": owner, "at": utcnow().isoformat()}
+    for rec in batch:
+        rec.channels = [
+            c if c.get("state") == SENT else {**c, "claim": claim} for c in rec.channels
+        ]
+    session.commit()  # one executemany UPDATE for the batch's channels
+    return batch
 
 
 def _message(rec: NotificationRecord, now: dt.datetime) -> OutgoingMessage:
@@ -329,7 +357,12 @@ def _message(rec: NotificationRecord, now: dt.datetime) -> OutgoingMessage:
         sent_at=now,
         attachments=tuple(Path(a["path"]) for a in rec.attachments),
         recipient_email=email,
+        replaces_earlier=any(c.get("interrupted") for c in rec.channels),
     )
+
+
+def _is_outbox(url: str) -> bool:
+    return url.startswith("outbox:")
 
 
 def _deliver_record(
@@ -341,6 +374,15 @@ def _deliver_record(
     max_attempts: int,
     report: DeliveryReport,
 ) -> None:
+    """Send `rec` through each channel not yet confirmed and record the outcome.
+
+    A channel that reaches someone else (SMTP, webhook, chat) is confirmed in a commit right
+    after its send. An outbox channel is not: writing its file again replaces the same file, so
+    its confirmation waits for the next commit (at the latest the end of the batch) and a crash
+    in between only writes the file again. If the rerun happens on another day (a different
+    file name), the earlier file is removed (``interrupted`` -> `OutgoingMessage.replaces_earlier`).
+    A failure is recorded (and committed) at once.
+    """
     message = _message(rec, now)
     channels = [dict(c) for c in rec.channels]
     errors: list[str] = []
@@ -349,8 +391,9 @@ def _deliver_record(
             continue
         result = dispatcher.send(entry["url"], message)
         if result.ok:
+            confirmed = {k: v for k, v in entry.items() if k != "interrupted"}
             channels[i] = {
-                **entry,
+                **confirmed,
                 "state": SENT,
                 "sent_at": now.isoformat(),
                 "error": "",
@@ -366,7 +409,8 @@ def _deliver_record(
             rec.sent_at = now
             rec.last_error = ""
             report.sent += 1
-        session.commit()  # confirm right after the send
+        if result.ok and not _is_outbox(str(entry["url"])):
+            session.commit()  # confirm right after the send
     if rec.status == SENT:
         return
     rec.attempts = (rec.attempts or 0) + 1
@@ -395,6 +439,32 @@ def _deliver_record(
     session.commit()
 
 
+def _deliver_batch(
+    session: Session,
+    batch: Sequence[NotificationRecord],
+    dispatcher: Dispatcher,
+    in_hand: set[int],
+    **kwargs: Any,
+) -> None:
+    """Deliver a claimed batch and commit the confirmations still open; records confirmed leave
+    `in_hand`. If delivery raises, what was sent is still confirmed before the error goes on."""
+    done: list[int] = []
+    try:
+        for rec in batch:
+            _deliver_record(session, rec, dispatcher, **kwargs)
+            done.append(rec.id)
+    except BaseException:
+        try:
+            session.commit()  # keep the confirmations of what was sent
+        except Exception:  # noqa: BLE001 - the error in flight matters; these get released
+            session.rollback()
+        else:
+            in_hand.difference_update(done)
+        raise
+    session.commit()
+    in_hand.difference_update(done)
+
+
 def _release(session_factory: Callable[[], Session], ids: Iterable[int]) -> None:
     ids = list(ids)
     if not ids:
@@ -406,7 +476,7 @@ def _release(session_factory: Callable[[], Session], ids: Iterable[int]) -> None
             )
         ):
             rec.status = PENDING
-            rec.channels = _strip_claims(rec.channels)
+            rec.channels = _strip_claims(rec.channels, interrupted=True)
         session.commit()
 
 
@@ -446,11 +516,15 @@ def deliver_due(
                 if not batch:
                     break
                 in_hand.update(r.id for r in batch)
-                for rec in batch:
-                    _deliver_record(
-                        session, rec, disp, now=now, max_attempts=max_attempts, report=report
-                    )
-                    in_hand.discard(rec.id)
+                _deliver_batch(
+                    session,
+                    batch,
+                    disp,
+                    in_hand,
+                    now=now,
+                    max_attempts=max_attempts,
+                    report=report,
+                )
                 done += len(batch)
     finally:
         disp.close()

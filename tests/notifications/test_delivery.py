@@ -445,6 +445,97 @@ def test_batch_killed_in_the_middle_then_rerun(
     assert smtp.count_by_rcpt() == {f"d{n}@example.cn": 1 for n in range(20)}
 
 
+def test_outbox_batch_interrupted_then_rerun_writes_each_message_once(
+    session_factory: sessionmaker[Session],
+    campaign_id: int,
+    base_context: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    outbox = tmp_path / "outbox"
+    with session_factory() as s:
+        for n in range(20):
+            queue_reminder(s, campaign_id, unit(n), base_context)
+        s.commit()
+    with pytest.raises(KeyboardInterrupt):
+        deliver_due(
+            session_factory,
+            now=WORKDAY,
+            default_outbox=outbox,
+            batch_size=8,
+            dispatcher=CrashAfter(11),
+        )
+    # what was written before the interruption is confirmed, the rest released
+    statuses = [r.status for r in records(session_factory)]
+    assert statuses.count("sent") == 11 and statuses.count("pending") == 9
+    assert len(list(outbox.glob("*.eml"))) == 11
+    report = deliver_due(session_factory, now=WORKDAY, default_outbox=outbox, batch_size=8)
+    assert report.sent == 9
+    files = sorted(p.name for p in outbox.glob("*.eml"))
+    assert len(files) == 20
+    assert {name.split("_")[3] for name in files} == {f"ru-DEPT{n:02d}" for n in range(20)}
+
+
+def test_outbox_deliverer_killed_then_rerun_next_day_one_file_per_message(
+    db_url: str,
+    session_factory: sessionmaker[Session],
+    campaign_id: int,
+    base_context: dict[str, Any],
+    tmp_path: Path,
+) -> None:
+    """Outbox confirmations are committed per batch: a deliverer killed mid-batch has written
+    files it never confirmed. The rerun (here on the next working day, so under another file
+    name) writes each of them again and removes the earlier file: one file per message."""
+    n_messages = 30
+    outbox = tmp_path / "outbox"
+    with session_factory() as s:
+        ids = [
+            rec.id
+            for n in range(n_messages)
+            if (rec := queue_reminder(s, campaign_id, unit(n), base_context)) is not None
+        ]
+        s.commit()
+    code = (
+        "import datetime as dt, sys, time\n"
+        "from pathlib import Path\n"
+        "from sqlalchemy.orm import sessionmaker\n"
+        "from storage.db import engine_for\n"
+        "from notifications.channels import Dispatcher\n"
+        "from notifications.service import deliver_due\n"
+        "class SlowDisk(Dispatcher):\n"
+        "    def send(self, url, message):\n"
+        "        time.sleep(0.05)\n"
+        "        return super().send(url, message)\n"
+        "f = sessionmaker(engine_for(sys.argv[1]), expire_on_commit=False)\n"
+        "deliver_due(f, now=dt.datetime.fromisoformat(sys.argv[2]), default_outbox=None,\n"
+        "            dispatcher=SlowDisk(default_outbox=Path(sys.argv[3])), batch_size=100)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, db_url, WORKDAY.isoformat(), str(outbox)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    deadline = time.monotonic() + 60
+    while len(list(outbox.glob("*.eml"))) < 10 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    written = list(outbox.glob("*.eml"))
+    assert 10 <= len(written) < n_messages
+    assert all(name.startswith("2025-10-09_") for name in (p.name for p in written))
+    assert [r.status for r in records(session_factory)].count("sending") == n_messages
+    next_day = dt.datetime(2025, 10, 10, 9, 30, tzinfo=SH)
+    report = deliver_due(session_factory, now=next_day, default_outbox=outbox)
+    assert report.recovered == n_messages and report.sent == n_messages
+    names = sorted(p.name for p in outbox.glob("*.eml"))
+    assert names == sorted(
+        f"2025-10-10_application_reminder_ru-DEPT{n:02d}_{rec_id}.eml"
+        for n, rec_id in enumerate(ids)
+    )
+    done = records(session_factory)
+    assert all(r.status == "sent" for r in done)
+    assert all("interrupted" not in r.channels[0] for r in done)
+
+
 def test_killed_process_is_taken_over_and_resends_only_unconfirmed(
     smtp: SmtpSink,
     db_url: str,

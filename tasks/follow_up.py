@@ -7,14 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
-from openpyxl import load_workbook
 from prefect import task
 from pydantic import BaseModel
 from sqlalchemy import select
 
 from documents.reports import write_visit_coverage
 from documents.rows import VisitCoverageRow
+from documents.safety import UnreadableFile
+from documents.xlsx_reader import LightWorkbook
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
 from storage import orm
@@ -60,6 +62,41 @@ def _as_date(value: object) -> dt.date | None:
     return None
 
 
+class _Project(NamedTuple):
+    id: int
+    plan_number: str | None
+    title: str
+    unit: str  # the recommending unit's name
+
+
+def _visited_projects(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    *,
+    plans: set[str] | None = None,
+) -> list[_Project]:
+    """The projects a unit must visit, as plain columns (no ORM objects: the visit import runs
+    once per file, hundreds of times a campaign). With `plans`: only those plan numbers."""
+    query = (
+        select(
+            orm.Application.id,
+            orm.Application.plan_number,
+            orm.Application.title,
+            orm.RecommendingUnit.name,
+        )
+        .join(orm.RecommendingUnit, orm.Application.recommending_unit_id == orm.RecommendingUnit.id)
+        .where(
+            orm.Application.campaign_id == ctx.campaign_id,
+            orm.Application.is_current.is_(True),
+            orm.Application.state.in_([s.value for s in VISITED_STATES]),
+        )
+        .order_by(orm.Application.id)
+    )
+    if plans is not None:
+        query = query.where(orm.Application.plan_number.in_(sorted(plans)))
+    return [_Project(*row) for row in uow.session.execute(query)]
+
+
 def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
     """走访记录: columns 推荐单位, 项目编号 or 项目名称, 走访日期, 走访人, 发现问题与建议.
 
@@ -67,16 +104,21 @@ def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
     already stored (same project, date and visitor) is skipped.
     """
     try:
-        wb = load_workbook(xlsx, read_only=True, data_only=True)
+        wb = LightWorkbook(xlsx)
+        try:
+            by_number = wb.rows(wb.first_sheet())
+        finally:
+            wb.close()
     except FileNotFoundError as exc:
         raise VisitImportError(f"找不到文件 {xlsx}：请检查路径") from exc
+    except UnreadableFile as exc:  # too large, macros, encrypted, old format, broken
+        raise VisitImportError(f"{exc.message}（{xlsx}）") from exc
     except Exception as exc:
         raise VisitImportError(
             f"文件 {xlsx} 不是有效的 .xlsx 文件（{exc}）：请另存为 .xlsx 后导入"
         ) from exc
-    ws = wb.worksheets[0]
-    all_rows = list(ws.iter_rows(values_only=True))
-    wb.close()
+    last = max(by_number, default=0)
+    all_rows: list[tuple[object, ...]] = [by_number.get(n, ()) for n in range(1, last + 1)]
     header_at = next(
         (
             i
@@ -103,21 +145,29 @@ def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
     def letter(name: str) -> str:
         return chr(ord("A") + col[name]) if col[name] < 26 else f"第{col[name] + 1}"
 
+    named = [list(r) + [None] * (len(headers) - len(r)) for r in all_rows[header_at + 1 :]]
+
+    def cell(values: list[object], name: str) -> str:
+        return str(values[col[name]] or "").strip() if name in col else ""
+
+    plans = {cell(r, "项目编号") for r in named} - {""}
+    by_title_needed = any(not cell(r, "项目编号") and cell(r, "项目名称") for r in named)
     with UnitOfWork() as uow:
-        apps = uow.repo.applications(ctx.campaign_id, VISITED_STATES)
+        # Rows that name a project by its title are matched against all projects (same-name
+        # checks); files with plan numbers only need just those projects.
+        apps = _visited_projects(uow, ctx, plans=None if by_title_needed else plans)
         by_plan = {a.plan_number: a for a in apps if a.plan_number}
-        by_title: dict[tuple[str, str], list[orm.Application]] = defaultdict(list)
-        by_title_only: dict[str, list[orm.Application]] = defaultdict(list)
+        by_title: dict[tuple[str, str], list[_Project]] = defaultdict(list)
+        by_title_only: dict[str, list[_Project]] = defaultdict(list)
         for a in apps:
-            by_title[(a.recommending_unit.name, a.title.strip())].append(a)
+            by_title[(a.unit, a.title.strip())].append(a)
             by_title_only[a.title.strip()].append(a)
         problems: list[str] = []
-        visits: list[tuple[orm.Application, dt.date, str, str]] = []
-        for n, row in enumerate(all_rows[header_at + 1 :], start=header_at + 2):
-            values = list(row) + [None] * (len(headers) - len(row))
+        visits: list[tuple[_Project, dt.date, str, str]] = []
+        for n, values in enumerate(named, start=header_at + 2):
 
             def get(name: str, values: list[object] = values) -> str:
-                return str(values[col[name]] or "").strip() if name in col else ""
+                return cell(values, name)
 
             if not any(str(v or "").strip() for v in values):
                 continue
@@ -143,9 +193,9 @@ def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
                 key = "项目编号" if "项目编号" in col else "项目名称"
                 problems.append(f"第{n}行 {letter(key)}列为空：请填写项目编号或项目名称")
                 continue
-            if unit and unit != app.recommending_unit.name:
+            if unit and unit != app.unit:
                 problems.append(
-                    f"第{n}行 {letter('推荐单位')}列（推荐单位）“{unit}”与项目的推荐单位“{app.recommending_unit.name}”不符：请核对"
+                    f"第{n}行 {letter('推荐单位')}列（推荐单位）“{unit}”与项目的推荐单位“{app.unit}”不符：请核对"
                 )
                 continue
             day = _as_date(values[col["走访日期"]])
@@ -168,12 +218,14 @@ def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
             raise VisitImportError(
                 f"文件 {xlsx} 有{len(problems)}处错误，未导入任何走访记录：" + "；".join(problems)
             )
-        existing = {
-            (v.application_id, v.visited_on, v.visitor)
-            for v in uow.session.scalars(
-                select(orm.FollowUpVisit).where(
-                    orm.FollowUpVisit.application_id.in_([a.id for a in apps])
-                )
+        existing: set[tuple[int, dt.date, str]] = {
+            (app_id, day, visitor)
+            for app_id, day, visitor in uow.session.execute(
+                select(
+                    orm.FollowUpVisit.application_id,
+                    orm.FollowUpVisit.visited_on,
+                    orm.FollowUpVisit.visitor,
+                ).where(orm.FollowUpVisit.application_id.in_(sorted({a.id for a, *_ in visits})))
             )
         }
         new = 0
@@ -195,35 +247,37 @@ def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
 def coverage_rows(ctx: CampaignContext, until: dt.date) -> list[VisitCoverageRow]:
     """Per recommending unit: its projects, how many visited by `until`, who is behind."""
     with UnitOfWork() as uow:
-        apps = uow.repo.applications(ctx.campaign_id, VISITED_STATES)
-        visits = uow.session.scalars(
-            select(orm.FollowUpVisit).where(
-                orm.FollowUpVisit.application_id.in_([a.id for a in apps]),
+        apps = _visited_projects(uow, ctx)
+        visits = uow.session.execute(
+            select(orm.FollowUpVisit.application_id, orm.FollowUpVisit.visited_on)
+            .join(orm.Application)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
                 orm.FollowUpVisit.visited_on <= until,
             )
-        ).all()
-        by_app: dict[int, list[orm.FollowUpVisit]] = defaultdict(list)
-        for v in visits:
-            by_app[v.application_id].append(v)
-        by_unit: dict[str, list[orm.Application]] = defaultdict(list)
-        for a in apps:
-            by_unit[a.recommending_unit.name].append(a)
-        rows = []
-        for unit, mine in sorted(by_unit.items()):
-            seen = [a for a in mine if by_app.get(a.id)]
-            days = [v.visited_on for a in mine for v in by_app.get(a.id, [])]
-            rows.append(
-                VisitCoverageRow(
-                    recommending_unit=unit,
-                    projects=len(mine),
-                    visited_projects=len(seen),
-                    visits=len(days),
-                    last_visit=max(days) if days else None,
-                    not_visited=[
-                        f"{a.plan_number or a.id} {a.title}" for a in mine if not by_app.get(a.id)
-                    ],
-                )
+        )
+        by_app: dict[int, list[dt.date]] = defaultdict(list)
+        for app_id, visited_on in visits:
+            by_app[app_id].append(visited_on)
+    by_unit: dict[str, list[_Project]] = defaultdict(list)
+    for a in apps:
+        by_unit[a.unit].append(a)
+    rows = []
+    for unit, mine in sorted(by_unit.items()):
+        seen = [a for a in mine if by_app.get(a.id)]
+        days = [day for a in mine for day in by_app.get(a.id, [])]
+        rows.append(
+            VisitCoverageRow(
+                recommending_unit=unit,
+                projects=len(mine),
+                visited_projects=len(seen),
+                visits=len(days),
+                last_visit=max(days) if days else None,
+                not_visited=[
+                    f"{a.plan_number or a.id} {a.title}" for a in mine if not by_app.get(a.id)
+                ],
             )
+        )
     # Units furthest behind first: that is what the reader looks for.
     rows.sort(
         key=lambda r: (r.visited_projects / r.projects if r.projects else 1, r.recommending_unit)

@@ -21,7 +21,8 @@ from xml.sax.saxutils import escape
 
 from prefect import task
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import selectinload
 
 from documents.reports import CHECKIN_LABELS, read_checkin_response, write_checkin_request
 from documents.rows import PDCA_PHASES, CheckinRequest
@@ -147,7 +148,7 @@ def request_checkins(ctx: CampaignContext, outcome: StageOutcome, period: str) -
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, step):
             return
-        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])
+        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS], with_form=True)
         have = set(
             uow.session.scalars(
                 select(orm.CheckIn.application_id).where(orm.CheckIn.period == period)
@@ -301,8 +302,8 @@ def _store(
         (row.application_id, row.period): row
         for row in uow.session.scalars(
             select(orm.CheckIn).where(
-                orm.CheckIn.application_id.in_(ids),
-                orm.CheckIn.period.in_({r.period for r in reports}),
+                orm.CheckIn.application_id.in_(sorted(ids)),
+                orm.CheckIn.period.in_(sorted({r.period for r in reports})),
             )
         )
     }
@@ -422,11 +423,11 @@ def _lead(app: orm.Application) -> orm.ProjectPerson | None:
     return None
 
 
-def _missed_in_a_row(rows: dict[str, orm.CheckIn], periods: list[str], upto: str) -> int:
+def _missed_in_a_row(submitted: dict[str, bool], periods: list[str], upto: str) -> int:
+    """Periods up to `upto` asked of the project and not reported, counted back from `upto`."""
     n = 0
     for p in reversed(periods[: periods.index(upto) + 1]):
-        row = rows.get(p)
-        if row is None or row.submitted_at is not None:
+        if p not in submitted or submitted[p]:
             break
         n += 1
     return n
@@ -434,31 +435,48 @@ def _missed_in_a_row(rows: dict[str, orm.CheckIn], periods: list[str], upto: str
 
 @task(name="checkin-overdue", task_run_name="checkin-overdue-{period}")
 def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> None:
-    """After the due time: a reminder per overdue project; later the unit is asked to act."""
+    """After the due time: a reminder per overdue project; later the unit is asked to act.
+
+    Once the escalation is due and done, the period is closed (stage step ``chased:<period>``):
+    later runs have nothing left to send for it and skip it without reading the check-ins.
+    """
     if ctx.now <= due_at(ctx, period):
         return
     escalate = ctx.is_due(escalate_at(ctx, period))
     periods = ctx.calendar.checkin_periods()
+    step = f"chased:{period}"
     with UnitOfWork() as uow:
-        rows = uow.session.scalars(
-            select(orm.CheckIn)
-            .join(orm.Application)
-            .where(
-                orm.Application.campaign_id == ctx.campaign_id,
-                orm.Application.state == ProjectState.IN_PROGRESS.value,
-            )
-        ).all()
-        by_app: dict[int, dict[str, orm.CheckIn]] = defaultdict(dict)
-        for r in rows:
-            by_app[r.application_id][r.period] = r
-        overdue = [r for r in rows if r.period == period and r.submitted_at is None]
-        if not overdue:
+        if uow.repo.step_done(ctx.campaign_id, STAGE, step):
             return
-        apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
+        overdue = {
+            app_id: due
+            for app_id, due in uow.session.execute(
+                select(orm.CheckIn.application_id, orm.CheckIn.due_at)
+                .join(orm.Application)
+                .where(
+                    orm.Application.campaign_id == ctx.campaign_id,
+                    orm.Application.state == ProjectState.IN_PROGRESS.value,
+                    orm.CheckIn.period == period,
+                    orm.CheckIn.submitted_at.is_(None),
+                )
+                .order_by(orm.CheckIn.id)
+            )
+        }
+        apps = {
+            a.id: a
+            for a in uow.session.scalars(
+                select(orm.Application)
+                .where(orm.Application.id.in_(sorted(overdue)))
+                .options(
+                    selectinload(orm.Application.people),
+                    selectinload(orm.Application.recommending_unit),
+                )
+            )
+        }
         reminded = 0
         days = (ctx.local_date() - due_at(ctx, period).date()).days
-        for r in overdue:
-            app = apps[r.application_id]
+        for app_id, due in overdue.items():
+            app = apps[app_id]
             lead = _lead(app)
             recipient: Recipient = (
                 person_recipient(lead) if lead else unit_recipient(app.recommending_unit)
@@ -474,18 +492,25 @@ def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> N
                     **template_facts(ctx),
                     "project_title": app.title,
                     "period": period_label(period),
-                    "due_at": r.due_at,
+                    "due_at": due,
                     "days_overdue": max(days, 1),
                 },
             )
         escalated = 0
-        if escalate:
+        if escalate and overdue:
+            submitted: dict[int, dict[str, bool]] = defaultdict(dict)
+            for app_id, p, at in uow.session.execute(
+                select(
+                    orm.CheckIn.application_id, orm.CheckIn.period, orm.CheckIn.submitted_at
+                ).where(orm.CheckIn.application_id.in_(sorted(overdue)))
+            ):
+                submitted[app_id][p] = at is not None
             by_unit: dict[int, list[orm.Application]] = defaultdict(list)
-            for r in overdue:
-                by_unit[apps[r.application_id].recommending_unit_id].append(apps[r.application_id])
+            for app_id in overdue:
+                by_unit[apps[app_id].recommending_unit_id].append(apps[app_id])
             for items in by_unit.values():
                 unit = items[0].recommending_unit
-                missed = [_missed_in_a_row(by_app[a.id], periods, period) for a in items]
+                missed = [_missed_in_a_row(submitted[a.id], periods, period) for a in items]
                 escalated += send(
                     uow,
                     ctx,
@@ -504,6 +529,14 @@ def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> N
                         "reply_by": ctx.local_date() + dt.timedelta(days=7),
                     },
                 )
+        if escalate:
+            uow.repo.mark_step(
+                ctx.campaign_id,
+                STAGE,
+                step,
+                as_of=ctx.now,
+                summary={"overdue": len(overdue), "units_escalated": escalated},
+            )
         uow.commit()
     if reminded:
         outcome.done.append(f"{period_label(period)}进度报告逾期提醒：{reminded}个项目")
@@ -522,50 +555,83 @@ def stale_projects(ctx: CampaignContext) -> list[tuple[str, str, str]]:
         return []
     window, before = past[-n:], past[:-n]
     with UnitOfWork() as uow:
-        apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
-        rows = uow.session.scalars(
-            select(orm.CheckIn).where(orm.CheckIn.application_id.in_(apps))
-        ).all()
-        by_app: dict[int, dict[str, orm.CheckIn]] = defaultdict(dict)
-        for r in rows:
-            by_app[r.application_id][r.period] = r
-        stale = []
-        for app_id, app in apps.items():
-            mine = by_app.get(app_id, {})
-            if not any(p in mine for p in window):
-                continue  # never asked (joined later)
-            best_before = max(
-                (mine[p].percent_done or 0.0 for p in before if p in mine and mine[p].submitted_at),
-                default=0.0,
+        apps = uow.session.execute(
+            select(
+                orm.Application.id,
+                orm.Application.plan_number,
+                orm.Application.title,
+                orm.RecommendingUnit.name,
             )
-            recent = [
-                mine[p].percent_done or 0.0
-                for p in window
-                if p in mine and mine[p].submitted_at is not None
-            ]
-            if best_before >= 100 or (recent and max(recent) >= 100):
-                continue
-            if not recent or max(recent) <= best_before:
-                stale.append((project_key(app), app.title, app.recommending_unit.name))
+            .join(orm.RecommendingUnit)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.Application.is_current.is_(True),
+                orm.Application.state == ProjectState.IN_PROGRESS.value,
+            )
+            .order_by(orm.Application.id)
+        ).all()
+        # per project and period: the reported percentage (None: asked, not reported)
+        by_app: dict[int, dict[str, float | None]] = defaultdict(dict)
+        for app_id, period, percent, submitted_at in uow.session.execute(
+            select(
+                orm.CheckIn.application_id,
+                orm.CheckIn.period,
+                orm.CheckIn.percent_done,
+                orm.CheckIn.submitted_at,
+            )
+            .join(orm.Application)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.Application.state == ProjectState.IN_PROGRESS.value,
+            )
+        ):
+            by_app[app_id][period] = (percent or 0.0) if submitted_at is not None else None
+    stale = []
+    for app_id, plan_number, title, unit in apps:
+        mine = by_app.get(app_id, {})
+        if not any(p in mine for p in window):
+            continue  # never asked (joined later)
+        best_before = max(
+            (v for p in before if (v := mine.get(p)) is not None),
+            default=0.0,
+        )
+        recent = [v for p in window if (v := mine.get(p)) is not None]
+        if best_before >= 100 or (recent and max(recent) >= 100):
+            continue
+        if not recent or max(recent) <= best_before:
+            stale.append((plan_number or str(app_id), title, unit))
     return stale
 
 
 def implementation_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
     periods = ctx.calendar.checkin_periods()
     with UnitOfWork() as uow:
-        rows = uow.session.scalars(
-            select(orm.CheckIn)
+        asked, reported, reported_late, missing = uow.session.execute(
+            select(
+                func.count(),
+                func.count(orm.CheckIn.submitted_at),
+                func.sum(case((orm.CheckIn.submitted_at > orm.CheckIn.due_at, 1), else_=0)),
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                orm.CheckIn.submitted_at.is_(None),
+                                orm.CheckIn.due_at < ctx.now,
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+            )
+            .select_from(orm.CheckIn)
             .join(orm.Application)
             .where(orm.Application.campaign_id == ctx.campaign_id)
-        ).all()
-    outcome.counts["进度报告（已请求）"] = len(rows)
-    outcome.counts["进度报告（已报送）"] = sum(1 for r in rows if r.submitted_at)
-    outcome.counts["进度报告（逾期报送）"] = sum(
-        1 for r in rows if r.submitted_at and r.submitted_at > r.due_at
-    )
-    outcome.counts["进度报告（逾期未报）"] = sum(
-        1 for r in rows if r.submitted_at is None and ctx.now > r.due_at
-    )
+        ).one()
+    outcome.counts["进度报告（已请求）"] = asked
+    outcome.counts["进度报告（已报送）"] = reported
+    outcome.counts["进度报告（逾期报送）"] = reported_late or 0
+    outcome.counts["进度报告（逾期未报）"] = missing or 0
     stale = stale_projects(ctx)
     if stale:
         outcome.counts["停滞项目"] = len(stale)

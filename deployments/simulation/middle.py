@@ -75,7 +75,9 @@ def simulate_decisions(ctx: CampaignContext) -> None:
         return
     decisions = []
     with UnitOfWork() as uow:
-        for app in uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED]):
+        for app in uow.repo.applications(
+            ctx.campaign_id, [ProjectState.ACCEPTED], with_findings=True
+        ):
             if app.id not in pending:
                 continue
             suggested, reason = suggestion(app)
@@ -249,31 +251,46 @@ def simulate_visits(ctx: CampaignContext) -> None:
         return
     span = (ctx.calendar.results_deadline.astimezone(SHANGHAI).date() - start).days - 10
     with UnitOfWork() as uow:
-        apps = uow.repo.applications(ctx.campaign_id, VISITED_STATES)
-        have = {
-            (v.application_id, v.visited_on, v.visitor)
-            for v in uow.session.scalars(select(orm.FollowUpVisit))
-        }
-        by_unit: dict[str, list[list[object]]] = defaultdict(list)
-        for app in apps:
-            unit = app.recommending_unit
-            behind = fate(ctx.year, "unit-behind", unit.code) < 0.15
-            if behind and fate(ctx.year, "skip", app.id) < 0.5:
-                continue
-            day = start + dt.timedelta(days=int(fate(ctx.year, "visit", app.id) * span))
-            visitor = VISITORS[int(fate("visitor", unit.code) * len(VISITORS))]
-            if day > ctx.local_date() or (app.id, day, visitor) in have:
-                continue
-            by_unit[unit.name].append(
-                [
-                    unit.name,
-                    app.plan_number,
-                    app.title,
-                    day,
-                    visitor,
-                    "现场查看攻关进度，建议加强数据记录",
-                ]
+        apps = uow.session.execute(
+            select(
+                orm.Application.id,
+                orm.Application.plan_number,
+                orm.Application.title,
+                orm.RecommendingUnit.code,
+                orm.RecommendingUnit.name,
             )
+            .join(orm.RecommendingUnit)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.Application.is_current.is_(True),
+                orm.Application.state.in_([s.value for s in VISITED_STATES]),
+            )
+            .order_by(orm.Application.id)
+        ).all()
+        have = set(
+            uow.session.execute(
+                select(
+                    orm.FollowUpVisit.application_id,
+                    orm.FollowUpVisit.visited_on,
+                    orm.FollowUpVisit.visitor,
+                )
+                .join(orm.Application)
+                .where(orm.Application.campaign_id == ctx.campaign_id)
+            )
+        )
+    by_unit: dict[str, list[list[object]]] = defaultdict(list)
+    today = ctx.local_date()
+    for app_id, plan_number, title, unit_code, unit_name in apps:
+        behind = fate(ctx.year, "unit-behind", unit_code) < 0.15
+        if behind and fate(ctx.year, "skip", app_id) < 0.5:
+            continue
+        day = start + dt.timedelta(days=int(fate(ctx.year, "visit", app_id) * span))
+        visitor = VISITORS[int(fate("visitor", unit_code) * len(VISITORS))]
+        if day > today or (app_id, day, visitor) in have:
+            continue
+        by_unit[unit_name].append(
+            [unit_name, plan_number, title, day, visitor, "现场查看攻关进度，建议加强数据记录"]
+        )
     for unit_name, rows in by_unit.items():
         wb = Workbook()
         ws = wb.active

@@ -24,7 +24,9 @@ redacted (no passwords, tokens or resolved secrets).
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -35,7 +37,6 @@ import ssl
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from email.charset import Charset
 from email.header import decode_header, make_header
 from email.utils import format_datetime, formataddr
 from email.utils import quote as email_quote
@@ -129,12 +130,18 @@ def _encoded_words(text: str) -> str:
     return " ".join(f"=?utf-8?b?{w}?=" for w in words)
 
 
+def _one_word(text: str) -> str:
+    """`text` as a single RFC 2047 encoded word, as `formataddr` writes a non-ASCII name (Python's
+    address parser keeps the space between two adjacent encoded words in a display name)."""
+    return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
+
+
 def _addr(name: str, addr: str) -> str:
     if not name:
         return addr
-    # One encoded word for the whole name, as `formataddr` makes it: Python's address parser
-    # would keep the space between two adjacent encoded words in a display name.
-    return formataddr((name, addr), charset="utf-8")
+    if name.isascii():
+        return formataddr((name, addr))
+    return f"{_one_word(name)} <{addr}>"
 
 
 def _fold(name: str, value: str) -> bytes:
@@ -178,7 +185,10 @@ def _filename_param(filename: str) -> str:
 
 def _base64_lines(data: bytes) -> bytes:
     """Base64 in 76-character CRLF-terminated lines (as MIME wants)."""
-    return base64.encodebytes(data).replace(b"\n", _CRLF)
+    text = binascii.b2a_base64(data, newline=False)
+    if not text:
+        return b""
+    return _CRLF.join([text[i : i + 76] for i in range(0, len(text), 76)]) + _CRLF
 
 
 def _content_type(path: Path) -> str:
@@ -221,7 +231,7 @@ def build_email(
     to_list = [_addr(n, a) for n, a in to]
     # With no address known, an empty group naming the recipient keeps the header valid.
     label = message.recipient_name or message.recipient_key
-    group = f'"{email_quote(label)}"' if label.isascii() else Charset("utf-8").header_encode(label)
+    group = f'"{email_quote(label)}"' if label.isascii() else _one_word(label)
     head.append(_fold("To", ", ".join(to_list) or f"{group}:;"))
     cc_list = [_addr(n, a) for n, a in cc]
     if cc_list:
@@ -275,6 +285,7 @@ class OutboxTarget:
     sender: str = ""
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_outbox(url: str) -> OutboxTarget:
     parts = urlsplit(url)
     query = parse_qs(parts.query)

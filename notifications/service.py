@@ -164,8 +164,6 @@ def queue(
         "scheduled_for": _send_time(now),
         "sent_at": None,
     }
-    if session.new:
-        session.flush()  # e.g. the campaign row this record refers to
     conn = session.connection()
     record_id = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
     if record_id is None:

@@ -329,6 +329,7 @@ class TitleIndex:
         self._empty_whole_post: dict[str, list[int]] = {}
         self._objs = [f.obj for f in self.features]
         self._obj_sizes = [len(f.obj) for f in self.features]
+        self._has_text = [bool(f.text) for f in self.features]
         for i, f in enumerate(self.features):
             for g in f.obj:
                 self._obj_post.setdefault(g, []).append(i)
@@ -367,12 +368,15 @@ class TitleIndex:
             # objects' Dice must reach m_obj, i.e. share at least m_obj / 2 * (a + b) grams.
             m_obj = max((t_min - (1 - OBJECT_WEIGHT)) / OBJECT_WEIGHT, 0.05)
             need = m_obj / 2 - 1e-12
+            # An entry without text is judged on its title alone, which must reach `threshold`.
+            m_strict = max((threshold - (1 - OBJECT_WEIGHT)) / OBJECT_WEIGHT, 0.05)
+            need_no_text = max(m_strict, m_obj) / 2 - 1e-12
             qa = len(qobj)
             counts, rest = self._prefix_counts(qobj, self._obj_post, m_obj)
-            objs, sizes = self._objs, self._obj_sizes
+            objs, sizes, has_text = self._objs, self._obj_sizes, self._has_text
             for i, shared in counts.items():
                 # Cheap bound first (prefix hits + every gram outside the prefix), then exact.
-                limit = need * (qa + sizes[i])
+                limit = (need if has_text[i] else need_no_text) * (qa + sizes[i])
                 if shared + rest < limit or len(qobj & objs[i]) < limit:
                     continue
                 sim = feature_similarity(query, features_[i])

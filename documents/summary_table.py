@@ -273,11 +273,11 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _find_header(ws: Worksheet, max_scan: int = 30) -> tuple[int, dict[str, int]] | None:
+def _find_header(
+    rows: Sequence[Sequence[object]], max_scan: int = 30
+) -> tuple[int, dict[str, int]] | None:
     best: tuple[int, dict[str, int]] | None = None
-    for r, values in enumerate(
-        ws.iter_rows(min_row=1, max_row=max_scan, values_only=True), start=1
-    ):
+    for r, values in enumerate(rows[:max_scan], start=1):
         cols: dict[str, int] = {}
         for c, value in enumerate(values, start=1):
             fld = _HEADER_ALIASES.get(_hkey(value))
@@ -324,14 +324,14 @@ def read_summary(
         for ws in wb.worksheets:
             if ws.sheet_state != "visible":
                 continue
-            found = _find_header(ws)  # type: ignore[arg-type]
+            # One pass over the sheet (a read-only sheet is parsed again by every iter_rows).
+            sheet_rows = list(ws.iter_rows(values_only=True))
+            found = _find_header(sheet_rows)
             if found is None:
                 continue
             header_row, cols = found
             rows: list[SummaryRow] = []
-            for r, values in enumerate(
-                ws.iter_rows(min_row=header_row + 1, values_only=True), start=header_row + 1
-            ):
+            for r, values in enumerate(sheet_rows[header_row:], start=header_row + 1):
                 fields = {
                     fld: _text(values[c - 1]) if c - 1 < len(values) else ""
                     for fld, c in cols.items()

@@ -279,6 +279,12 @@ def panel_title(panel: orm.ExpertPanel) -> str:
     return f"评定组{panel.key}（{panel.chain}）"
 
 
+def panel_sheet_path(ctx: CampaignContext, panel: orm.ExpertPanel) -> Path:
+    """Where the panel's current score sheet is (written when the panel is invited and again
+    when a member is replaced)."""
+    return ctx.folder(STAGE) / "评分表" / f"{ctx.year}年质量攻关成果评分表_评定组{panel.key}.xlsx"
+
+
 def write_panel_sheet(ctx: CampaignContext, uow: UnitOfWork, panel: orm.ExpertPanel) -> Path:
     """评分表 of one panel: a sheet per current member, a row per result."""
     apps = {
@@ -291,7 +297,7 @@ def write_panel_sheet(ctx: CampaignContext, uow: UnitOfWork, panel: orm.ExpertPa
         e.key: e
         for e in uow.session.scalars(select(orm.Expert).where(orm.Expert.key.in_(panel.members)))
     }
-    path = ctx.folder(STAGE) / "评分表" / f"{ctx.year}年质量攻关成果评分表_评定组{panel.key}.xlsx"
+    path = panel_sheet_path(ctx, panel)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_score_sheet(
         path,
@@ -347,7 +353,9 @@ def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "panels_drawn"):
             return
-        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.RESULTS_SUBMITTED])
+        apps = uow.repo.applications(
+            ctx.campaign_id, [ProjectState.RESULTS_SUBMITTED], with_form=True, with_people=True
+        )
         if not apps:
             outcome.waiting.append("没有待评定的成果（已提交成果的项目为0）")
             return

@@ -10,9 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import re
+import zipfile
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from lxml import etree
+from openpyxl import Workbook
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from sqlalchemy import select
 
 from deployments.simulation.early import CITY_UNITS, person_name
@@ -28,6 +32,7 @@ from tasks.evaluation import (
     excellent_confirmed,
     import_scores,
     missing_scores,
+    panel_sheet_path,
     write_panel_sheet,
 )
 from tasks.publicity import add_objection, resolve_objection
@@ -96,26 +101,123 @@ def _unit(text: str) -> float:
 
 
 def _fill(source: Path, target: Path, rng: random.Random, harsh_label: str | None) -> Path:
-    wb = load_workbook(source)
-    meta = [list(r) for r in wb["_meta"].iter_rows(values_only=True)]
-    criteria = [(str(r[4]), float(r[3])) for r in meta if r[0] == "criterion"]
-    for sheet, label in [(str(r[1]), str(r[2])) for r in meta if r[0] == "expert"]:
-        ws = wb[sheet]
-        headers = [c.value for c in ws[2]]
-        key_col = headers.index("成果编号") + 1
+    """An expert's filled copy of the panel's score workbook: a number in every criterion cell
+    of every result row on each expert's sheet, as Excel stores a typed number (``<v>`` in the
+    cell the sheet already has). The sheets' XML is read and edited directly; everything else
+    in the file is copied as it is."""
+    with zipfile.ZipFile(source) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    shared = _shared_strings(parts)
+    sheet_parts = _sheet_parts(parts)
+    meta = _rows(_cells(parts[sheet_parts["_meta"]], shared))
+    criteria = [(str(r[4]), float(r[3])) for r in meta if r and r[0] == "criterion"]
+    for sheet, label in [(str(r[1]), str(r[2])) for r in meta if r and r[0] == "expert"]:
+        part = sheet_parts[sheet]
+        rows = _rows(_cells(parts[part], shared))
+        key_col = rows[1].index("成果编号")
         bias = (_unit(label) - 0.5) * 0.06
         if label == harsh_label:
             bias -= 0.25
-        for r in range(3, ws.max_row + 1):
-            key = ws.cell(row=r, column=key_col).value
+        scores: dict[str, float] = {}
+        for r, row in enumerate(rows[2:], start=3):
+            key = row[key_col] if key_col < len(row) else None
             if not key or str(key).startswith("专家签字"):
                 continue
             latent = 0.68 + 0.28 * _unit(f"quality:{key}")
             for letter, mx in criteria:
                 share = latent + bias + rng.gauss(0, 0.03)
-                ws[f"{letter}{r}"] = round(min(mx, max(0.0, mx * share)) * 2) / 2
-    wb.save(target)
+                scores[f"{letter}{r}"] = round(min(mx, max(0.0, mx * share)) * 2) / 2
+        parts[part] = _put_numbers(parts[part].decode("utf-8"), scores).encode("utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        for name, blob in parts.items():
+            package.writestr(name, blob)
     return target
+
+
+def _shared_strings(parts: dict[str, bytes]) -> list[str]:
+    blob = parts.get("xl/sharedStrings.xml")
+    if blob is None:
+        return []
+    return ["".join(si.itertext()) for si in etree.fromstring(blob).iter(f"{_MAIN}si")]
+
+
+def _cells(blob: bytes, shared: list[str]) -> dict[tuple[int, int], object]:
+    """(row, column) -> value of a sheet's cells that have one (1-based, as Excel numbers)."""
+    out: dict[tuple[int, int], object] = {}
+    for c in etree.fromstring(blob).iter(f"{_MAIN}c"):
+        kind = c.get("t", "n")
+        v = c.find(f"{_MAIN}v")
+        if kind == "inlineStr":
+            value: object = "".join(c.itertext())
+        elif v is None or v.text is None:
+            continue
+        elif kind == "s":
+            value = shared[int(v.text)]
+        elif kind == "n":
+            number = float(v.text)
+            value = int(number) if number.is_integer() else number
+        else:
+            value = v.text
+        column, row = coordinate_from_string(c.get("r", ""))
+        out[row, column_index_from_string(column)] = value
+    return out
+
+
+def _rows(cells: dict[tuple[int, int], object]) -> list[list[object]]:
+    """The cells as rows from row 1 (missing cells are None)."""
+    if not cells:
+        return []
+    rows: list[list[object]] = [[] for _ in range(max(r for r, _ in cells))]
+    for (r, c), value in cells.items():
+        row = rows[r - 1]
+        row.extend([None] * (c - len(row)))
+        row[c - 1] = value
+    return rows
+
+
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _sheet_parts(parts: dict[str, bytes]) -> dict[str, str]:
+    """Sheet name -> its part in the package (from the workbook and its relationships)."""
+    targets = {
+        rel.get("Id"): rel.get("Target", "")
+        for rel in etree.fromstring(parts["xl/_rels/workbook.xml.rels"]).iter(
+            f"{_RELS}Relationship"
+        )
+    }
+    out: dict[str, str] = {}
+    for sheet in etree.fromstring(parts["xl/workbook.xml"]).iter(f"{_MAIN}sheet"):
+        target = targets[sheet.get(_REL_ID)]
+        out[sheet.get("name", "")] = (
+            target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        )
+    return out
+
+
+_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*?)(?:/>|></c>)')
+
+
+def _put_numbers(xml: str, numbers: dict[str, float]) -> str:
+    """Give the empty cells named in ``numbers`` their value; every one must be in the sheet."""
+    done: set[str] = set()
+
+    def fill(m: re.Match[str]) -> str:
+        ref = m.group(1)
+        if ref not in numbers:
+            return m.group(0)
+        done.add(ref)
+        attributes = re.sub(r' t="[^"]*"', "", m.group(2))
+        return f'<c r="{ref}"{attributes}><v>{numbers[ref]!r}</v></c>'
+
+    xml = _CELL.sub(fill, xml)
+    missing = numbers.keys() - done
+    if missing:
+        raise ValueError(f"评分表中没有这些单元格：{'、'.join(sorted(missing)[:5])}")
+    return xml
 
 
 def _simulate_evaluation(ctx: CampaignContext, rng: random.Random) -> None:
@@ -150,7 +252,9 @@ def _simulate_evaluation(ctx: CampaignContext, rng: random.Random) -> None:
                 )
             )
             assert panel is not None
-            sheet = write_panel_sheet(ctx, uow, panel)
+            sheet = panel_sheet_path(ctx, panel)  # as sent to the experts (rewritten on decline)
+            if not sheet.exists():
+                sheet = write_panel_sheet(ctx, uow, panel)
             harsh = None
             if not harsh_done:
                 member = uow.session.scalar(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,13 @@ def invitations() -> list[orm.NotificationRecord]:
         )
 
 
+def roster_counts(roster: str | Path) -> dict[str, int]:
+    """Session key -> 人数 on the roster's overview sheet."""
+    ws = load_workbook(roster)["场次汇总"]
+    rows = list(ws.iter_rows(min_row=3, values_only=True))
+    return {str(name).rsplit("（", 1)[1].rstrip("）"): int(n) for _, name, *_, n in rows if name}
+
+
 def mark(sheet: Path, absent: set[str]) -> Path:
     wb = load_workbook(sheet)
     ws = wb["签到表"]
@@ -76,6 +84,7 @@ def test_assigns_invites_once_and_reinvites_absentees() -> None:
     assert Path(invite.attachments[0]["path"]).read_bytes().startswith(b"BEGIN:VCALENDAR")
     roster = next(p for p in first.documents if "培训名单" in p)
     assert load_workbook(roster).sheetnames[0] == "场次汇总"
+    assert sum(roster_counts(roster).values()) == 35
 
     again = run("2025-05-27")
     assert again.done == [] and len(seats()) == 35 and len(invitations()) == 35
@@ -93,6 +102,10 @@ def test_assigns_invites_once_and_reinvites_absentees() -> None:
     later = [k for k, p, a in seats() if p in s1[:2] and a is None]
     assert later and all(k != "S1" for k in later)
     assert len(invitations()) == 37
+    # the roster lists the absentees again, in their later sessions
+    counts = roster_counts(roster)
+    assert sum(counts.values()) == 37
+    assert {k: n for k, n in counts.items() if n} == dict(Counter(k for k, _, _ in seats()))
     assert run("2025-06-12").done == [] and len(invitations()) == 37
 
     # complete only when the last session is past and every sheet is in

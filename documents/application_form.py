@@ -1126,8 +1126,17 @@ _PROMISE_HINTS = {
 }
 
 
+_RT_STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
+
+
 def _new_document() -> DocxDocument:
     doc = docx.Document()
+    # python-docx's default package carries Word 2010's stylesWithEffects.xml (430 kB of
+    # uncompressed XML that no current Word, WPS or LibreOffice reads); every upload is
+    # decompressed in full by the safety check, so the forms leave it out.
+    for rid, rel in list(doc.part.rels.items()):
+        if rel.reltype == _RT_STYLES_WITH_EFFECTS:
+            doc.part.drop_rel(rid)
     section = doc.sections[0]
     section.orientation = WD_ORIENT.PORTRAIT
     section.page_width, section.page_height = _PAGE_W, _PAGE_H

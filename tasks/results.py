@@ -11,6 +11,7 @@ from pathlib import Path
 from prefect import task
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer, joinedload
 
 from documents.xlsx_style import Column, new_workbook, save_workbook, write_table
 from domain.calendar import SHANGHAI
@@ -62,8 +63,12 @@ def _deadline_text(ctx: CampaignContext) -> str:
 
 def find_project(uow: UnitOfWork, ctx: CampaignContext, key: int | str) -> orm.Application:
     text = str(key).strip()
-    query = select(orm.Application).where(
-        orm.Application.campaign_id == ctx.campaign_id, orm.Application.is_current.is_(True)
+    query = (
+        select(orm.Application)
+        .where(orm.Application.campaign_id == ctx.campaign_id, orm.Application.is_current.is_(True))
+        # The unit is always told: load it with the project, not in a second query; the
+        # stored form is not needed here.
+        .options(joinedload(orm.Application.recommending_unit), defer(orm.Application.form))
     )
     app = (
         uow.session.scalar(query.where(orm.Application.id == int(text)))

@@ -59,9 +59,11 @@ def _number(text: str) -> int | float:
     return int(text)
 
 
-def worksheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
-    """``{sheet name: zip part}`` of a workbook's worksheets, in the workbook's order."""
-    book = ET.fromstring(zf.read("xl/workbook.xml"))
+def worksheet_parts(zf: zipfile.ZipFile, book: ET.Element | None = None) -> dict[str, str]:
+    """``{sheet name: zip part}`` of a workbook's worksheets, in the workbook's order
+    (`book`: ``xl/workbook.xml`` when the caller has parsed it already)."""
+    if book is None:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
     rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
     targets = {}
     for rel in rels.iter(f"{_PKG_REL_NS}Relationship"):
@@ -93,16 +95,16 @@ class LightWorkbook:
             data = path.read_bytes()  # FileNotFoundError is the caller's to word
             self.name = name or path.name
         check_bytes(data, self.name)
+        self._shared: list[str] | None = None
+        # style index -> "date" / "timedelta" for the cells whose number format shows a date
+        self._date_styles: dict[int, str] | None = None
+        self._epoch = CALENDAR_WINDOWS_1900  # or 1904, read from xl/workbook.xml just below
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             self._parts = set(self._zip.namelist())
             self._sheets = self._sheet_parts()
         except (zipfile.BadZipFile, KeyError, ET.ParseError) as exc:
             raise self._broken() from exc
-        self._shared: list[str] | None = None
-        # style index -> "date" / "timedelta" for the cells whose number format shows a date
-        self._date_styles: dict[int, str] | None = None
-        self._epoch = CALENDAR_WINDOWS_1900
 
     def _broken(self) -> UnreadableFile:
         return UnreadableFile(
@@ -116,10 +118,11 @@ class LightWorkbook:
         return ET.fromstring(self._zip.read(part))
 
     def _sheet_parts(self) -> dict[str, str]:
-        pr = ET.fromstring(self._zip.read("xl/workbook.xml")).find(f"{_NS}workbookPr")
+        book = self._xml("xl/workbook.xml")
+        pr = book.find(f"{_NS}workbookPr")
         if pr is not None and pr.get("date1904") in ("1", "true"):
             self._epoch = CALENDAR_MAC_1904
-        return worksheet_parts(self._zip)
+        return worksheet_parts(self._zip, book)
 
     @property
     def sheetnames(self) -> list[str]:

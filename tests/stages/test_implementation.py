@@ -136,3 +136,25 @@ def test_visits_import_and_coverage(tmp_path: Path) -> None:
     assert run(follow_up_body, "follow_up", "2025-07-01").done == []
     final = run(follow_up_body, "follow_up", "2025-10-01")
     assert final.complete and any("成果提交截止" in d for d in final.done)
+
+
+def test_visit_errors_name_the_excel_row_and_unreadable_files_the_fix(tmp_path: Path) -> None:
+    seed(2, n_units=1, state=ProjectState.IN_PROGRESS)
+    ctx = context("2025-06-20")
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "2025年走访记录"  # a title above the header, then an empty row inside the table
+    ws.append(["推荐单位", "项目编号", "项目名称", "走访日期", "走访人", "发现问题与建议"])
+    ws.append(["", "TJZLGG-2025-0001", "", "2025-06-18", "王建国", ""])
+    ws.append([])
+    ws.append(["", "TJZLGG-2025-0002", "", "2025-06-19", "", ""])
+    path = tmp_path / "走访记录.xlsx"
+    wb.save(path)
+    with pytest.raises(VisitImportError, match="第5行 E列（走访人）为空"):
+        import_visits(ctx, path)
+    old = tmp_path / "走访记录.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600))
+    with pytest.raises(VisitImportError, match="旧版 Word/Excel 格式.*另存为” .xlsx"):
+        import_visits(ctx, old)
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.FollowUpVisit)) == 0

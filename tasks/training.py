@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prefect import task
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from documents.reports import read_signin_sheet, write_signin_sheet, write_training_roster
 from documents.rows import RosterRow
@@ -85,6 +85,22 @@ def assignments_of(uow: UnitOfWork, ctx: CampaignContext) -> list[orm.TrainingAs
     )
 
 
+def seat_facts(uow: UnitOfWork, ctx: CampaignContext) -> list[Row[tuple[str, int, bool | None]]]:
+    """(person_key, session_id, attended) of every seat: what the counts need, without loading
+    the seats as records."""
+    return list(
+        uow.session.execute(
+            select(
+                orm.TrainingAssignment.person_key,
+                orm.TrainingAssignment.session_id,
+                orm.TrainingAssignment.attended,
+            )
+            .join(orm.TrainingSession)
+            .where(orm.TrainingSession.campaign_id == ctx.campaign_id)
+        )
+    )
+
+
 def session_name(session: orm.TrainingSession, index: int) -> str:
     return f"第{index}期质量攻关宣贯培训班（{session.key}）"
 
@@ -127,7 +143,7 @@ def assign_and_invite(ctx: CampaignContext, outcome: StageOutcome) -> None:
     """Seats for people of in-progress projects who have none yet, in sessions still to come."""
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)
-        seats = assignments_of(uow, ctx)
+        seats = seat_facts(uow, ctx)
         seated = {a.person_key for a in seats}
         apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
         if not apps:
@@ -367,10 +383,21 @@ def reinvite_absentees(ctx: CampaignContext, outcome: StageOutcome) -> None:
     changed = False
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)
+        due = [
+            s
+            for s in sessions
+            if s.ends_at <= ctx.now
+            and not uow.repo.step_done(ctx.campaign_id, STAGE, f"reinvited:{s.key}")
+            and uow.repo.step_done(ctx.campaign_id, STAGE, f"attendance:{s.key}")
+        ]
+        if not due:
+            return
         seats = assignments_of(uow, ctx)
         apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id)}
         occupied: dict[int, int] = defaultdict(int)
+        seats_of: dict[str, list[orm.TrainingAssignment]] = defaultdict(list)
         for a in seats:
+            seats_of[a.person_key].append(a)
             if a.attended is not False:
                 occupied[a.session_id] += 1
         for session in sessions:
@@ -384,13 +411,22 @@ def reinvite_absentees(ctx: CampaignContext, outcome: StageOutcome) -> None:
             ]
             absent = [a for a in seats if a.session_id == session.id and a.attended is False]
             moved = unplaced = 0
+            persons_of: dict[str, list[orm.ProjectPerson]] = defaultdict(list)
+            if absent:
+                for p in uow.session.scalars(
+                    select(orm.ProjectPerson)
+                    .where(
+                        orm.ProjectPerson.person_key.in_({a.person_key for a in absent}),
+                        orm.ProjectPerson.application_id.in_(apps),
+                    )
+                    .order_by(orm.ProjectPerson.id)
+                ):
+                    persons_of[p.person_key].append(p)
             for seat in absent:
                 others = [
                     a
-                    for a in seats
-                    if a.person_key == seat.person_key
-                    and a.id != seat.id
-                    and a.attended is not False
+                    for a in seats_of[seat.person_key]
+                    if a is not seat and a.attended is not False
                 ]
                 if others:  # already has another seat
                     continue
@@ -407,16 +443,9 @@ def reinvite_absentees(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 )
                 uow.session.add(new)
                 seats.append(new)
+                seats_of[new.person_key].append(new)
                 occupied[target.id] += 1
-                persons = list(
-                    uow.session.scalars(
-                        select(orm.ProjectPerson).where(
-                            orm.ProjectPerson.person_key == seat.person_key,
-                            orm.ProjectPerson.application_id.in_(apps),
-                        )
-                    )
-                )
-                _invite(uow, ctx, target, persons, apps)
+                _invite(uow, ctx, target, persons_of[seat.person_key], apps)
                 moved += 1
             uow.repo.mark_step(
                 ctx.campaign_id,
@@ -443,7 +472,7 @@ def training_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
     """Counts for the dashboard; complete when the last session is past and attendance is in."""
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)
-        seats = assignments_of(uow, ctx)
+        seats = seat_facts(uow, ctx)
         missing = [
             s.key
             for s in sessions

@@ -23,7 +23,6 @@ redacted (no passwords, tokens or resolved secrets).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
 import functools
@@ -34,7 +33,6 @@ import os
 import re
 import smtplib
 import ssl
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.header import decode_header, make_header
@@ -117,23 +115,22 @@ def _encoded_words(text: str) -> str:
     character cut in two), separated by spaces; ASCII text without specials is kept as is."""
     if text.isascii() and not _ASCII_SPECIALS.intersection(text) and "  " not in text:
         return text
+    data = text.encode("utf-8")
     words: list[str] = []
-    chunk = bytearray()
-    for char in text:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(base64.b64encode(chunk).decode("ascii"))
-            chunk.clear()
-        chunk += encoded
-    if chunk:
-        words.append(base64.b64encode(chunk).decode("ascii"))
-    return " ".join(f"=?utf-8?b?{w}?=" for w in words)
+    start = 0
+    while start < len(data):
+        end = min(start + _WORD_BYTES, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # inside a character: back off
+            end -= 1
+        words.append(f"=?utf-8?b?{binascii.b2a_base64(data[start:end], newline=False).decode()}?=")
+        start = end
+    return " ".join(words)
 
 
 def _one_word(text: str) -> str:
     """`text` as a single RFC 2047 encoded word, as `formataddr` writes a non-ASCII name (Python's
     address parser keeps the space between two adjacent encoded words in a display name)."""
-    return f"=?utf-8?b?{base64.b64encode(text.encode('utf-8')).decode('ascii')}?="
+    return f"=?utf-8?b?{binascii.b2a_base64(text.encode('utf-8'), newline=False).decode()}?="
 
 
 def _addr(name: str, addr: str) -> str:
@@ -312,13 +309,15 @@ def write_outbox(folder: Path, message: OutgoingMessage, *, to: str = "", sender
         to=[(message.recipient_name, to_addr)] if to_addr else [],
     )
     target = folder / outbox_file_name(message)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".eml")
+    # A fixed temporary name: one record is only ever written by the deliverer holding its claim.
+    tmp = folder / f".tmp-{message.record_id}-{os.getpid()}.eml"
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     if message.replaces_earlier:
         # the same record written by an interrupted delivery on another day

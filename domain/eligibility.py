@@ -317,16 +317,19 @@ def _title_key(text: str) -> str:
     return re.sub(r"[\W_]+", "", compact(text)).lower()
 
 
-def _same_uscc(form: ApplicationForm, row: SummaryRow) -> bool:
-    return normalize_uscc(row.uscc) == normalize_uscc(form.uscc) != ""
+_PairKey = tuple[str, str] | str | None
 
 
-def _same_title(form: ApplicationForm, row: SummaryRow) -> bool:
-    return _title_key(row.title) == _title_key(form.title) != ""
+def _key_both(uscc: str, title: str) -> _PairKey:
+    return (uscc, title) if uscc and title else None
 
 
-def _same_both(form: ApplicationForm, row: SummaryRow) -> bool:
-    return _same_uscc(form, row) and _same_title(form, row)
+def _key_uscc(uscc: str, _title: str) -> _PairKey:
+    return uscc or None
+
+
+def _key_title(_uscc: str, title: str) -> _PairKey:
+    return title or None
 
 
 def _pair(
@@ -334,22 +337,34 @@ def _pair(
 ) -> tuple[dict[str, SummaryRow], list[SummaryRow]]:
     """Match each form to a summary row: uscc + title first; then, for the forms left, uscc alone
     or title alone, but only where exactly one free row fits (a unit with two projects whose
-    titles both differ is not guessed). Returns {file: row} and the rows left over."""
+    titles both differ is not guessed). Returns {file: row} and the rows left over.
+
+    Each form and row is normalised once and the free rows are looked up by key, so a batch of
+    n forms costs O(n), not O(n²) comparisons."""
+    row_keys = [(normalize_uscc(r.uscc), _title_key(r.title)) for r in rows]
+    form_keys = [(normalize_uscc(f.uscc), _title_key(f.title)) for _file, f in forms]
     free = list(range(len(rows)))
     paired: dict[str, SummaryRow] = {}
-    rules: tuple[tuple[Callable[[ApplicationForm, SummaryRow], bool], bool], ...] = (
-        (_same_both, True),
-        (_same_uscc, False),
-        (_same_title, False),
+    rules: tuple[tuple[Callable[[str, str], _PairKey], bool], ...] = (
+        (_key_both, True),
+        (_key_uscc, False),
+        (_key_title, False),
     )
-    for fits, first_of_many in rules:
-        for file, form in forms:
+    for key_of, first_of_many in rules:
+        fitting: dict[_PairKey, list[int]] = {}  # key -> the free rows with it, in order
+        for i in free:
+            key = key_of(*row_keys[i])
+            if key is not None:
+                fitting.setdefault(key, []).append(i)
+        for (file, _form), form_key in zip(forms, form_keys, strict=True):
             if file in paired:
                 continue
-            hits = [i for i in free if fits(form, rows[i])]
+            key = key_of(*form_key)
+            hits = fitting.get(key, []) if key is not None else []
             if len(hits) == 1 or (hits and first_of_many):
-                paired[file] = rows[hits[0]]
-                free.remove(hits[0])
+                row = hits.pop(0)
+                paired[file] = rows[row]
+                free.remove(row)
     return paired, [rows[i] for i in free]
 
 

@@ -41,6 +41,7 @@ Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import os
@@ -53,7 +54,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -290,9 +291,63 @@ def _recover_stale(session: Session, lease: dt.timedelta) -> int:
     return recovered
 
 
-def _claim_batch(
-    session: Session, *, now: dt.datetime, owner: str, size: int
-) -> list[NotificationRecord]:
+@dataclass
+class _Claimed:
+    """A claimed record, read and written with plain SQL (the ORM's per-object bookkeeping cost
+    more than the sending itself in bulk runs)."""
+
+    id: int
+    idempotency_key: str
+    event: str
+    recipient_key: str
+    recipient_name: str
+    subject: str
+    body: str
+    attachments: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
+    status: str
+    attempts: int
+    last_error: str
+    scheduled_for: dt.datetime
+    sent_at: dt.datetime | None
+
+
+_CLAIMED_COLUMNS = [f.name for f in dataclasses.fields(_Claimed)]
+_WRITTEN_COLUMNS = ("channels", "status", "attempts", "last_error", "scheduled_for", "sent_at")
+
+
+@functools.cache
+def _write_statement() -> Any:
+    table = NotificationRecord.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("w_id"))
+        .values(
+            {name: bindparam(f"w_{name}", type_=table.c[name].type) for name in _WRITTEN_COLUMNS}
+        )
+    )
+
+
+class _Outcomes:
+    """Record outcomes not yet written; `commit` writes them (one executemany) and commits."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, rec: _Claimed) -> None:
+        self.rows.append(
+            {"w_id": rec.id, **{f"w_{name}": getattr(rec, name) for name in _WRITTEN_COLUMNS}}
+        )
+
+    def commit(self) -> None:
+        if self.rows:
+            self.session.execute(_write_statement(), self.rows)
+            self.rows = []
+        self.session.commit()
+
+
+def _claim_batch(session: Session, *, now: dt.datetime, owner: str, size: int) -> list[_Claimed]:
     """Claim up to `size` due records: ``pending -> sending`` by one conditional UPDATE … RETURNING
     (rows another deliverer claimed in the meantime are not returned), then the claim is
     written into each unconfirmed channel; one commit."""
@@ -321,24 +376,24 @@ def _claim_batch(
         if claimed:
             break
         session.commit()  # all taken by another deliverer meanwhile: look again
-    batch = list(
-        session.scalars(
-            select(NotificationRecord)
-            .where(NotificationRecord.id.in_(claimed))
-            .order_by(NotificationRecord.scheduled_for, NotificationRecord.id)
-            .execution_options(populate_existing=True)
-        ).all()
+    rows = session.execute(
+        select(*(table.c[name] for name in _CLAIMED_COLUMNS))
+        .where(table.c.id.in_(claimed))
+        .order_by(table.c.scheduled_for, table.c.id)
     )
+    batch = [_Claimed(*row) for row in rows]
     claim = {"by": owner, "at": utcnow().isoformat()}
+    outcomes = _Outcomes(session)
     for rec in batch:
         rec.channels = [
             c if c.get("state") == SENT else {**c, "claim": claim} for c in rec.channels
         ]
-    session.commit()  # one executemany UPDATE for the batch's channels
+        outcomes.add(rec)
+    outcomes.commit()
     return batch
 
 
-def _message(rec: NotificationRecord, now: dt.datetime) -> OutgoingMessage:
+def _message(rec: _Claimed, now: dt.datetime) -> OutgoingMessage:
     email = ""
     for entry in rec.channels:
         if str(entry.get("url", "")).startswith("outbox:"):
@@ -364,8 +419,8 @@ def _is_outbox(url: str) -> bool:
 
 
 def _deliver_record(
-    session: Session,
-    rec: NotificationRecord,
+    outcomes: _Outcomes,
+    rec: _Claimed,
     dispatcher: Dispatcher,
     *,
     now: dt.datetime,
@@ -407,8 +462,10 @@ def _deliver_record(
             rec.sent_at = now
             rec.last_error = ""
             report.sent += 1
-        if result.ok and not _is_outbox(str(entry["url"])):
-            session.commit()  # confirm right after the send
+        if result.ok:
+            outcomes.add(rec)
+            if not _is_outbox(str(entry["url"])):
+                outcomes.commit()  # confirm right after the send
     if rec.status == SENT:
         return
     rec.attempts = (rec.attempts or 0) + 1
@@ -434,32 +491,34 @@ def _deliver_record(
             final=final,
         )
     )
-    session.commit()
+    outcomes.add(rec)
+    outcomes.commit()
 
 
 def _deliver_batch(
     session: Session,
-    batch: Sequence[NotificationRecord],
+    batch: Sequence[_Claimed],
     dispatcher: Dispatcher,
     in_hand: set[int],
     **kwargs: Any,
 ) -> None:
     """Deliver a claimed batch and commit the confirmations still open; records confirmed leave
     `in_hand`. If delivery raises, what was sent is still confirmed before the error goes on."""
+    outcomes = _Outcomes(session)
     done: list[int] = []
     try:
         for rec in batch:
-            _deliver_record(session, rec, dispatcher, **kwargs)
+            _deliver_record(outcomes, rec, dispatcher, **kwargs)
             done.append(rec.id)
     except BaseException:
         try:
-            session.commit()  # keep the confirmations of what was sent
+            outcomes.commit()  # keep the confirmations of what was sent
         except Exception:  # noqa: BLE001 - the error in flight matters; these get released
             session.rollback()
         else:
             in_hand.difference_update(done)
         raise
-    session.commit()
+    outcomes.commit()
     in_hand.difference_update(done)
 
 

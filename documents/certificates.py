@@ -40,6 +40,7 @@ __all__ = [
     "certificate_body",
     "certificate_serial",
     "to_pdf",
+    "to_pdfs",
     "write_certificates",
 ]
 
@@ -257,27 +258,57 @@ def to_pdf(
     A throw-away LibreOffice profile is used so that a running LibreOffice does not block the
     conversion. A failed conversion raises ``RuntimeError``.
     """
+    pdfs = to_pdfs([docx_path], outdir, timeout=timeout)
+    return None if pdfs is None else pdfs[0]
+
+
+def to_pdfs(
+    docx_paths: Sequence[Path | str],
+    outdir: Path | str | None = None,
+    *,
+    timeout: float = 180,
+) -> list[Path] | None:
+    """Several files converted by one LibreOffice run (it starts once: about a second and a half
+    of CPU saved per file); the PDFs in the order of ``docx_paths``, each beside its file unless
+    ``outdir`` is given. None where LibreOffice is absent; ``RuntimeError`` when one fails."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         return None
-    source = Path(docx_path).resolve()
-    target_dir = Path(outdir).resolve() if outdir is not None else source.parent
-    target_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="qcamp-soffice-") as profile:
-        command = [
-            soffice,
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            "--headless",
-            "--convert-to",
-            "pdf",
-            "--outdir",
-            str(target_dir),
-            str(source),
-        ]
-        completed = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    pdf = target_dir / f"{source.stem}.pdf"
-    if completed.returncode != 0 or not pdf.exists():
-        raise RuntimeError(
-            f"LibreOffice 转换失败（{completed.returncode}）：{completed.stderr.strip()[:500]}"
-        )
-    return pdf
+    sources = [Path(p).resolve() for p in docx_paths]
+    if not sources:
+        return []
+    pdfs: list[Path] = []
+    for folder, group in _by_folder(sources, outdir).items():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="qcamp-soffice-") as profile:
+            command = [
+                soffice,
+                f"-env:UserInstallation={Path(profile).as_uri()}",
+                "--headless",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(folder),
+                *[str(s) for s in group],
+            ]
+            completed = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout * len(group)
+            )
+        missing = [s.name for s in group if not (folder / f"{s.stem}.pdf").exists()]
+        if completed.returncode != 0 or missing:
+            raise RuntimeError(
+                f"LibreOffice 转换失败（{completed.returncode}）：{'、'.join(missing)}"
+                f"{completed.stderr.strip()[:500]}"
+            )
+    for source in sources:
+        folder = Path(outdir).resolve() if outdir is not None else source.parent
+        pdfs.append(folder / f"{source.stem}.pdf")
+    return pdfs
+
+
+def _by_folder(sources: Sequence[Path], outdir: Path | str | None) -> dict[Path, list[Path]]:
+    groups: dict[Path, list[Path]] = {}
+    for source in sources:
+        folder = Path(outdir).resolve() if outdir is not None else source.parent
+        groups.setdefault(folder, []).append(source)
+    return groups

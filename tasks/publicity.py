@@ -12,7 +12,7 @@ from pathlib import Path
 from prefect import task
 from sqlalchemy import select
 
-from documents.certificates import certificate_serial, to_pdf, write_certificates
+from documents.certificates import certificate_serial, to_pdfs, write_certificates
 from documents.official import write_commendation_list, write_public_notice, write_publication
 from documents.rows import (
     CertificateData,
@@ -59,7 +59,7 @@ def end_of_day(day: dt.date) -> dt.datetime:
 
 
 def _ranked_excellent(uow: UnitOfWork, ctx: CampaignContext, states: list[ProjectState]):  # noqa: ANN202
-    apps = uow.repo.applications(ctx.campaign_id, states)
+    apps = uow.repo.applications(ctx.campaign_id, states, with_people=True)
     scores = {
         s.application_id: s
         for s in uow.session.scalars(
@@ -342,12 +342,19 @@ def _issue_certificates(
             per_unit[app.recommending_unit_id].append((cert, data))
     units = {u.id: u for u in uow.repo.recommending_units()}
     files: list[Path] = []
+    written: dict[int, Path] = {}
     for unit_id, certs in per_unit.items():
         unit = units[unit_id]
         path = folder / f"{ctx.year}年质量攻关优秀成果证书_{unit.name}.docx"
         write_certificates(
             path, ctx.year, [d for _, d in certs], issued_on=issued_on, issuer=ctx.config.issuer
         )
+        written[unit_id] = path
+    # every unit's file converted by one LibreOffice run, where it is installed
+    pdfs = to_pdfs(list(written.values()))
+    for (unit_id, certs), pdf in zip(per_unit.items(), pdfs or [None] * len(per_unit), strict=True):
+        unit = units[unit_id]
+        path = written[unit_id]
         files.append(path)
         uow.repo.record_document(
             ctx.campaign_id,
@@ -356,7 +363,6 @@ def _issue_certificates(
             title=f"荣誉证书（{unit.name}）",
             path=str(path),
         )
-        pdf = to_pdf(path)
         if pdf is not None:
             files.append(pdf)
             uow.repo.record_document(

@@ -11,7 +11,7 @@ from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 
-from documents.certificates import certificate_serial, to_pdf, write_certificates
+from documents.certificates import certificate_serial, to_pdf, to_pdfs, write_certificates
 from documents.docx_style import east_asian_font
 from documents.official import write_public_notice
 from documents.rows import CertificateData, CertificateKind, NoticeEntry
@@ -101,6 +101,10 @@ def test_to_pdf_with_libreoffice(tmp_path: Path) -> None:
         pdf = to_pdf(docx, tmp_path / "pdf")
         assert pdf is not None and pdf.exists()
         assert pdf.read_bytes().startswith(b"%PDF")
+    # several files in one LibreOffice run, each PDF beside its file, in the order given
+    pdfs = to_pdfs([notice, certs])
+    assert pdfs == [tmp_path / "notice.pdf", tmp_path / "certs.pdf"]
+    assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
 
 
 def test_certificate_texts_with_markup_characters_read_back_as_written(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from tasks.context import CampaignContext
 from tasks.notify import send, unit_recipient
 
 ACTOR = "rule:intake"
+BatchFile = tuple[str, Path, bytes]  # name in the batch, extracted path, the bytes checked
 
 
 class IntakeError(ValueError):
@@ -97,11 +98,11 @@ def past_results_index(uow: UnitOfWork) -> PastResultIndex:
     return _past_index((str(uow.session.get_bind().url), count or 0, max_id or 0))
 
 
-def _hash_files(files: Sequence[tuple[str, Path]]) -> str:
+def _hash_files(files: Sequence[BatchFile]) -> str:
     digest = hashlib.sha256()
-    for name, path in sorted(files):
+    for name, _path, data in sorted(files, key=lambda f: (f[0], f[1])):
         digest.update(name.encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
 
 
@@ -132,9 +133,10 @@ def intake_batch(
 
 def _expand(
     paths: Sequence[Path], tmp: Path, max_bytes: int
-) -> tuple[list[tuple[str, Path]], list[Finding]]:
-    """Files of the batch (name, path) and the findings for the ones refused before reading."""
-    files: list[tuple[str, Path]] = []
+) -> tuple[list[BatchFile], list[Finding]]:
+    """Files of the batch (name, path, bytes as checked) and the findings for the ones refused
+    before reading."""
+    files: list[BatchFile] = []
     findings: list[Finding] = []
     for item in iter_batch([Path(p) for p in paths], workdir=tmp, max_bytes=max_bytes):
         if item.error is not None:
@@ -149,14 +151,14 @@ def _expand(
             )
         else:
             assert item.path is not None
-            files.append((item.name, item.path))
+            files.append((item.name, item.path, item.data))
     return files, findings
 
 
 def _intake(
     ctx: CampaignContext,
     unit_code: str,
-    files: list[tuple[str, Path]],
+    files: list[BatchFile],
     file_findings: list[Finding],
     received_at: dt.datetime,
 ) -> IntakeResult:
@@ -192,14 +194,15 @@ def _intake(
         summaries: list[tuple[str, list[SummaryRow]]] = []
         per_file: dict[str, list[Finding]] = {}
         batch_findings = list(file_findings)
-        for name, path in files:
+        for name, path, data in files:
             suffix = path.suffix.lower()
             try:
-                # iter_batch already ran the safety checks on every file it yielded.
+                # iter_batch already ran the safety checks on every file it yielded, and kept
+                # the bytes it checked: they are read as they are, not from disk again.
                 if suffix == ".docx":
-                    forms.append((name, read_form(path, name=name, check=False)))
+                    forms.append((name, read_form(data, name=name, check=False)))
                 elif suffix == ".xlsx":
-                    summaries.append((name, read_summary(path, name=name, check=False)))
+                    summaries.append((name, read_summary(data, name=name, check=False)))
                 else:
                     raise UnreadableFile(
                         "FILE_UNREADABLE",
@@ -316,7 +319,7 @@ def _intake(
             received_at=received_at,
             content_hash=content_hash,
             status="late" if late else "received",
-            files=[name for name, _ in files] + [f.file for f in file_findings],
+            files=[name for name, _path, _data in files] + [f.file for f in file_findings],
             findings=[f.model_dump(mode="json") for f in batch_findings],
         )
         uow.session.add(batch)

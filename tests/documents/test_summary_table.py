@@ -211,3 +211,25 @@ def test_a_sheet_without_the_header_is_refused_in_chinese(tmp_path: Path) -> Non
         read_summary(path)
     assert err.value.code == "FILE_UNREADABLE"
     assert "随便.xlsx" in err.value.message and "表头" in err.value.message
+
+
+def test_every_row_of_a_long_table_is_bordered_text_in_songti(tmp_path: Path) -> None:
+    """A unit's 60-project table: the last row looks like the first (borders, 宋体 10, text
+    format so codes and phone numbers stay as typed, titles wrapped and left-aligned)."""
+    rows = [
+        SummaryRow(title=f"降低第{i}条产线不良率", applicant="天津甲公司", phone="02223456789")
+        for i in range(60)
+    ]
+    path = write_summary(tmp_path / "long.xlsx", rows, "天津市焊接协会")
+    ws = openpyxl.load_workbook(path)["立项申报汇总表"]
+    for r in (HEADER_ROW + 1, HEADER_ROW + 60):
+        for col in range(1, len(HEADERS) + 1):
+            cell = ws.cell(row=r, column=col)
+            assert cell.number_format == "@"
+            assert cell.font.name == "宋体" and cell.font.sz == 10
+            assert cell.border.left.style == "thin" and cell.border.bottom.style == "thin"
+            assert cell.alignment.wrap_text and cell.alignment.vertical == "center"
+        assert ws.cell(row=r, column=2).alignment.horizontal == "left"  # 项目名称
+        assert ws.cell(row=r, column=1).alignment.horizontal == "center"  # 序号
+    assert ws.cell(row=HEADER_ROW + 60, column=10).value == "02223456789"
+    assert read_summary(path)[-1].title == "降低第59条产线不良率"

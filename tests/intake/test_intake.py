@@ -341,3 +341,32 @@ def test_unknown_unit_stores_nothing(units, tmp_path: Path) -> None:
         )
     after = table_counts()
     assert after == before or after["campaigns"] == before["campaigns"] + 1
+
+
+@pytest.mark.parametrize("layout", ["table", "inline", "paragraphs"])
+def test_demo_units_forms_are_whole_word_files_that_read_back(tmp_path: Path, layout: str) -> None:
+    """The demo fills its forms by copying a template package: each one must still be a complete
+    .docx (every part's CRC checked), open in python-docx, and read back as the unit filled it."""
+    import docx
+
+    from deployments.simulation.early import FormWriter
+    from documents.application_form import read_form
+    from documents.safety import check_file
+
+    writer = FormWriter(tmp_path / "templates")
+    members = [
+        TeamMember(name=n, title=t, role=r)
+        for n, t, r in (("张伟", "工程师", "技术攻关"), ("刘洋", "技师", "工艺改进"))
+    ]
+    forms = [
+        good_form(0, project_type="节能降耗").model_copy(update={"members": members}),
+        good_form(1, joint="是", joint_units="天津大学 & 天津<理工>大学"),
+    ]
+    for n, form in enumerate(forms):
+        path = tmp_path / f"{n}_{layout}.docx"
+        writer.write(path, form, layout)
+        check_file(path)
+        with zipfile.ZipFile(path) as z:
+            assert z.testzip() is None
+        assert docx.Document(str(path)).paragraphs
+        assert read_form(path) == form

@@ -307,7 +307,10 @@ def _store(
     reports: Sequence[CheckinReport],
     submitted_at: dt.datetime,
 ) -> list[bool]:
-    """Store the reports (their CheckIn rows loaded in one query); per report, on time or not."""
+    """Store the reports (their CheckIn rows loaded in one query); per report, on time or not.
+
+    A report already stored with the same content (the same file imported again) keeps the time
+    it was first received; a changed report replaces it and counts from `submitted_at`."""
     ids = {r.application_id for r in reports}
     rows = {
         (row.application_id, row.period): row
@@ -330,12 +333,17 @@ def _store(
             )
             uow.session.add(row)
             rows[(report.application_id, report.period)] = row
-        row.submitted_at = submitted_at
-        row.phase = report.phase
-        row.percent_done = report.percent_done
-        row.indicator_value = report.indicator_value[:100]
-        row.problems = report.problems
-        on_time.append(submitted_at <= row.due_at)
+        content = (
+            report.phase,
+            report.percent_done,
+            report.indicator_value[:100],
+            report.problems,
+        )
+        same = (row.phase, row.percent_done, row.indicator_value, row.problems) == content
+        if row.submitted_at is None or not same:  # the same report again keeps its first time
+            row.submitted_at = submitted_at
+            row.phase, row.percent_done, row.indicator_value, row.problems = content
+        on_time.append(row.submitted_at <= row.due_at)
     return on_time
 
 

@@ -73,6 +73,8 @@ def test_checkins_requested_chased_and_escalated_once() -> None:
     assert count("checkin_overdue") == 3 and count("escalation") == 0
     assert any("逾期提醒" in d for d in chased.done)
     import_checkins(context("2025-07-14"), [fill(files[3], 40)])
+    # the same on-time reports sent again after the due date stay on time, and stay one each
+    assert import_checkins(context("2025-07-14"), [fill(f, 30) for f in files[:3]]) == (3, 0)
     run(implementation_body, "implementation", "2025-07-17")
     assert count("escalation") == 1 and count("checkin_overdue") == 3  # only RU01 still owes
     again = run(implementation_body, "implementation", "2025-07-17")
@@ -158,3 +160,28 @@ def test_visit_errors_name_the_excel_row_and_unreadable_files_the_fix(tmp_path: 
         import_visits(ctx, old)
     with UnitOfWork() as uow:
         assert uow.session.scalar(select(func.count()).select_from(orm.FollowUpVisit)) == 0
+
+
+def test_visit_workbook_written_by_the_demo_units_imports(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from deployments.simulation.middle import visit_workbook
+
+    seed(2, n_units=1, state=ProjectState.IN_PROGRESS)
+    with UnitOfWork() as uow:
+        unit = uow.repo.applications(1)[0].recommending_unit.name
+    path = tmp_path / "走访记录.xlsx"
+    path.write_bytes(
+        visit_workbook(
+            [
+                [unit, "TJZLGG-2025-0001", "", dt.date(2025, 6, 18), "王建国", "建议加强记录"],
+                [unit, "TJZLGG-2025-0002", "", dt.date(2025, 6, 19), "王建国", ""],
+            ]
+        )
+    )
+    assert load_workbook(path).active["D2"].value == dt.datetime(2025, 6, 18)
+    result = import_visits(context("2025-06-20"), path)
+    assert (result.new, result.duplicates) == (2, 0)
+    with UnitOfWork() as uow:
+        days = set(uow.session.scalars(select(orm.FollowUpVisit.visited_on)))
+    assert days == {dt.date(2025, 6, 18), dt.date(2025, 6, 19)}

@@ -83,11 +83,10 @@ def _out(f: Finding) -> FindingOut:
 @lru_cache(maxsize=4)
 def _past_index(cache_key: tuple[str, int, int]) -> PastResultIndex:
     url, _count, _max_id = cache_key
-    with UnitOfWork() as uow:
-        rows = uow.session.scalars(select(orm.PastExcellentResult)).all()
-        past = [
-            PastResult(year=r.year, title=r.title, unit=r.unit, abstract=r.abstract) for r in rows
-        ]
+    r = orm.PastExcellentResult
+    with UnitOfWork() as uow:  # 20,000 rows: read as plain columns, not ORM objects
+        rows = uow.session.execute(select(r.year, r.title, r.unit, r.abstract).order_by(r.id)).all()
+        past = [PastResult(year=y, title=t, unit=u, abstract=a) for y, t, u, a in rows]
     return PastResultIndex(past)
 
 

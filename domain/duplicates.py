@@ -324,15 +324,18 @@ class TitleIndex:
         featurize: Callable[[str, str], TitleFeatures] = features,
     ) -> None:
         self.features: list[TitleFeatures] = [featurize(t, x) for t, x in entries]
-        self._obj_post: dict[str, list[int]] = {}
+        # Object grams -> entries, apart for entries with and without text: those without are
+        # held to the stricter bound, so their prefix is shorter (fewer, rarer grams to count).
+        self._obj_post_plain: dict[str, list[int]] = {}
+        self._obj_post_text: dict[str, list[int]] = {}
         self._whole_post: dict[str, list[int]] = {}
         self._empty_whole_post: dict[str, list[int]] = {}
         self._objs = [f.obj for f in self.features]
         self._obj_sizes = [len(f.obj) for f in self.features]
-        self._has_text = [bool(f.text) for f in self.features]
         for i, f in enumerate(self.features):
+            obj_post = self._obj_post_text if f.text else self._obj_post_plain
             for g in f.obj:
-                self._obj_post.setdefault(g, []).append(i)
+                obj_post.setdefault(g, []).append(i)
             for g in f.whole:
                 self._whole_post.setdefault(g, []).append(i)
                 if not f.obj:
@@ -370,18 +373,22 @@ class TitleIndex:
             need = m_obj / 2 - 1e-12
             # An entry without text is judged on its title alone, which must reach `threshold`.
             m_strict = max((threshold - (1 - OBJECT_WEIGHT)) / OBJECT_WEIGHT, 0.05)
-            need_no_text = max(m_strict, m_obj) / 2 - 1e-12
+            m_plain = max(m_strict, m_obj)
             qa = len(qobj)
-            counts, rest = self._prefix_counts(qobj, self._obj_post, m_obj)
-            objs, sizes, has_text = self._objs, self._obj_sizes, self._has_text
-            for i, shared in counts.items():
-                # Cheap bound first (prefix hits + every gram outside the prefix), then exact.
-                limit = (need if has_text[i] else need_no_text) * (qa + sizes[i])
-                if shared + rest < limit or len(qobj & objs[i]) < limit:
-                    continue
-                sim = feature_similarity(query, features_[i])
-                if sim >= threshold:
-                    hits.append((i, sim))
+            objs, sizes = self._objs, self._obj_sizes
+            for postings, m, bound in (
+                (self._obj_post_plain, m_plain, m_plain / 2 - 1e-12),
+                (self._obj_post_text, m_obj, need),
+            ):
+                counts, rest = self._prefix_counts(qobj, postings, m)
+                for i, shared in counts.items():
+                    # Cheap bound first (prefix hits + every gram outside the prefix), then exact.
+                    limit = bound * (qa + sizes[i])
+                    if shared + rest < limit or len(qobj & objs[i]) < limit:
+                        continue
+                    sim = feature_similarity(query, features_[i])
+                    if sim >= threshold:
+                        hits.append((i, sim))
             # Entries without an object part are compared on the whole title.
             others, _ = self._prefix_counts(query.whole, self._empty_whole_post, t_min)
         else:

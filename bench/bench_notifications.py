@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifications.recipients import Recipient  # noqa: E402
-from notifications.service import deliver_due, queue  # noqa: E402
+from notifications.service import deliver_due, enqueue, queue  # noqa: E402
 from storage import orm  # noqa: E402
 from storage.db import engine_for, normalise_url  # noqa: E402
 
@@ -203,7 +203,7 @@ def prepare_outbox(url: str, n: int, files: list[Path]) -> tuple[sessionmaker[Se
                 attachments = [files[i % len(files)]]
             else:
                 attachments = []
-            queue(
+            enqueue(  # what the stages call, through tasks.notify.send
                 s,
                 campaign_id=campaign.id,
                 event="application_reminder",

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from notifications import Recipient, queue, deliver_due, reminder_due, failed_deliveries
+    from notifications import Recipient, queue, enqueue, deliver_due, reminder_due, failed_deliveries
 """
 
 from notifications.channels import Dispatcher, OutgoingMessage, SendResult
@@ -13,6 +13,7 @@ from notifications.service import (
     DeliveryFailure,
     DeliveryReport,
     deliver_due,
+    enqueue,
     failed_deliveries,
     idempotency_key,
     queue,
@@ -35,6 +36,7 @@ __all__ = [
     "TemplateError",
     "campaign_context",
     "deliver_due",
+    "enqueue",
     "failed_deliveries",
     "idempotency_key",
     "mail_channel",

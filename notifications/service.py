@@ -113,6 +113,82 @@ def _insert_statement(dialect: str) -> Any:
     return stmt.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
 
 
+def _record_values(
+    *,
+    campaign_id: int | None,
+    event: str,
+    rule: str,
+    recipient: Recipient,
+    period: str,
+    context: dict[str, Any],
+    attachments: Sequence[Path],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    if now.tzinfo is None:
+        raise ValueError("queue() needs an aware `now`")
+    if len(period) > 40:
+        raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
+    message = render(event, {"recipient_name": recipient.name, **context})
+    files = [Path(os.path.abspath(p)) for p in attachments]
+    missing = [p.name for p in files if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"通知 {event} 的附件不存在：{'、'.join(missing)}")
+    return {
+        "idempotency_key": idempotency_key(campaign_id, event, recipient.key, period),
+        "campaign_id": campaign_id,
+        "event": event,
+        "rule": rule,
+        "recipient_key": recipient.key,
+        "recipient_name": recipient.name,
+        "period": period,
+        "subject": message.subject[:300],
+        "body": message.body,
+        "attachments": [{"path": str(p), "name": p.name} for p in files],
+        "channels": _channel_entries(recipient),
+        "status": PENDING,
+        "attempts": 0,
+        "last_error": "",
+        "created_at": utcnow(),
+        "scheduled_for": _send_time(now),
+        "sent_at": None,
+    }
+
+
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
+    conn = session.connection()
+    record_id: int | None = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
+    return record_id
+
+
+def enqueue(
+    session: Session,
+    *,
+    campaign_id: int | None,
+    event: str,
+    rule: str,
+    recipient: Recipient,
+    period: str,
+    context: dict[str, Any],
+    attachments: Sequence[Path] = (),
+    now: dt.datetime,
+) -> int | None:
+    """`queue` for callers that need no record object: the new record's id, or None if the
+    message was already queued."""
+    return _insert(
+        session,
+        _record_values(
+            campaign_id=campaign_id,
+            event=event,
+            rule=rule,
+            recipient=recipient,
+            period=period,
+            context=context,
+            attachments=attachments,
+            now=now,
+        ),
+    )
+
+
 def queue(
     session: Session,
     *,
@@ -136,37 +212,17 @@ def queue(
     The context gets ``recipient_name`` (overridable). Attachments must exist now; they are read
     at send time. Raises `TemplateError` for an unknown event or a missing context key.
     """
-    if now.tzinfo is None:
-        raise ValueError("queue() needs an aware `now`")
-    if len(period) > 40:
-        raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
-    key = idempotency_key(campaign_id, event, recipient.key, period)
-    message = render(event, {"recipient_name": recipient.name, **context})
-    files = [Path(os.path.abspath(p)) for p in attachments]
-    missing = [p.name for p in files if not p.is_file()]
-    if missing:
-        raise FileNotFoundError(f"通知 {event} 的附件不存在：{'、'.join(missing)}")
-    values: dict[str, Any] = {
-        "idempotency_key": key,
-        "campaign_id": campaign_id,
-        "event": event,
-        "rule": rule,
-        "recipient_key": recipient.key,
-        "recipient_name": recipient.name,
-        "period": period,
-        "subject": message.subject[:300],
-        "body": message.body,
-        "attachments": [{"path": str(p), "name": p.name} for p in files],
-        "channels": _channel_entries(recipient),
-        "status": PENDING,
-        "attempts": 0,
-        "last_error": "",
-        "created_at": utcnow(),
-        "scheduled_for": _send_time(now),
-        "sent_at": None,
-    }
-    conn = session.connection()
-    record_id = conn.execute(_insert_statement(conn.dialect.name), values).scalar()
+    values = _record_values(
+        campaign_id=campaign_id,
+        event=event,
+        rule=rule,
+        recipient=recipient,
+        period=period,
+        context=context,
+        attachments=attachments,
+        now=now,
+    )
+    record_id = _insert(session, values)
     if record_id is None:
         return None
     record = NotificationRecord(id=record_id, **values)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from notifications.recipients import Recipient
-from notifications.service import queue
+from notifications.service import enqueue
 from notifications.templates import campaign_context
 from storage import orm
 from storage.uow import UnitOfWork
@@ -67,7 +67,7 @@ def send(
     attachments: list[Path] | None = None,
 ) -> bool:
     """Queue one message; False when the same (event, recipient, period) was already queued."""
-    record = queue(
+    record_id = enqueue(
         uow.session,
         campaign_id=ctx.campaign_id,
         event=event,
@@ -78,4 +78,4 @@ def send(
         attachments=attachments or [],
         now=ctx.now,
     )
-    return record is not None
+    return record_id is not None

@@ -24,6 +24,7 @@ from notifications.ics import training_ics
 from notifications.recipients import Recipient
 from notifications.service import (
     deliver_due,
+    enqueue,
     failed_deliveries,
     queue,
     reminder_due,
@@ -278,6 +279,19 @@ def test_queue_twice_deliver_twice_one_mail(
     )
     with session_factory() as s:  # queued again after delivery: still nothing new
         assert queue_reminder(s, campaign_id, r, base_context) is None
+        assert (
+            enqueue(
+                s,
+                campaign_id=campaign_id,
+                event="application_reminder",
+                rule="rule:application_reminder:T-7",
+                recipient=r,
+                period="T-7",
+                context={**base_context, **EVENT_CONTEXT["application_reminder"]},
+                now=WORKDAY,
+            )
+            is None
+        )
     assert len(smtp.messages) == 1
 
 

@@ -46,7 +46,7 @@ def plan_exchange_meeting(ctx: CampaignContext, outcome: StageOutcome) -> None:
         if not uow.repo.step_done(ctx.campaign_id, "publicity", "published"):
             outcome.waiting.append("等待优秀成果公布")
             return
-        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED])
+        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED], with_people=True)
         scores = {
             s.application_id: s
             for s in uow.session.scalars(

@@ -26,11 +26,14 @@ non-empty value wins.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import os
 import posixpath
 import re
+import threading
 import zipfile
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1060,6 +1063,13 @@ def _document_body(data: bytes) -> etree._Element:
     return body
 
 
+# Forms already read, by the SHA-256 of their bytes: a unit resubmitting its batch to fix one
+# form sends the others again unchanged, and the same bytes always read the same.
+_READ_FORMS: OrderedDict[bytes, ApplicationForm] = OrderedDict()
+_READ_FORMS_KEPT = 4096
+_READ_FORMS_LOCK = threading.Lock()  # Prefect may run intake tasks in threads
+
+
 def read_form(
     source: str | os.PathLike[str] | bytes | IO[bytes],
     *,
@@ -1084,6 +1094,13 @@ def read_form(
         display = name or "申报书.docx"
         if check:
             check_bytes(data, display if display.lower().endswith(".docx") else display + ".docx")
+    digest = hashlib.sha256(data).digest()
+    with _READ_FORMS_LOCK:
+        known = _READ_FORMS.get(digest)
+        if known is not None:
+            _READ_FORMS.move_to_end(digest)
+    if known is not None:
+        return known.model_copy(deep=True)
     try:
         body = _document_body(data)
     except Exception as exc:  # zipfile, lxml and a missing part raise alike
@@ -1093,7 +1110,12 @@ def read_form(
             "格式再提交。",
             file=display,
         ) from exc
-    return _read_body(body)
+    form = _read_body(body)
+    with _READ_FORMS_LOCK:
+        _READ_FORMS[digest] = form.model_copy(deep=True)
+        if len(_READ_FORMS) > _READ_FORMS_KEPT:
+            _READ_FORMS.popitem(last=False)
+    return form
 
 
 def read_document(document: DocxDocument) -> ApplicationForm:

@@ -453,3 +453,17 @@ def test_read_form_refuses_what_is_not_a_word_file(tmp_path: Path) -> None:
 def test_read_form_accepts_bytes(tmp_path: Path, form: ApplicationForm) -> None:
     data = write_filled_form(tmp_path / "f.docx", form).read_bytes()
     assert read_form(data, name="f.docx").title == form.title
+
+
+def test_the_same_file_read_twice_gives_equal_but_separate_forms(
+    tmp_path: Path, form: ApplicationForm
+) -> None:
+    """A resubmitted batch repeats unchanged files: they read the same, and changing what one
+    read returned does not change what the next read returns."""
+    data = write_filled_form(tmp_path / "f.docx", form).read_bytes()
+    first = read_form(data, name="f.docx")
+    first.title = "改过的名称"
+    first.members.clear()
+    second = read_form(data, name="f.docx")
+    assert second == read_form(tmp_path / "f.docx") and second.title == form.title
+    assert second.members == form.members

@@ -190,6 +190,7 @@ def write_table(
                     cell._style.quotePrefix = 1  # type: ignore[attr-defined]
                 cells[(r, c)] = cell
         last = r
+    ws._current_row = max(ws._current_row, last)  # as ws.cell would leave it, for ws.append
     ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=1)
     if autofilter:
         ws.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(ncols)}{max(last, HEADER_ROW)}"

@@ -73,8 +73,10 @@ def test_list_rows_after_the_first_keep_their_own_text_numbers_and_column_style(
         [4.5, "#N/A", "已签到", "=3+3"],
     ]
     wb = new_workbook()
-    write_table(wb.active, "名单", columns, rows)
+    last = write_table(wb.active, "名单", columns, rows)
+    wb.active.append(["合计", None, None, None])  # a row added after the list goes below it
     ws = load_workbook(save_workbook(wb, tmp_path / "名单.xlsx")).active
+    assert ws.cell(last + 1, 1).value == "合计"
     first = FIRST_DATA_ROW
     assert [ws.cell(first + i, 1).value for i in range(4)] == [1, 2, 3, 4.5]
     assert (ws.cell(first, 2).value, ws.cell(first, 2).quotePrefix) == ("=危险(1)", True)

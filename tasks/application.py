@@ -184,7 +184,7 @@ def close_applications(ctx: CampaignContext, outcome: StageOutcome) -> None:
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "closed"):
             return
-        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED])
+        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED], with_form=True)
         rows = [
             SummaryRow(
                 seq=str(i),

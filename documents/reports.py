@@ -56,6 +56,8 @@ __all__ = [
     "CHECKIN_LABELS",
     "CHECKIN_SHEET",
     "META_SHEET",
+    "SIGNIN_MARK_COL",
+    "SIGNIN_SHEET",
     "criterion_header",
     "read_checkin_response",
     "read_score_sheet",
@@ -438,6 +440,7 @@ SIGNIN_COLUMNS = (
     Column("备注", 20, align="left", input=True),
 )
 SIGNIN_MARK_COL = 7
+SIGNIN_SHEET = "签到表"
 
 
 def write_signin_sheet(
@@ -451,7 +454,7 @@ def write_signin_sheet(
     people = [r for r in rows if r.session_key == session.key]
     wb = new_workbook()
     ws = wb.active
-    ws.title = "签到表"
+    ws.title = SIGNIN_SHEET
     last = write_table(
         ws,
         f"{CAMPAIGN}培训签到表——{_session_heading(session)}",
@@ -480,26 +483,41 @@ def write_signin_sheet(
 def read_signin_sheet(path: Path | str) -> tuple[str, dict[str, str]]:
     """Read a marked sign-in sheet back: ``(session_key, {person_key: mark})``.
 
-    Unmarked people are left out; unknown marks raise ``ValueError``.
+    Unmarked people are left out; unknown marks raise ``ValueError``. The file passes the safety
+    checks first (``UnreadableFile`` names the file and the fix); the values are read from the
+    sheet XML (``documents.xlsx_reader``: ~15 ms for 850 people instead of openpyxl's ~1 s).
     """
-    wb = load_workbook(path)
-    meta = dict((r[0], r[1]) for r in _read_meta(wb) if r and r[0])
-    if meta.get("kind") != "signin":
-        raise ValueError("不是签到表")
-    ws = wb["签到表"]
-    headers = [c.value for c in ws[HEADER_ROW]]
-    key_col = headers.index("人员编号")
-    mark_col = headers.index("签到情况")
-    marks: dict[str, str] = {}
-    for row in ws.iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
-        key, mark = row[key_col], row[mark_col]
-        if not key or mark is None or str(mark).strip() == "":
-            continue
-        mark_text = str(mark).strip()
-        if mark_text not in SIGNIN_MARKS:
-            raise ValueError(f"人员 {key} 的签到情况“{mark_text}”无效")
-        marks[str(key)] = mark_text
-    return str(meta["session_key"]), marks
+    wb = LightWorkbook(path)
+    try:
+        if META_SHEET not in wb.sheetnames:
+            raise ValueError("工作簿缺少 _meta 工作表，不是本系统生成的表格")
+        meta = {r[0]: r[1] if len(r) > 1 else None for r in wb.rows(META_SHEET).values() if r[0]}
+        if meta.get("kind") != "signin" or not meta.get("session_key"):
+            raise ValueError("不是签到表")
+        if SIGNIN_SHEET not in wb.sheetnames:
+            raise ValueError(f"工作簿中没有“{SIGNIN_SHEET}”工作表")
+        rows = wb.rows(SIGNIN_SHEET, min_row=HEADER_ROW)
+        headers = list(rows.get(HEADER_ROW, ()))
+        for needed in ("人员编号", "签到情况"):
+            if needed not in headers:
+                raise ValueError(f"第{HEADER_ROW}行表头缺少“{needed}”列")
+        key_col = headers.index("人员编号")
+        mark_col = headers.index("签到情况")
+        marks: dict[str, str] = {}
+        for number, row in rows.items():
+            if number < FIRST_DATA_ROW:
+                continue
+            key = row[key_col] if key_col < len(row) else None
+            mark = row[mark_col] if mark_col < len(row) else None
+            if not key or mark is None or str(mark).strip() == "":
+                continue
+            mark_text = str(mark).strip()
+            if mark_text not in SIGNIN_MARKS:
+                raise ValueError(f"人员 {key} 的签到情况“{mark_text}”无效")
+            marks[str(key)] = mark_text
+        return str(meta["session_key"]), marks
+    finally:
+        wb.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -272,6 +272,66 @@ def test_signin_round_trip(tmp_path: Path) -> None:
         read_signin_sheet(path)
 
 
+def test_signin_marked_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) -> None:
+    from deployments.simulation.middle import mark_signin_sheet
+
+    sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
+    marked = mark_signin_sheet(
+        sheet, tmp_path / "marked.xlsx", lambda key: "缺席" if key == "P002" else "已签到"
+    )
+    wb = load_workbook(marked)  # still a valid workbook for Excel/openpyxl
+    ws = wb["签到表"]
+    assert [ws.cell(row=r, column=7).value for r in (3, 4)] == ["已签到", "缺席"]
+    assert ws["G3"].fill.fgColor.rgb == ws["H3"].fill.fgColor.rgb  # input cells keep their shade
+    assert [dv.formula1 for dv in validations(ws)] == ['"已签到,缺席,请假"']
+    assert wb["_meta"].sheet_state == "hidden"
+    assert read_signin_sheet(marked) == ("S1", {"P001": "已签到", "P002": "缺席"})
+
+
+def test_signin_marked_where_the_mark_cells_are_missing(tmp_path: Path) -> None:
+    """A sheet re-saved without the empty 签到情况 cells: the marks go in at their columns."""
+    import re
+    import zipfile
+
+    from deployments.simulation.middle import mark_signin_sheet
+    from documents.zip_patch import patched_zip
+
+    sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(sheet) as z:
+        xml = z.read(part).decode()
+    bare = re.sub(r'<c r="G[34]"[^>]*?(?:/>|>.*?</c>)', "", xml, flags=re.DOTALL)
+    assert bare != xml
+    sheet.write_bytes(patched_zip(sheet.read_bytes(), {part: bare.encode()}))
+    marked = mark_signin_sheet(sheet, tmp_path / "marked.xlsx", lambda key: "请假")
+    ws = load_workbook(marked)["签到表"]
+    assert [[c.value for c in ws[r]][5:8] for r in (3, 4)] == [
+        [ROSTER[0].project, "请假", None],
+        [ROSTER[1].project, "请假", None],
+    ]
+    assert read_signin_sheet(marked) == ("S1", {"P001": "请假", "P002": "请假"})
+
+
+def test_signin_reader_refuses_unsafe_or_foreign_files(tmp_path: Path) -> None:
+    from documents.safety import UnreadableFile
+
+    sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
+    truncated = tmp_path / "截断.xlsx"
+    truncated.write_bytes(sheet.read_bytes()[:-200])
+    with pytest.raises(UnreadableFile, match="「截断.xlsx」文件不完整或已损坏，请重新保存后提交"):
+        read_signin_sheet(truncated)
+    other = Workbook()
+    other.active.title = "签到表"
+    other.save(tmp_path / "别的表.xlsx")
+    with pytest.raises(ValueError, match="缺少 _meta 工作表，不是本系统生成的表格"):
+        read_signin_sheet(tmp_path / "别的表.xlsx")
+    renamed = load_workbook(sheet)
+    renamed["签到表"]["B2"] = "编号"
+    renamed.save(tmp_path / "改了表头.xlsx")
+    with pytest.raises(ValueError, match="第2行表头缺少“人员编号”列"):
+        read_signin_sheet(tmp_path / "改了表头.xlsx")
+
+
 def test_checkin_request_round_trip(tmp_path: Path) -> None:
     request = CheckinRequest(
         project_key="2025-0001",

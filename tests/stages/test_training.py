@@ -147,4 +147,8 @@ def test_bad_signin_sheet_is_refused(tmp_path: Path) -> None:
     wb.save(bad)
     with pytest.raises(AttendanceError, match="bad.xlsx"):
         import_attendance(ctx, bad)
+    broken = tmp_path / "签到表_损坏.xlsx"
+    broken.write_bytes((ctx.folder("training") / "签到表_S1.xlsx").read_bytes()[:-200])
+    with pytest.raises(AttendanceError, match="「签到表_损坏.xlsx」文件不完整或已损坏"):
+        import_attendance(ctx, broken)
     assert all(a is None for _, _, a in seats())

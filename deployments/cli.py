@@ -142,6 +142,9 @@ def demo(
     projects: Annotated[int, typer.Option("--projects", help="模拟申报项目数")] = 200,
     out: Annotated[Path | None, typer.Option("--out", help="输出目录，默认 ./out/<年度>")] = None,
     seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2025,
+    pdf: Annotated[
+        bool, typer.Option("--pdf/--no-pdf", help="另用 LibreOffice 把荣誉证书转成 PDF（需已安装）")
+    ] = False,
 ) -> None:
     """用模拟时钟和模拟数据完整运行一届质量攻关活动，生成全部文档。"""
     from deployments.demo import DemoError, run_demo, summary_text
@@ -150,7 +153,7 @@ def demo(
         fail("--projects 须为正整数。")
     out_dir = out or Path("out") / str(year)
     try:
-        report = run_demo(year, projects, out_dir, seed=seed, echo=typer.echo)
+        report = run_demo(year, projects, out_dir, seed=seed, echo=typer.echo, pdf=pdf)
     except DemoError as exc:
         fail(str(exc))
     typer.echo(summary_text(report))

@@ -90,7 +90,7 @@ def demo_ticks(
     return sorted(ticks)
 
 
-def prepare_environment(out_dir: Path, database_url: str | None = None) -> str:
+def prepare_environment(out_dir: Path, database_url: str | None = None, pdf: bool = False) -> str:
     """A fresh demo folder and database; refuses to wipe a folder the demo did not make."""
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / DEMO_MARKER).exists():
         raise DemoError(
@@ -105,6 +105,7 @@ def prepare_environment(out_dir: Path, database_url: str | None = None) -> str:
     os.environ["QCAMP_DATABASE_URL"] = database
     os.environ["QCAMP_CAMPAIGN_DIR"] = str(out_dir)
     os.environ.pop("QCAMP_OUTBOX_DIR", None)
+    os.environ["QCAMP_CERTIFICATE_PDF"] = "true" if pdf else "false"
     return database
 
 
@@ -115,11 +116,13 @@ def run_demo(
     seed: int = 2025,
     echo: Callable[[str], object] = print,
     database_url: str | None = None,
+    pdf: bool = False,
 ) -> DemoReport:
-    """The whole campaign; `database_url` (an empty database) replaces the demo's own SQLite."""
+    """The whole campaign; `database_url` (an empty database) replaces the demo's own SQLite;
+    `pdf` also converts the certificates to PDF where LibreOffice is installed."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()
-    database = prepare_environment(out_dir, database_url)
+    database = prepare_environment(out_dir, database_url, pdf)
     server = _start_ephemeral_api()
 
     from deployments.simulation import early

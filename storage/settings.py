@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     campaign_dir: Path | None = None
     # Where the demo's and trial runs' messages go when a recipient has no channel of its own.
     outbox_dir: Path | None = None
+    # Certificates also as PDF, where LibreOffice is installed (one soffice run per publication).
+    certificate_pdf: bool = True
 
 
 def get_settings() -> Settings:

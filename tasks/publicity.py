@@ -26,6 +26,7 @@ from domain.states import ProjectState
 from domain.workdays import publicity_period
 from notifications.recipients import Recipient
 from storage import orm
+from storage.settings import get_settings
 from storage.uow import UnitOfWork
 from tasks.context import CampaignContext, StageOutcome
 from tasks.evaluation import EvaluationError, result_key
@@ -350,8 +351,8 @@ def _issue_certificates(
             path, ctx.year, [d for _, d in certs], issued_on=issued_on, issuer=ctx.config.issuer
         )
         written[unit_id] = path
-    # every unit's file converted by one LibreOffice run, where it is installed
-    pdfs = to_pdfs(list(written.values()))
+    # every unit's file converted by one LibreOffice run, where it is installed and wanted
+    pdfs = to_pdfs(list(written.values())) if get_settings().certificate_pdf else None
     for (unit_id, certs), pdf in zip(per_unit.items(), pdfs or [None] * len(per_unit), strict=True):
         unit = units[unit_id]
         path = written[unit_id]

@@ -170,3 +170,20 @@ def test_simulation_raises_and_dismisses_one_objection(excellent_results: dt.dat
     assert len(objections) == 1 and objections[0].outcome == "dismissed"
     _, outcome = _publicity("2025-10-14T10:00:00", start)
     assert outcome.complete
+
+
+def test_certificates_without_pdf_when_switched_off(
+    excellent_results: dt.date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QCAMP_CERTIFICATE_PDF=false (the demo's default): Word certificates only, even where
+    LibreOffice is installed, and no PDF document is recorded."""
+    monkeypatch.setenv("QCAMP_CERTIFICATE_PDF", "false")
+    start = excellent_results
+    _publicity("2025-09-30T10:00:00", start)
+    ctx, outcome = _publicity("2025-10-14T10:00:00", start)
+    assert outcome.complete
+    with UnitOfWork() as uow:
+        kinds = [d.kind for d in uow.repo.documents(ctx.campaign_id)]
+    assert "certificates" in kinds and "certificates_pdf" not in kinds
+    folder = ctx.folder("publicity")
+    assert list(folder.rglob("*.docx")) and not list(folder.rglob("*.pdf"))

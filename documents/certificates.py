@@ -47,7 +47,7 @@ __all__ = [
 SERIAL_PREFIX = "TJZLGG"
 TITLE_SIZE = 54.0
 BODY_SIZE = 22.0
-BODY_PITCH = 40.0
+BODY_PITCH = 34.0
 
 
 def certificate_serial(year: int, number: int, kind: CertificateKind = CertificateKind.UNIT) -> str:
@@ -110,16 +110,17 @@ def _certificate_page(
         fonts=fonts,
     )
     title.paragraph_format.space_before = Pt(6)
-    title.paragraph_format.space_after = Pt(30)
+    title.paragraph_format.space_after = Pt(18)
     if not first:
         start_new_page(title)
     add_text(doc, texts.salutation, size=BODY_SIZE, indent=False, pitch=BODY_PITCH, fonts=fonts)
     add_text(doc, texts.body, size=BODY_SIZE, pitch=BODY_PITCH, fonts=fonts)
     if texts.unit_line is not None:
         add_text(doc, texts.unit_line, size=BODY_SIZE, pitch=BODY_PITCH, fonts=fonts)
-    spacer = add_text(doc, "", size=BODY_SIZE, indent=False, pitch=BODY_PITCH, fonts=fonts)
-    spacer.paragraph_format.space_after = Pt(24)
-    for text in (issuer, chinese_date(issued_on)):
+    else:
+        # a people's certificate has the unit line here instead: both fit on one page
+        add_text(doc, "", size=BODY_SIZE, indent=False, pitch=BODY_PITCH, fonts=fonts)
+    for n, text in enumerate((issuer, chinese_date(issued_on))):
         p = add_text(
             doc,
             text,
@@ -130,6 +131,8 @@ def _certificate_page(
             fonts=fonts,
         )
         p.paragraph_format.right_indent = Pt(BODY_SIZE * 2)
+        if n == 0:
+            p.paragraph_format.space_before = Pt(12)
     serial = add_text(
         doc,
         texts.serial_line,
@@ -139,7 +142,7 @@ def _certificate_page(
         pitch=None,
         fonts=fonts,
     )
-    serial.paragraph_format.space_before = Pt(24)
+    serial.paragraph_format.space_before = Pt(12)
 
 
 # Private-use characters standing for each page's own texts in the page template.

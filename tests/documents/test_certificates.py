@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -105,6 +106,30 @@ def test_to_pdf_with_libreoffice(tmp_path: Path) -> None:
     pdfs = to_pdfs([notice, certs])
     assert pdfs == [tmp_path / "notice.pdf", tmp_path / "certs.pdf"]
     assert all(p.read_bytes().startswith(b"%PDF") for p in pdfs)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice not installed")
+def test_each_certificate_prints_on_one_page_even_with_long_title_and_unit(tmp_path: Path) -> None:
+    """A person's certificate carries a unit line: with a three-line title and a two-line unit
+    the issuer, date and serial still stay on the certificate's own page."""
+    long_title = "降低某型号高端精密数控机床主轴箱体铸件加工过程中的尺寸超差不良率与返工返修成本"
+    long_unit = "天津市滨海新区某某精密机械制造集团股份有限公司第二分公司"
+    certs = [
+        *CERTS,
+        CertificateData(
+            serial=certificate_serial(2025, 4, CertificateKind.PARTICIPANT),
+            kind=CertificateKind.PARTICIPANT,
+            recipient="欧阳建国",
+            unit=long_unit,
+            title=long_title,
+        ),
+        CertificateData(serial=certificate_serial(2025, 5), recipient=long_unit, title=long_title),
+    ]
+    docx = write_certificates(tmp_path / "certs.docx", 2025, certs)
+    pdf = to_pdf(docx, tmp_path / "pdf")
+    assert pdf is not None
+    pages = re.findall(rb"/Type\s*/Page(?!s)", pdf.read_bytes())
+    assert len(pages) == len(certs)
 
 
 def test_certificate_texts_with_markup_characters_read_back_as_written(tmp_path: Path) -> None:

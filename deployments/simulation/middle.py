@@ -47,7 +47,7 @@ from tasks.audit import (
 from tasks.context import CampaignContext
 from tasks.follow_up import VISITED_STATES, import_visits
 from tasks.implementation import import_checkins, period_end, project_key
-from tasks.results import REQUIRED_PARTS, submit_results, withdraw
+from tasks.results import REQUIRED_PARTS, Submission, submit_results_batch, withdraw
 from tasks.training import import_attendance, sessions_of
 
 POLICY_BY = "质量发展处（演示脚本）"
@@ -420,12 +420,26 @@ def simulate_results(ctx: CampaignContext) -> None:
     opens = cal.results_window_opens.astimezone(SHANGHAI).date()
     window = (cal.results_deadline.astimezone(SHANGHAI).date() - opens).days
     with UnitOfWork() as uow:
-        apps = [
-            (a.id, a.plan_number or "")
-            for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])
-            if a.plan_number
-        ]
-        subs = {s.application_id: s for s in uow.session.scalars(select(orm.ResultSubmission))}
+        apps = uow.session.execute(
+            select(orm.Application.id, orm.Application.plan_number)
+            .where(
+                orm.Application.campaign_id == ctx.campaign_id,
+                orm.Application.is_current.is_(True),
+                orm.Application.state == ProjectState.IN_PROGRESS.value,
+                orm.Application.plan_number.is_not(None),
+            )
+            .order_by(orm.Application.id)
+        ).all()
+        subs = set(
+            uow.session.scalars(
+                select(orm.ResultSubmission.application_id)
+                .join(orm.Application)
+                .where(orm.Application.campaign_id == ctx.campaign_id)
+            )
+        )
+    # What the units forward by now goes in as one batch (the same records and messages as
+    # one `submit_results` each, without a transaction per project).
+    batch: list[Submission] = []
     for app_id, plan in apps:
         roll = fate(ctx.year, "results", app_id)
         spread = int(fate(ctx.year, "results-day", app_id) * (window - 3))
@@ -437,18 +451,19 @@ def simulate_results(ctx: CampaignContext) -> None:
         elif roll < 0.06:
             late_at = cal.results_deadline + dt.timedelta(hours=6)
             if ctx.now >= late_at and app_id not in subs:
-                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS), late_at, achieved)
+                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS), late_at, achieved))
         elif roll < 0.07:
             continue  # never submits: closed at the deadline
         elif roll < 0.11:
             first = _local(opens + dt.timedelta(days=1 + spread // 2), 15)
             second = first + dt.timedelta(days=5)
             if app_id not in subs and ctx.now >= first:
-                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS[:2]), first, achieved)
+                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS[:2]), first, achieved))
             if ctx.now >= second:
-                submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS[2:]), second)
+                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS[2:]), second))
         elif app_id not in subs and ctx.now >= on_day:
-            submit_results(ctx, app_id, _parts(plan, REQUIRED_PARTS), on_day, achieved)
+            batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS), on_day, achieved))
+    submit_results_batch(ctx, batch)
 
 
 def simulate_middle(ctx: CampaignContext, rng: random.Random) -> None:

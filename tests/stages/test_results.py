@@ -11,7 +11,7 @@ from flows.results import results_body
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.context import StageOutcome
-from tasks.results import ResultsError, submit_results, withdraw
+from tasks.results import ResultsError, Submission, submit_results, submit_results_batch, withdraw
 from tests.stages.factory import at, context, seed
 
 ALL = {"成果报告": "report.pdf", "过程材料": "process.zip", "效益证明": "benefit.pdf"}
@@ -80,3 +80,89 @@ def test_submissions_late_withdrawn_and_close() -> None:
     summary = load_workbook(closed.documents[0]).active
     assert summary.max_row >= 7
     assert run("2025-10-01").done == []
+
+
+def test_batch_records_what_single_submissions_record() -> None:
+
+    seed(6, n_units=2, state=ProjectState.IN_PROGRESS)
+    ctx = context("2025-10-01 12:00")
+    outcomes = submit_results_batch(
+        ctx,
+        [
+            Submission("TJZLGG-2025-0001", ALL, at("2025-09-10"), "不良率降至0.8%"),
+            Submission("TJZLGG-2025-0002", {"成果报告": "r.pdf"}, at("2025-09-10")),
+            Submission("TJZLGG-2025-0003", {"成果报告": "r.pdf"}, at("2025-09-11")),
+            Submission(
+                "TJZLGG-2025-0003", {"过程材料": "p.zip", "效益证明": "b.pdf"}, at("2025-09-16")
+            ),
+            Submission("TJZLGG-2025-0004", ALL, at("2025-10-01", "08:00")),
+        ],
+    )
+    assert [(o.plan_number, o.complete, o.late, o.state) for o in outcomes] == [
+        ("TJZLGG-2025-0001", True, False, "results_submitted"),
+        ("TJZLGG-2025-0002", False, False, "in_progress"),
+        ("TJZLGG-2025-0003", False, False, "in_progress"),
+        ("TJZLGG-2025-0003", True, False, "results_submitted"),
+        ("TJZLGG-2025-0004", True, True, "results_late"),
+    ]
+    assert outcomes[1].missing_parts == ["过程材料", "效益证明"]
+    assert state("TJZLGG-2025-0003") == "results_submitted"
+    assert state("TJZLGG-2025-0004") == "results_late"
+    with UnitOfWork() as uow:
+        parts = uow.session.scalar(
+            select(orm.ResultSubmission.parts)
+            .join(orm.Application)
+            .where(orm.Application.plan_number == "TJZLGG-2025-0003")
+        )
+    assert parts == {"成果报告": "r.pdf", "过程材料": "p.zip", "效益证明": "b.pdf"}
+    sent = sorted(p for e, _, p in events() if e in ("results_receipt", "results_late"))
+    assert sent == [
+        "TJZLGG-2025-0001:complete",
+        "TJZLGG-2025-0002:missing1",
+        "TJZLGG-2025-0003:complete",
+        "TJZLGG-2025-0003:missing1",
+        "TJZLGG-2025-0004:late",
+    ]
+
+    # A batch with one submission that cannot be taken stores none of them.
+    before = (events(), state("TJZLGG-2025-0005"))
+    with pytest.raises(ResultsError, match="TJZLGG-2025-0001 的成果材料已齐全受理"):
+        submit_results_batch(
+            ctx,
+            [
+                Submission("TJZLGG-2025-0005", ALL, at("2025-09-12")),
+                Submission("TJZLGG-2025-0001", ALL, at("2025-09-12")),
+            ],
+        )
+    with pytest.raises(ResultsError, match="找不到2025年项目计划中的项目“TJZLGG-2025-0999”"):
+        submit_results_batch(
+            ctx, [Submission("TJZLGG-2025-0005", ALL), Submission("TJZLGG-2025-0999", ALL)]
+        )
+    assert (events(), state("TJZLGG-2025-0005")) == before
+    # Late material sent again is recorded once more, never told twice.
+    submit_results_batch(ctx, [Submission("TJZLGG-2025-0004", ALL, at("2025-10-01", "09:00"))])
+    assert sum(1 for e in events() if e[0] == "results_late") == 1
+
+
+def test_demo_units_submit_once_however_often_the_demo_ticks() -> None:
+    from deployments.simulation.middle import simulate_results
+
+    seed(60, n_units=3, state=ProjectState.IN_PROGRESS)
+    for day in ("2025-09-05", "2025-09-20", "2025-09-20", "2025-10-02", "2025-10-02"):
+        simulate_results(context(day))
+    with UnitOfWork() as uow:
+        submitted = list(uow.session.scalars(select(orm.ResultSubmission.application_id)))
+        states = dict(
+            uow.session.execute(select(orm.Application.plan_number, orm.Application.state)).all()
+        )
+    assert len(submitted) == len(set(submitted)) > 40
+    told = [(e, p) for e, _, p in events()]
+    assert len(told) == len(set(told))
+    complete = {p.rsplit(":", 1)[0] for e, p in told if p.endswith(":complete")}
+    assert complete == {p for p, s in states.items() if s == "results_submitted"}
+    assert {s for s in states.values()} <= {
+        "results_submitted",
+        "results_late",
+        "withdrawn",
+        "in_progress",
+    }

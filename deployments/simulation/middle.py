@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import html
 import io
 import random
 import re
@@ -139,19 +140,23 @@ def mark_signin_sheet(sheet: Path, target: Path, mark: Callable[[str], str]) -> 
     850 people.
     """
     source = sheet.read_bytes()
-    book = LightWorkbook(source, name=sheet.name)
-    try:
-        rows = book.rows(SIGNIN_SHEET, min_row=FIRST_DATA_ROW, max_col=2)
-    finally:
-        book.close()
-    marks = {
-        r: mark(str(values[1]))
-        for r, values in rows.items()
-        if len(values) > 1 and values[1] not in (None, "")
-    }
     with zipfile.ZipFile(io.BytesIO(source)) as z:
         part = worksheet_parts(z)[SIGNIN_SHEET]
         xml = z.read(part).decode("utf-8")
+    # The person keys as the system writes them (inline strings); a sheet saved otherwise (shared
+    # strings, numbers) is read through the light reader.
+    keys = {
+        int(m.group(1)): html.unescape(m.group(2))
+        for m in re.finditer(r'<c r="B(\d+)"[^>]*? t="inlineStr"><is><t>([^<]*)</t></is></c>', xml)
+    }
+    if len(keys) < len(re.findall(r'<c r="B\d+"[^>]*?>\s*<(?:v|is)>', xml)):
+        book = LightWorkbook(source, name=sheet.name)
+        try:
+            rows = book.rows(SIGNIN_SHEET, min_row=1, max_col=2)
+        finally:
+            book.close()
+        keys = {r: str(v[1]) for r, v in rows.items() if len(v) > 1 and v[1] not in (None, "")}
+    marks = {r: mark(key) for r, key in keys.items() if r >= FIRST_DATA_ROW and key}
     column = get_column_letter(SIGNIN_MARK_COL)
     typed: set[int] = set()
 

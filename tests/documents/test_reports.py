@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ from documents.rows import (
     TrainingSession,
     VisitCoverageRow,
 )
+from documents.zip_patch import patched_zip
 from domain.models import Finding, Severity
 
 AUDIT = [
@@ -286,15 +289,24 @@ def test_signin_marked_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) 
     assert [dv.formula1 for dv in validations(ws)] == ['"已签到,缺席,请假"']
     assert wb["_meta"].sheet_state == "hidden"
     assert read_signin_sheet(marked) == ("S1", {"P001": "已签到", "P002": "缺席"})
+    # A sheet saved by another program, the keys not as inline strings: read as Excel shows them.
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(sheet) as z:
+        xml = z.read(part).decode()
+    other = re.sub(
+        r'(<c r="B\d+"[^>]*?) t="inlineStr"><is><t>([^<]*)</t></is>', r'\1 t="str"><v>\2</v>', xml
+    )
+    assert other.count('t="str"') == 3  # the header and two people
+    resaved = tmp_path / "resaved.xlsx"
+    resaved.write_bytes(patched_zip(sheet.read_bytes(), {part: other.encode()}))
+    wanted = {"P001": "请假", "P002": "已签到"}
+    again = mark_signin_sheet(resaved, tmp_path / "again.xlsx", wanted.__getitem__)
+    assert read_signin_sheet(again) == ("S1", wanted)
 
 
 def test_signin_marked_where_the_mark_cells_are_missing(tmp_path: Path) -> None:
     """A sheet re-saved without the empty 签到情况 cells: the marks go in at their columns."""
-    import re
-    import zipfile
-
     from deployments.simulation.middle import mark_signin_sheet
-    from documents.zip_patch import patched_zip
 
     sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
     part = "xl/worksheets/sheet1.xml"

@@ -69,7 +69,7 @@ def _not_found(ctx: CampaignContext, text: str) -> ResultsError:
     )
 
 
-def _project_query(ctx: CampaignContext) -> Select[tuple[orm.Application]]:
+def _project_query(ctx: CampaignContext) -> Select[orm.Application]:
     return (
         select(orm.Application)
         .where(orm.Application.campaign_id == ctx.campaign_id, orm.Application.is_current.is_(True))

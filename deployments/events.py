@@ -4,8 +4,11 @@ Each change emits `qcamp.application.<to_state>` (e.g. `qcamp.application.return
 `qcamp.application.<id>`, related to the campaign year. In the dashboard: Events; in automations:
 trigger on `qcamp.application.returned` and e.g. send a notification.
 
-Outside a flow or task run and with no Prefect API configured, this does nothing (no error, no
-warning), so the repository can call this from scripts and tests freely.
+Events are emitted only where a Prefect server is configured (`PREFECT_API_URL`: served
+deployments, workers, the test harness), because that is where automations live. With Prefect's
+ephemeral API (a one-off local run such as `qcamp demo`) nothing can listen, and a simulated year's
+thousands of state changes would only load the throwaway server; there, and outside Prefect
+altogether, this does nothing (no error, no warning), so scripts and tests may call it freely.
 """
 
 from __future__ import annotations
@@ -32,15 +35,10 @@ def event_name(to_state: str | Enum) -> str:
 
 
 def should_emit() -> bool:
-    """Inside a flow or task run, or when a Prefect server is configured (PREFECT_API_URL).
-
-    Otherwise emitting would start a temporary local server just to drop the event.
-    """
-    from prefect.context import FlowRunContext, TaskRunContext
+    """Only towards a configured Prefect server (see the module docstring)."""
     from prefect.settings import PREFECT_API_URL
 
-    in_run = FlowRunContext.get() is not None or TaskRunContext.get() is not None
-    return in_run or bool(PREFECT_API_URL.value())
+    return bool(PREFECT_API_URL.value())
 
 
 def emit_state_change(

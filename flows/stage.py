@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 from sqlalchemy import func, select
 
-from deployments.events import emit_state_change
+from deployments.events import emit_state_change, should_emit
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.context import STAGES, CampaignContext, StageOutcome, open_campaign
@@ -40,6 +40,8 @@ def _last_state_change() -> int:
 
 def emit_state_events(year: int, after_id: int) -> int:
     """One Prefect event per project state change this run recorded, for automations."""
+    if not should_emit():
+        return 0
     with UnitOfWork() as uow:
         rows = uow.session.execute(
             select(orm.StateChange, orm.Application.title)
@@ -63,7 +65,7 @@ def emit_state_events(year: int, after_id: int) -> int:
 def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageOutcome:
     ctx = open_campaign(year, as_of)
     outcome = StageOutcome(stage=stage, as_of=ctx.now)
-    before = _last_state_change()
+    before = _last_state_change() if should_emit() else 0
     body(ctx, outcome)
     emit_state_events(year, before)
     if outcome.complete:

@@ -71,3 +71,19 @@ def test_a_failing_emit_never_breaks_the_caller(
         return emit_state_change(8, None, "submitted", 2025)
 
     assert change() is None
+
+
+def test_with_the_ephemeral_api_a_run_emits_nothing(
+    prefect_api: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No server configured (the demo's ephemeral API): nobody listens, nothing is sent."""
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(prefect.events, "emit_event", lambda **kw: calls.append(kw) or "sent")
+
+    @flow
+    def change() -> Any:
+        with temporary_settings(updates={PREFECT_API_URL: None}):
+            return emit_state_change(9, "accepted", "approved", 2025)
+
+    assert change() is None
+    assert calls == []

@@ -10,9 +10,7 @@ import json
 import random
 import re
 import shutil
-import struct
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
@@ -21,6 +19,7 @@ from openpyxl import Workbook
 
 from documents.application_form import PROJECT_TYPES, choice_text, write_filled_form
 from documents.summary_table import write_summary
+from documents.zip_patch import patched_zip
 from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
 from domain.eligibility import campaign_duplicates
@@ -460,9 +459,6 @@ _TOKEN_FIELDS = (
 _BOX_CHOICES: dict[str, tuple[str, ...]] = {"project_type": PROJECT_TYPES, "joint": ("是", "否")}
 MEMBERS_PER_FORM = 4
 _DOCUMENT_PART = "word/document.xml"
-_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
-_CENTRAL_HEADER = struct.Struct("<IHHHHHHIIIHHHHHII")
-_END_OF_CENTRAL = struct.Struct("<IHHHHIIH")
 
 
 def _token(n: int) -> str:
@@ -477,90 +473,17 @@ def _get(form: ApplicationForm, path: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Member:
-    """One part of the template package, kept compressed exactly as python-docx wrote it."""
-
-    name: bytes
-    flags: int
-    method: int
-    dos_time: int
-    dos_date: int
-    crc: int
-    raw: bytes  # the compressed bytes
-    size: int
-    external_attr: int
-
-
-@dataclass(frozen=True)
 class _Template:
-    members: tuple[_Member, ...]
-    document: int  # index of word/document.xml in members
+    package: bytes  # the .docx python-docx wrote, tokens in document.xml
     pieces: tuple[str, ...]  # document.xml split around its tokens: text, token, text, …
 
 
 def _load_template(package: bytes) -> _Template:
-    members: list[_Member] = []
-    document = -1
-    pieces: tuple[str, ...] = ()
     with zipfile.ZipFile(io.BytesIO(package)) as zf:
-        for info in zf.infolist():
-            head = _LOCAL_HEADER.unpack_from(package, info.header_offset)
-            start = info.header_offset + _LOCAL_HEADER.size + head[9] + head[10]
-            if info.filename == _DOCUMENT_PART:
-                document = len(members)
-                pieces = tuple(TOKEN.split(zf.read(info).decode("utf-8")))
-            members.append(
-                _Member(
-                    name=info.filename.encode("utf-8"),
-                    flags=(info.flag_bits & ~0x08) | (0x800 if not info.filename.isascii() else 0),
-                    method=info.compress_type,
-                    dos_time=(info.date_time[3] << 11)
-                    | (info.date_time[4] << 5)
-                    | (info.date_time[5] // 2),
-                    dos_date=((info.date_time[0] - 1980) << 9)
-                    | (info.date_time[1] << 5)
-                    | info.date_time[2],
-                    crc=info.CRC,
-                    raw=package[start : start + info.compress_size],
-                    size=info.file_size,
-                    external_attr=info.external_attr,
-                )
-            )
-    if document < 0:
-        raise ValueError("template has no word/document.xml")
-    return _Template(tuple(members), document, pieces)
-
-
-def _zip(template: _Template, document: bytes) -> bytes:
-    """The template package with its document.xml replaced: the other parts are copied as
-    they were compressed, only document.xml is deflated again."""
-    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-    new_raw = compressor.compress(document) + compressor.flush()
-    out = bytearray()
-    central = bytearray()
-    for i, m in enumerate(template.members):
-        if i == template.document:
-            m = _Member(
-                m.name, m.flags, zipfile.ZIP_DEFLATED, m.dos_time, m.dos_date,
-                zlib.crc32(document), new_raw, len(document), m.external_attr,
-            )  # fmt: skip
-        offset = len(out)
-        out += _LOCAL_HEADER.pack(
-            0x04034B50, 20, m.flags, m.method, m.dos_time, m.dos_date,
-            m.crc, len(m.raw), m.size, len(m.name), 0,
-        )  # fmt: skip
-        out += m.name
-        out += m.raw
-        central += _CENTRAL_HEADER.pack(
-            0x02014B50, 20, 20, m.flags, m.method, m.dos_time, m.dos_date, m.crc,
-            len(m.raw), m.size, len(m.name), 0, 0, 0, 0, m.external_attr, offset,
-        )  # fmt: skip
-        central += m.name
-    count = len(template.members)
-    cd_offset = len(out)
-    out += central
-    out += _END_OF_CENTRAL.pack(0x06054B50, 0, 0, count, count, len(central), cd_offset, 0)
-    return bytes(out)
+        if _DOCUMENT_PART not in zf.namelist():
+            raise ValueError("template has no word/document.xml")
+        pieces = tuple(TOKEN.split(zf.read(_DOCUMENT_PART).decode("utf-8")))
+    return _Template(package, pieces)
 
 
 class FormWriter:
@@ -619,7 +542,8 @@ class FormWriter:
         xml = "".join(
             xml_escape(values[piece]) if i % 2 else piece for i, piece in enumerate(pieces)
         )
-        path.write_bytes(_zip(template, xml.encode("utf-8")))
+        # the other parts are copied still compressed; only document.xml is deflated again
+        path.write_bytes(patched_zip(template.package, {_DOCUMENT_PART: xml.encode("utf-8")}))
 
 
 TOKEN = re.compile(r"(QQZ\d{3}ZQQ)")

@@ -74,6 +74,7 @@ def patched_zip(source: bytes, replace: Mapping[str, bytes]) -> bytes:
         offset = len(out)
         crc, size, flags = info.CRC, info.file_size, info.flag_bits
         compress_type, extract_version = info.compress_type, info.extract_version
+        t, d = _dos_time(info)
         new = replace.get(info.filename)
         if new is None:
             start = info.header_offset
@@ -85,7 +86,6 @@ def patched_zip(source: bytes, replace: Mapping[str, bytes]) -> bytes:
             data = packer.compress(new) + packer.flush()
             crc, size, compressed_size = zlib.crc32(new), len(new), len(data)
             compress_type, extract_version = zipfile.ZIP_DEFLATED, max(extract_version, 20)
-            t, d = _dos_time(info)
             out += _LOCAL.pack(
                 _LOCAL_SIG,
                 extract_version,
@@ -101,7 +101,6 @@ def patched_zip(source: bytes, replace: Mapping[str, bytes]) -> bytes:
                 0,
             )
             out += name_bytes + data
-        t, d = _dos_time(info)
         central += _CENTRAL.pack(
             _CENTRAL_SIG,
             info.create_version,

@@ -11,6 +11,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_UI_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+# Retries of requests the API answers "busy" (see deployments.ephemeral_api.CLIENT_MAX_RETRIES).
+os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
 
 import datetime as dt  # noqa: E402
 import json  # noqa: E402

@@ -95,6 +95,9 @@ def run(
         kwargs[WAIT_FOR_STAFF] = wait_for_staff
     elif wait_for_staff:
         typer.echo(f"提示：{key} 阶段没有需要人工决定的事项，忽略 --wait-for-staff。", err=True)
+    from deployments.ephemeral_api import use_temporary_api
+
+    use_temporary_api()
     try:
         result = stage_flow(**kwargs)
     except Exception as exc:  # the flow run is marked Failed in Prefect; tell staff what to do

@@ -18,7 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.settings import (
+    PREFECT_CLIENT_MAX_RETRIES,
+    PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+    temporary_settings,
+)
 
 from domain.calendar import SHANGHAI, CampaignCalendar
 
@@ -159,7 +163,13 @@ def run_demo(
         server.join()
     # Heartbeats detect crashed runs of served deployments; in this one local process their
     # thread costs up to a second at the end of every flow run, so the demo runs without.
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+    from deployments.ephemeral_api import CLIENT_MAX_RETRIES
+
+    settings = {
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+        PREFECT_CLIENT_MAX_RETRIES: max(PREFECT_CLIENT_MAX_RETRIES.value(), CLIENT_MAX_RETRIES),
+    }
+    with temporary_settings(updates=settings):
         _run_ticks(year, ticks, plan, staging, seed, middle, late, echo)
     return DemoReport(year, out_dir, database, time.perf_counter() - started, len(ticks))
 
@@ -196,15 +206,14 @@ def _run_ticks(
 
 def _start_ephemeral_api() -> threading.Thread | None:
     """Prefect's temporary API takes ~15 s to start: start it while the data is prepared."""
-    from prefect.settings import PREFECT_API_URL
+    from deployments.ephemeral_api import use_temporary_api
 
-    if PREFECT_API_URL.value():
+    api = use_temporary_api()
+    if api is None:
         return None
 
     def start() -> None:
-        from prefect.server.api.server import SubprocessASGIServer
-
-        SubprocessASGIServer().start()
+        api.start()
 
     thread = threading.Thread(target=start, name="prefect-ephemeral-api", daemon=True)
     thread.start()

@@ -1,0 +1,154 @@
+"""The temporary local Prefect API: busy answers tell the client to retry soon, not in seconds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from prefect.client.base import PrefectHttpxAsyncClient
+
+from deployments.ephemeral_api import LONGEST_RETRY_SECONDS, RetryAfterBusy
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BusyThenFine:
+    """An ASGI app answering 503 (as Prefect does for "database is locked") `busy` times."""
+
+    def __init__(self, busy: int, retry_after: str | None = None) -> None:
+        self.busy = busy
+        self.retry_after = retry_after
+        self.calls = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        self.calls += 1
+        status = 503 if self.calls <= self.busy else 200
+        headers = [(b"content-type", b"application/json")]
+        if status == 503 and self.retry_after:
+            headers.append((b"retry-after", self.retry_after.encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+
+async def _get(app: Any, waits: list[float], monkeypatch: pytest.MonkeyPatch) -> httpx.Response:
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(anyio, "sleep", record)
+    transport = httpx.ASGITransport(app=app)
+    async with PrefectHttpxAsyncClient(transport=transport, base_url="http://api") as client:
+        return await client.get("/api/task_runs/")
+
+
+def test_prefect_client_retries_a_busy_answer_after_milliseconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    waits: list[float] = []
+    inner = BusyThenFine(busy=3)
+    response = asyncio.run(_get(RetryAfterBusy(inner), waits, monkeypatch))
+    assert response.status_code == 200
+    assert inner.calls == 4
+    # Prefect's own waits would be about 2, 4 and 8 s; these grow from 50 ms.
+    assert len(waits) == 3
+    assert 0.05 <= waits[0] < 0.1
+    assert 0.2 <= waits[1] < 0.3
+    assert 0.8 <= waits[2] < 1.0
+
+
+def test_without_the_wrapper_the_client_waits_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The behaviour the wrapper exists for (so the test above can tell the difference)."""
+    waits: list[float] = []
+    response = asyncio.run(_get(BusyThenFine(busy=1), waits, monkeypatch))
+    assert response.status_code == 200
+    assert len(waits) == 1 and waits[0] >= 1.5
+
+
+def test_waits_stop_growing_and_start_again_after_an_answer() -> None:
+    wrapper = RetryAfterBusy(BusyThenFine(busy=0))
+    seen = [wrapper.retry_after() for _ in range(8)]
+    assert seen == sorted(seen)
+    assert seen[-1] == LONGEST_RETRY_SECONDS
+
+    async def one_request() -> None:
+        transport = httpx.ASGITransport(app=wrapper)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            assert (await client.get("/api/health")).status_code == 200
+
+    asyncio.run(one_request())
+    assert wrapper.retry_after() == pytest.approx(0.05)
+
+
+def test_a_retry_after_from_prefect_itself_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    waits: list[float] = []
+    inner = BusyThenFine(busy=1, retry_after="3")
+    asyncio.run(_get(RetryAfterBusy(inner), waits, monkeypatch))
+    assert len(waits) == 1 and waits[0] >= 3
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json
+    from prefect import flow, task
+
+    from deployments.ephemeral_api import TemporaryAPI, use_temporary_api
+
+    @task
+    def double(x: int) -> int:
+        return 2 * x
+
+    @flow(name="inner")
+    def inner(x: int) -> int:
+        return double(x)
+
+    @flow(name="outer")
+    def outer() -> list[int]:
+        return [inner(x) for x in range(3)]
+
+    api = use_temporary_api()
+    result = outer()
+    print(json.dumps({
+        "result": result,
+        "ours": isinstance(api, TemporaryAPI),
+        "args": api.server_process.args if api and api.server_process else None,
+    }))
+    """
+)
+
+
+def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
+    tmp_path: Path,
+) -> None:
+    """A real temporary API in its own process and Prefect home: the app is the wrapped one and
+    a flow with subflows and tasks runs through it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect"),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["result"] == [0, 2, 4]
+    assert out["ours"] is True
+    assert "deployments.ephemeral_api:create_app" in out["args"]
+    assert (tmp_path / "prefect" / "prefect.db").exists()

@@ -11,7 +11,7 @@ from prefect.runtime import flow_run
 
 from domain.calendar import SHANGHAI, CampaignCalendar
 from flows.stage import artifact_key, stage_complete
-from flows.stages import STAGE_FLOWS
+from flows.stages import STAGE_DUE, STAGE_FLOWS
 from tasks.context import STAGES, StageOutcome, open_campaign
 from tasks.delivery import deliver_messages, queue_staff_digest
 from tasks.progress import progress_rows, unit_status_rows
@@ -39,13 +39,16 @@ STAGE_OPENS: dict[str, Callable[[CampaignCalendar], dt.datetime | dt.date]] = {
 
 @flow(name="annual-campaign", flow_run_name=campaign_run_name, log_prints=True)
 def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageOutcome]:
-    """年度质量攻关: run every stage that is open and not yet complete, then deliver messages."""
+    """年度质量攻关: run every stage that is open, not yet complete and has something due, then
+    deliver messages."""
     ctx = open_campaign(year, as_of)
     as_of_text = ctx.now.isoformat()
     outcomes: dict[str, StageOutcome] = {}
     for stage, stage_flow in STAGE_FLOWS.items():
         if not ctx.is_due(STAGE_OPENS[stage](ctx.calendar)) or stage_complete(ctx, stage):
             continue
+        if stage in STAGE_DUE and not STAGE_DUE[stage](ctx):
+            continue  # e.g. follow-up between two coverage reports: no run, no dashboard noise
         outcomes[stage] = stage_flow(year=year, as_of=as_of_text)
     queue_staff_digest(ctx, outcomes)
     deliver_messages(ctx)

@@ -3,17 +3,29 @@ results deadline (visits are imported with `qcamp visits import`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import done_steps, run_stage, stage_run_name
 from tasks.context import CampaignContext, StageOutcome
 from tasks.follow_up import STAGE, coverage_report, follow_up_status, report_points
 
 
+def due_reports(ctx: CampaignContext) -> list[tuple[str, str, dt.date | dt.datetime, dt.date]]:
+    """The coverage reports due by now and not yet written."""
+    done = done_steps(ctx, STAGE)
+    return [p for p in report_points(ctx) if ctx.is_due(p[2]) and p[0] not in done]
+
+
+def follow_up_due(ctx: CampaignContext) -> bool:
+    """Whether a run has anything to do: a report to write, or the stage to close."""
+    return bool(due_reports(ctx)) or ctx.is_due(ctx.calendar.results_deadline)
+
+
 def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
-    for step, label, due, until in report_points(ctx):
-        if ctx.is_due(due):
-            coverage_report(ctx, outcome, step, label, until)
+    for step, label, _due, until in due_reports(ctx):
+        coverage_report(ctx, outcome, step, label, until)
     follow_up_status(ctx, outcome)
     outcome.complete = ctx.is_due(ctx.calendar.results_deadline)
 

@@ -81,6 +81,12 @@ def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> Stag
     return outcome
 
 
+def done_steps(ctx: CampaignContext, stage: str) -> set[str]:
+    """The steps of `stage` already recorded: what a run must not start again."""
+    with UnitOfWork() as uow:
+        return {s.step for s in uow.repo.steps(ctx.campaign_id, stage)}
+
+
 def stage_complete(ctx: CampaignContext, stage: str) -> bool:
     with UnitOfWork() as uow:
         return uow.repo.step_done(ctx.campaign_id, stage, "complete") is not None

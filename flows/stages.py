@@ -7,13 +7,13 @@ from collections.abc import Callable
 from flows.application import application_stage
 from flows.audit import audit_stage
 from flows.evaluation import evaluation_stage
-from flows.follow_up import follow_up_stage
-from flows.implementation import implementation_stage
+from flows.follow_up import follow_up_due, follow_up_stage
+from flows.implementation import implementation_due, implementation_stage
 from flows.promotion import promotion_stage
 from flows.publicity import publicity_stage
-from flows.results import results_stage
+from flows.results import results_due, results_stage
 from flows.training import training_stage
-from tasks.context import StageOutcome
+from tasks.context import CampaignContext, StageOutcome
 
 STAGE_FLOWS: dict[str, Callable[..., StageOutcome]] = {
     "application": application_stage,
@@ -25,4 +25,12 @@ STAGE_FLOWS: dict[str, Callable[..., StageOutcome]] = {
     "evaluation": evaluation_stage,
     "publicity": publicity_stage,
     "promotion": promotion_stage,
+}
+
+# Stages driven by calendar points alone: the campaign starts their flow only on a run where one
+# is due (the others look at what arrived since their last run, so they run whenever open).
+STAGE_DUE: dict[str, Callable[[CampaignContext], bool]] = {
+    "implementation": implementation_due,
+    "follow_up": follow_up_due,
+    "results": results_due,
 }

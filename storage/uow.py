@@ -211,12 +211,11 @@ class CampaignRepository:
         self.session.flush()
         return record
 
-    def steps(self, campaign_id: int) -> Sequence[orm.StageStep]:
-        return self.session.scalars(
-            select(orm.StageStep)
-            .where(orm.StageStep.campaign_id == campaign_id)
-            .order_by(orm.StageStep.id)
-        ).all()
+    def steps(self, campaign_id: int, stage: str | None = None) -> Sequence[orm.StageStep]:
+        query = select(orm.StageStep).where(orm.StageStep.campaign_id == campaign_id)
+        if stage is not None:
+            query = query.where(orm.StageStep.stage == stage)
+        return self.session.scalars(query.order_by(orm.StageStep.id)).all()
 
     # documents --------------------------------------------------------------------------------
     def record_document(

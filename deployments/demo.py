@@ -184,24 +184,28 @@ def _run_ticks(
     late,  # noqa: ANN001
     echo: Callable[[str], object],
 ) -> None:
+    from prefect.context import SyncClientContext
+
     from deployments.simulation import early
     from flows.campaign import annual_campaign
     from tasks.context import open_campaign
 
-    for n, tick in enumerate(ticks, start=1):
-        tick_started = time.perf_counter()
-        tick_ctx = open_campaign(year, tick)
-        early.simulate_submissions(tick_ctx, plan, staging)
-        if middle is not None:
-            middle.simulate_middle(tick_ctx, random.Random(f"{seed}-{tick.isoformat()}"))
-        if late is not None:
-            late.simulate_late(tick_ctx, random.Random(f"{seed}-{tick.isoformat()}-late"))
-        outcomes = annual_campaign(year=year, as_of=tick.isoformat())
-        did = [o.label for o in outcomes.values() if o.done]
-        echo(
-            f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"
-            f"（{time.perf_counter() - tick_started:.1f}秒）"
-        )
+    # One API client for the whole simulated year (Prefect otherwise opens one per flow run).
+    with SyncClientContext.get_or_create():
+        for n, tick in enumerate(ticks, start=1):
+            tick_started = time.perf_counter()
+            tick_ctx = open_campaign(year, tick)
+            early.simulate_submissions(tick_ctx, plan, staging)
+            if middle is not None:
+                middle.simulate_middle(tick_ctx, random.Random(f"{seed}-{tick.isoformat()}"))
+            if late is not None:
+                late.simulate_late(tick_ctx, random.Random(f"{seed}-{tick.isoformat()}-late"))
+            outcomes = annual_campaign(year=year, as_of=tick.isoformat())
+            did = [o.label for o in outcomes.values() if o.done]
+            echo(
+                f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"
+                f"（{time.perf_counter() - tick_started:.1f}秒）"
+            )
 
 
 def _start_ephemeral_api() -> threading.Thread | None:

@@ -26,7 +26,7 @@ def campaign_run_name() -> str:
 # When each stage opens: before then, the campaign does not start its flow at all.
 STAGE_OPENS: dict[str, Callable[[CampaignCalendar], dt.datetime | dt.date]] = {
     "application": lambda c: c.call_published,
-    "audit": lambda c: c.application_deadline,
+    "audit": lambda c: c.audit,
     "training": lambda c: c.training_invitations,
     "implementation": lambda c: c.checkins_start,
     "follow_up": lambda c: c.checkins_start,

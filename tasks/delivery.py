@@ -16,9 +16,10 @@ def deliver_messages(ctx: CampaignContext) -> DeliveryReport:
     return deliver_due(session_factory(), now=ctx.now, default_outbox=ctx.outbox)
 
 
-@task(name="staff-digest", task_run_name="digest-{ctx.year}")
 def queue_staff_digest(ctx: CampaignContext, outcomes: dict[str, StageOutcome]) -> bool:
-    """每日工作摘要: what each stage did and waits for, and every failed delivery; once a day."""
+    """每日工作摘要: what each stage did and waits for, and every failed delivery; once a day.
+
+    One queued message, so not a task of its own: `deliver-messages` right after it sends it."""
     counts: dict[str, int | str] = {}
     for outcome in outcomes.values():
         if outcome.done:

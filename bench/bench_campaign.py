@@ -53,7 +53,7 @@ def _plain_prefect() -> None:
     import flows.stage
 
     flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
-    flows.campaign.create_table_artifact = _noop  # type: ignore[assignment]
+    flows.campaign.create_markdown_artifact = _noop  # type: ignore[assignment]
 
 
 def child(mode: str, projects: int, out: Path) -> None:

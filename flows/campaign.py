@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from prefect import flow
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from domain.calendar import SHANGHAI, CampaignCalendar
@@ -14,7 +14,7 @@ from flows.stage import artifact_key, stage_complete
 from flows.stages import STAGE_DUE, STAGE_FLOWS
 from tasks.context import STAGES, StageOutcome, open_campaign
 from tasks.delivery import deliver_messages, queue_staff_digest
-from tasks.progress import progress_rows, unit_status_rows
+from tasks.progress import progress_markdown
 
 
 def campaign_run_name() -> str:
@@ -52,15 +52,12 @@ def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageOutco
         outcomes[stage] = stage_flow(year=year, as_of=as_of_text)
     queue_staff_digest(ctx, outcomes)
     deliver_messages(ctx)
-    create_table_artifact(
-        table=progress_rows(ctx),
+    # One page for staff: the stages' progress and each recommending unit's projects.
+    create_markdown_artifact(
+        markdown=progress_markdown(ctx),
         key=artifact_key(year, "progress"),
-        description=f"{year}年质量攻关各阶段进度（截至{ctx.now.astimezone(SHANGHAI):%Y-%m-%d}）",
-    )
-    create_table_artifact(
-        table=unit_status_rows(ctx),
-        key=artifact_key(year, "units"),
-        description=f"{year}年各推荐单位项目状态",
+        description=f"{year}年质量攻关各阶段进度与各推荐单位项目状态"
+        f"（截至{ctx.now.astimezone(SHANGHAI):%Y-%m-%d}）",
     )
     for stage, outcome in outcomes.items():
         if outcome.done:

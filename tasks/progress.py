@@ -44,3 +44,25 @@ def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
             row[STATE_LABELS[state]] = counts[uid][state.value]
         rows.append(row)
     return rows
+
+
+def markdown_table(rows: list[dict[str, str]] | list[dict[str, str | int]]) -> list[str]:
+    """Rows of equal keys as a markdown table (the keys are the header)."""
+    if not rows:
+        return ["（无）"]
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = (str(row[k]).replace("|", "｜").replace("\n", " ") for k in header)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def progress_markdown(ctx: CampaignContext) -> str:
+    """The dashboard's campaign page: stage progress, then every recommending unit's projects."""
+    day = ctx.now.astimezone(SHANGHAI)
+    lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）", "", "### 各阶段进度", ""]
+    lines += markdown_table(progress_rows(ctx))
+    lines += ["", "### 各推荐单位项目状态", ""]
+    lines += markdown_table(unit_status_rows(ctx))
+    return "\n".join(lines)

@@ -119,7 +119,7 @@ def late_path(n_results: int = 1200) -> None:
     from tests.stages.conftest_late import (
         build_results,
         ensure_tables,
-        make_context,
+        late_context,
         outcome_for,
         write_expert_pool,
     )
@@ -128,17 +128,7 @@ def late_path(n_results: int = 1200) -> None:
     ensure_tables()
 
     def context(as_of: str) -> CampaignContext:
-        ctx = make_context(2025, as_of)
-        tz = ctx.calendar.panel_draw.tzinfo
-        ctx.config.calendar = ctx.calendar.model_copy(
-            update={
-                "panel_draw": dt.datetime(2025, 9, 20, 9, tzinfo=tz),
-                "scores_due": dt.datetime(2025, 9, 25, 18, tzinfo=tz),
-                "excellent_decision": dt.datetime(2025, 9, 26, 9, tzinfo=tz),
-                "publicity_start": dt.date(2025, 9, 30),
-            }
-        )
-        return ctx
+        return late_context(2025, as_of, dt.date(2025, 9, 30))
 
     def timed(label: str, step: Callable[[], object]) -> None:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)

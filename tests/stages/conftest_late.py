@@ -28,6 +28,22 @@ def make_context(year: int, as_of: str) -> CampaignContext:
     return open_campaign(year, as_of)
 
 
+def late_context(year: int, as_of: str, publicity_start: dt.date) -> CampaignContext:
+    """The campaign at `as_of`, with its evaluation calendar moved into late September, before
+    `publicity_start` (so stages 7-9 run without waiting for the real October dates)."""
+    ctx = make_context(year, as_of)
+    tz = ctx.calendar.panel_draw.tzinfo
+    ctx.config.calendar = ctx.calendar.model_copy(
+        update={
+            "panel_draw": dt.datetime(year, 9, 20, 9, tzinfo=tz),
+            "scores_due": dt.datetime(year, 9, 25, 18, tzinfo=tz),
+            "excellent_decision": dt.datetime(year, 9, 26, 9, tzinfo=tz),
+            "publicity_start": publicity_start,
+        }
+    )
+    return ctx
+
+
 def build_results(
     ctx: CampaignContext, n: int, *, seed: int = 7, units: int = 6, people: int = 4
 ) -> list[int]:

@@ -17,12 +17,13 @@ from flows.promotion import promotion_body
 from flows.publicity import publicity_body
 from storage import orm
 from storage.uow import UnitOfWork
+from tasks.context import CampaignContext
 from tasks.evaluation import confirm_excellent, import_experts
 from tasks.publicity import add_objection, resolve_objection
 from tests.stages.conftest_late import (
     build_results,
     ensure_tables,
-    make_context,
+    late_context,
     outcome_for,
     score_all_panels,
     write_expert_pool,
@@ -31,19 +32,8 @@ from tests.stages.conftest_late import (
 YEAR = 2025
 
 
-def _ctx(as_of: str, publicity_start: dt.date):  # noqa: ANN202
-    """The campaign at `as_of`, with its evaluation calendar moved before `publicity_start`."""
-    ctx = make_context(YEAR, as_of)
-    tz = ctx.calendar.panel_draw.tzinfo
-    ctx.config.calendar = ctx.calendar.model_copy(
-        update={
-            "panel_draw": dt.datetime(2025, 9, 20, 9, tzinfo=tz),
-            "scores_due": dt.datetime(2025, 9, 25, 18, tzinfo=tz),
-            "excellent_decision": dt.datetime(2025, 9, 26, 9, tzinfo=tz),
-            "publicity_start": publicity_start,
-        }
-    )
-    return ctx
+def _ctx(as_of: str, publicity_start: dt.date) -> CampaignContext:
+    return late_context(YEAR, as_of, publicity_start)
 
 
 @pytest.fixture

@@ -158,10 +158,12 @@ def take_inbox(ctx: CampaignContext, outcome: StageOutcome) -> None:
         by_unit.setdefault(unit_code, []).append((folder, received_at))
     if not by_unit:
         return
-    futures = [intake_unit_batches.submit(ctx, code, batches) for code, batches in by_unit.items()]
+    # One task per recommending unit, one after another in the order the batches arrived: the
+    # check of this year's applications against each other then always sees the earlier one
+    # first (in parallel it depended on thread timing), and a rerun numbers everything alike.
     accepted = returned = late = 0
-    for future in futures:
-        for result in future.result():
+    for code, batches in by_unit.items():
+        for result in intake_unit_batches(ctx, code, batches):
             if result.batch.late:
                 late += 1
             accepted += result.batch.accepted

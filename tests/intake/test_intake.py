@@ -21,7 +21,8 @@ from domain.models import ApplicationForm, ContactPerson, SummaryRow, TeamMember
 from storage import orm
 from storage.orm import Base
 from storage.uow import UnitOfWork
-from tasks.context import open_campaign
+from tasks.application import BATCH_MARKER, take_inbox
+from tasks.context import StageOutcome, open_campaign
 from tasks.intake import IntakeError, intake_batch
 from tasks.registry import import_past_results, import_units
 
@@ -370,3 +371,38 @@ def test_demo_units_forms_are_whole_word_files_that_read_back(tmp_path: Path, la
             assert z.testzip() is None
         assert docx.Document(str(path)).paragraphs
         assert read_form(path) == form
+
+
+def _drop(ctx, unit: str, forms: list[ApplicationForm], at: dt.datetime, tmp: Path) -> None:  # noqa: ANN001
+    """A unit's batch in the campaign inbox, as the exchange folder delivers it."""
+    folder = ctx.inbox / unit / f"{at:%Y%m%d-%H%M}-v1"
+    folder.mkdir(parents=True)
+    for path in write_batch(tmp / unit, forms).iterdir():
+        (folder / path.name).write_bytes(path.read_bytes())
+    (folder / BATCH_MARKER).write_text(
+        json.dumps({"unit": unit, "received_at": at.isoformat(), "version": 1}), encoding="utf-8"
+    )
+
+
+def test_one_run_takes_the_units_batches_in_the_order_they_arrived(
+    units, prefect_api: None, tmp_path: Path
+) -> None:
+    """Two units send the same project; both batches wait for the same run. The one that arrived
+    first is accepted and the later one is the duplicate, whatever the units' names."""
+    form = fix_uscc(good_form(0))
+    twin = form.model_copy(update={"title": "降低药芯焊丝的焊缝气孔不良率"})
+    ctx = open_campaign(2025, ON_TIME + dt.timedelta(hours=3))
+    _drop(ctx, "DIST-16", [form], ON_TIME, tmp_path)
+    _drop(ctx, "ASSN-HJXH", [twin], ON_TIME + dt.timedelta(hours=1), tmp_path)
+    take_inbox(ctx, StageOutcome(stage="application", as_of=ctx.now))
+    with UnitOfWork() as uow:
+        by_unit = {
+            code: state
+            for code, state in uow.session.execute(
+                select(orm.RecommendingUnit.code, orm.Application.state).join(
+                    orm.RecommendingUnit,
+                    orm.RecommendingUnit.id == orm.Application.recommending_unit_id,
+                )
+            )
+        }
+    assert by_unit == {"DIST-16": "accepted", "ASSN-HJXH": "returned"}

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from domain.calendar import SHANGHAI
 from flows.stage import run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome
+from tasks.context import CampaignContext, StageOutcome, markdown_table
 from tasks.evaluation import (
     EvaluationError,
     aggregate_scores,
@@ -53,12 +53,13 @@ def ask_staff(ctx: CampaignContext, outcome: StageOutcome) -> None:
         f"分数线：{proposal.threshold:g}分；名额：{quota}；拟认定{len(proposal.proposed)}项"
         f"（共评定{len(proposal.rows)}项）。",
         "",
-        "| 成果编号 | 成果名称 | 产业链 | 得分 | 总排名 | 链内排名 | 拟认定 |",
-        "|---|---|---|---|---|---|---|",
-        *[
-            f"| {k} | {t} | {c} | {s:g} | {r} | {cr} | {'是' if p else '否'} |"
-            for k, t, c, s, r, cr, p in proposal.rows[:200]
-        ],
+        *markdown_table(
+            ("成果编号", "成果名称", "产业链", "得分", "总排名", "链内排名", "拟认定"),
+            (
+                (k, t, c, f"{s:g}", r, cr, "是" if p else "否")
+                for k, t, c, s, r, cr, p in proposal.rows[:200]
+            ),
+        ),
     ]
     form = ExcellentListInput.with_initial_data(description="\n".join(lines), confirm=False)
     answer = pause_flow_run(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,17 @@ STAGES: dict[str, str] = {
     "publicity": "公示公布",
     "promotion": "宣传推广",
 }
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Iterable[object]]) -> list[str]:
+    """The lines of a markdown table; a `|` or a line break inside a cell would break the table,
+    so they are replaced."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = (str(cell).replace("|", "｜").replace("\n", " ") for cell in row)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
 
 STAGE_FOLDERS: dict[str, str] = {
     key: f"{n:02d}_{label}" for n, (key, label) in enumerate(STAGES.items(), start=1)
@@ -126,8 +138,7 @@ class StageOutcome(BaseModel):
         if self.waiting:
             lines += ["等待中：", *[f"- {w}" for w in self.waiting], ""]
         if self.counts:
-            lines += ["| 项目 | 数量 |", "|---|---|"]
-            lines += [f"| {k} | {v} |" for k, v in self.counts.items()]
+            lines += markdown_table(("项目", "数量"), self.counts.items())
             lines.append("")
         if self.documents:
             lines += ["生成文档：", *[f"- `{d}`" for d in self.documents]]

@@ -7,7 +7,7 @@ from collections import Counter
 from domain.calendar import SHANGHAI
 from domain.states import STATE_LABELS, ProjectState
 from storage.uow import UnitOfWork
-from tasks.context import STAGES, CampaignContext
+from tasks.context import STAGES, CampaignContext, markdown_table
 
 
 def progress_rows(ctx: CampaignContext) -> list[dict[str, str]]:
@@ -46,23 +46,17 @@ def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
     return rows
 
 
-def markdown_table(rows: list[dict[str, str]] | list[dict[str, str | int]]) -> list[str]:
-    """Rows of equal keys as a markdown table (the keys are the header)."""
-    if not rows:
-        return ["（无）"]
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = (str(row[k]).replace("|", "｜").replace("\n", " ") for k in header)
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
 def progress_markdown(ctx: CampaignContext) -> str:
     """The dashboard's campaign page: stage progress, then every recommending unit's projects."""
     day = ctx.now.astimezone(SHANGHAI)
-    lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）", "", "### 各阶段进度", ""]
-    lines += markdown_table(progress_rows(ctx))
-    lines += ["", "### 各推荐单位项目状态", ""]
-    lines += markdown_table(unit_status_rows(ctx))
+    lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）"]
+    for title, rows in (
+        ("各阶段进度", progress_rows(ctx)),
+        ("各推荐单位项目状态", unit_status_rows(ctx)),
+    ):
+        lines += ["", f"### {title}", ""]
+        if rows:
+            lines += markdown_table(list(rows[0]), (row.values() for row in rows))
+        else:
+            lines.append("（无）")
     return "\n".join(lines)

@@ -10,9 +10,9 @@ cost 20-40 s of a 200-project demo, and made its duration vary by a minute.
 
 What: the same Prefect app behind a small ASGI wrapper that adds `Retry-After` to those 503
 answers, starting at 50 ms and growing fourfold while the database stays busy (0.05, 0.2, 0.8,
-3.2, then 8 s), which the client honours. The database work, its transactions and the client's retry logic are Prefect's
-own and unchanged; only the wait before the retry is shorter. A configured Prefect server
-(`PREFECT_API_URL`) is not affected.
+3.2, then 8 s), which the client honours. The database work, its transactions and the client's
+retry logic are Prefect's own and unchanged; only the wait before the retry is shorter. A
+configured Prefect server (`PREFECT_API_URL`) is not affected.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def due_reports(ctx: CampaignContext) -> list[tuple[str, str, dt.date | dt.datet
 
 def follow_up_due(ctx: CampaignContext) -> bool:
     """Whether a run has anything to do: a report to write, or the stage to close."""
-    return bool(due_reports(ctx)) or ctx.is_due(ctx.calendar.results_deadline)
+    return ctx.is_due(ctx.calendar.results_deadline) or bool(due_reports(ctx))
 
 
 def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:

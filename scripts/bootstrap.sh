@@ -11,4 +11,7 @@ else
   python3 -m pip install --quiet --disable-pip-version-check uv >&2
   UV=(python3 -m uv)
 fi
-"${UV[@]}" sync --frozen --quiet
+# Installed packages are compiled to bytecode once, here: where PYTHONDONTWRITEBYTECODE is set
+# (as on these machines), Python would otherwise compile Prefect's thousands of modules from
+# source on every start (`import prefect.server.api.server`: 7.4 s instead of 4.1 s).
+"${UV[@]}" sync --frozen --quiet --compile-bytecode

@@ -95,11 +95,11 @@ def run(
         kwargs[WAIT_FOR_STAFF] = wait_for_staff
     elif wait_for_staff:
         typer.echo(f"提示：{key} 阶段没有需要人工决定的事项，忽略 --wait-for-staff。", err=True)
-    from deployments.ephemeral_api import use_temporary_api
+    from deployments.ephemeral_api import prefect_api
 
-    use_temporary_api()
     try:
-        result = stage_flow(**kwargs)
+        with prefect_api():
+            result = stage_flow(**kwargs)
     except Exception as exc:  # the flow run is marked Failed in Prefect; tell staff what to do
         typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
         typer.echo(

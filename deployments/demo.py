@@ -7,11 +7,11 @@ messages go to a local outbox folder of `.eml` files.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
 import shutil
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +24,7 @@ from prefect.settings import (
     temporary_settings,
 )
 
+from deployments.ephemeral_api import CLIENT_MAX_RETRIES, TemporaryAPI, start_temporary_api
 from domain.calendar import SHANGHAI, CampaignCalendar
 
 DEMO_MARKER = ".qcamp-demo"
@@ -127,7 +128,25 @@ def run_demo(
     started = time.perf_counter()
     out_dir = out_dir.resolve()
     database = prepare_environment(out_dir, database_url, pdf)
-    server = _start_ephemeral_api()
+    # Prefect's temporary API takes a few seconds to start: it starts while the data is prepared.
+    api = _start_temporary_api()
+    try:
+        return _run(year, projects, out_dir, seed, echo, database, api, started)
+    finally:
+        if api is not None:
+            api.stop()
+
+
+def _run(
+    year: int,
+    projects: int,
+    out_dir: Path,
+    seed: int,
+    echo: Callable[[str], object],
+    database: str,
+    api: TemporaryAPI | None,
+    started: float,
+) -> DemoReport:
 
     from deployments.simulation import early
     from storage.db import upgrade
@@ -159,17 +178,16 @@ def run_demo(
         ctx.rules.checkin_due_days,
     )
     echo(f"演示：{year}年天津市质量攻关，{projects}个申报项目，模拟时钟共{len(ticks)}个运行日。")
-    if server is not None:
-        server.join()
     # Heartbeats detect crashed runs of served deployments; in this one local process their
     # thread costs up to a second at the end of every flow run, so the demo runs without.
-    from deployments.ephemeral_api import CLIENT_MAX_RETRIES
-
     settings = {
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
         PREFECT_CLIENT_MAX_RETRIES: max(PREFECT_CLIENT_MAX_RETRIES.value(), CLIENT_MAX_RETRIES),
     }
-    with temporary_settings(updates=settings):
+    with (
+        temporary_settings(updates=settings),
+        api.serving() if api is not None else contextlib.nullcontext(),
+    ):
         _run_ticks(year, ticks, plan, staging, seed, middle, late, echo)
     return DemoReport(year, out_dir, database, time.perf_counter() - started, len(ticks))
 
@@ -208,20 +226,9 @@ def _run_ticks(
             )
 
 
-def _start_ephemeral_api() -> threading.Thread | None:
-    """Prefect's temporary API takes ~15 s to start: start it while the data is prepared."""
-    from deployments.ephemeral_api import use_temporary_api
-
-    api = use_temporary_api()
-    if api is None:
-        return None
-
-    def start() -> None:
-        api.start()
-
-    thread = threading.Thread(target=start, name="prefect-ephemeral-api", daemon=True)
-    thread.start()
-    return thread
+def _start_temporary_api() -> TemporaryAPI | None:
+    """The server process is started here and waited for only when the first flow runs."""
+    return start_temporary_api()
 
 
 def _optional_simulation(name: str):  # noqa: ANN202 - a module or None

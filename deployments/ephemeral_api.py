@@ -17,13 +17,16 @@ configured Prefect server (`PREFECT_API_URL`) is not affected.
 
 from __future__ import annotations
 
+import atexit
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from prefect.server.api.server import SubprocessASGIServer
 
 FIRST_RETRY_SECONDS = 0.05
 GROWTH = 4
@@ -75,12 +78,42 @@ def create_app() -> RetryAfterBusy:
     return RetryAfterBusy(prefect_app())
 
 
-class TemporaryAPI(SubprocessASGIServer):
-    """Prefect's `SubprocessASGIServer`, started with `create_app` above as its app."""
+# The URLs of the temporary APIs this process is serving: a run there is a one-off local run.
+_SERVING: set[str] = set()
+# uvicorn's exit code when it cannot start (e.g. the port was taken in the meantime).
+_STARTUP_FAILURE = 3
 
-    def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-        from prefect.settings import get_current_settings
 
+def serving_temporary_api(url: str | None) -> bool:
+    """Whether `url` is a temporary API of this process (not a configured Prefect server)."""
+    return url in _SERVING
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TemporaryAPI:
+    """Prefect's API (`create_app` above) in a subprocess on a free local port, over Prefect's own
+    database in `PREFECT_HOME`, for runs where no server is configured: what Prefect's ephemeral
+    mode does, with the busy-retry wrapper, and without importing Prefect's server modules into
+    this process (about 3 s): the server starts while this process prepares its work.
+
+    The process starts when the object is made; `serving()` waits until it answers and points
+    this process's Prefect client at it (as `prefect_test_harness` does); `stop()` ends it."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = self._spawn()
+        atexit.register(self.stop)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             args=[
                 sys.executable,
@@ -99,27 +132,113 @@ class TemporaryAPI(SubprocessASGIServer):
                 "--lifespan",
                 "on",
             ],
-            env={
-                **os.environ,
-                "PREFECT_UI_ENABLED": "0",
-                "PREFECT__SERVER_EPHEMERAL": "1",
-                "PREFECT__SERVER_FINAL": "1",
-                **get_current_settings().to_environment_variables(exclude_unset=True),
-            },
+            env=self._environment(),
         )
 
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        # As Prefect starts its ephemeral server: no UI; settings this process changed in code
+        # travel with the environment (those from the environment and profile arrive anyway).
+        from prefect.settings import get_current_settings
 
-def use_temporary_api() -> TemporaryAPI | None:
-    """Where no Prefect server is configured, make the temporary API the one Prefect starts
-    (lazily, on first use, as before); returns it, or None with a configured server."""
+        return {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+            **get_current_settings().to_environment_variables(exclude_unset=True),
+        }
+
+    def wait_until_ready(self, timeout: float | None = None) -> None:
+        import httpx
+        from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+        limit = timeout or PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+        deadline = time.monotonic() + limit
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                if self.process is None:
+                    raise RuntimeError("Prefect 临时 API 已停止。")
+                code = self.process.poll()
+                if code == _STARTUP_FAILURE:  # the port was taken meanwhile: another one
+                    self.port = _free_port()
+                    self.process = self._spawn()
+                elif code is not None:
+                    raise RuntimeError(
+                        f"Prefect 临时 API 进程已退出（退出码 {code}），无法运行流程。"
+                    )
+                try:
+                    if client.get(f"{self.api_url}/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(
+            f"Prefect 临时 API 在 {limit:.0f} 秒内未能启动；"
+            "可调大 PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS 后重试。"
+        )
+
+    @contextmanager
+    def serving(self) -> Iterator[TemporaryAPI]:
+        """Runs inside this block go to this API; queued logs and events are sent before it
+        ends."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        self.wait_until_ready()
+        _SERVING.add(self.api_url)
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+                try:
+                    yield self
+                finally:
+                    _drain_workers()
+        finally:
+            _SERVING.discard(self.api_url)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _drain_workers() -> None:
+    """Send the logs and events Prefect still holds in its background workers."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for drain in (APILogWorker.drain_all, EventsWorker.drain_all):
+        try:
+            drain(timeout=30)
+        except RuntimeError:  # a worker never started
+            pass
+
+
+def start_temporary_api() -> TemporaryAPI | None:
+    """Start a temporary API where no Prefect server is configured (`PREFECT_API_URL`, in the
+    environment or the Prefect profile); None where one is."""
     from prefect.settings import PREFECT_API_URL
 
     if PREFECT_API_URL.value():
         return None
-    existing = SubprocessASGIServer._instances.get(None)
-    if isinstance(existing, TemporaryAPI):
-        return existing
-    if existing is not None and existing.running:
-        return None  # Prefect's own already runs in this process; keep it
-    SubprocessASGIServer._instances.pop(None, None)
     return TemporaryAPI()
+
+
+@contextmanager
+def prefect_api() -> Iterator[TemporaryAPI | None]:
+    """The configured Prefect server, or a temporary API started and stopped around the block."""
+    api = start_temporary_api()
+    if api is None:
+        yield None
+        return
+    try:
+        with api.serving():
+            yield api
+    finally:
+        api.stop()

@@ -5,8 +5,9 @@ Each change emits `qcamp.application.<to_state>` (e.g. `qcamp.application.return
 trigger on `qcamp.application.returned` and e.g. send a notification.
 
 Events are emitted only where a Prefect server is configured (`PREFECT_API_URL`: served
-deployments, workers, the test harness), because that is where automations live. With Prefect's
-ephemeral API (a one-off local run such as `qcamp demo`) nothing can listen, and a simulated year's
+deployments, workers, the test harness), because that is where automations live. With the
+temporary API of a one-off local run (`qcamp demo`, `qcamp run` without a server; see
+`deployments.ephemeral_api`) nothing can listen, and a simulated year's
 thousands of state changes would only load the throwaway server; there, and outside Prefect
 altogether, this does nothing (no error, no warning), so scripts and tests may call it freely.
 """
@@ -38,7 +39,10 @@ def should_emit() -> bool:
     """Only towards a configured Prefect server (see the module docstring)."""
     from prefect.settings import PREFECT_API_URL
 
-    return bool(PREFECT_API_URL.value())
+    from deployments.ephemeral_api import serving_temporary_api
+
+    url = PREFECT_API_URL.value()
+    return bool(url) and not serving_temporary_api(url)
 
 
 def emit_state_change(

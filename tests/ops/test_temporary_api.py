@@ -97,10 +97,11 @@ def test_a_retry_after_from_prefect_itself_is_kept(monkeypatch: pytest.MonkeyPat
 
 SCRIPT = textwrap.dedent(
     """
-    import json
+    import json, sys
     from prefect import flow, task
 
-    from deployments.ephemeral_api import TemporaryAPI, use_temporary_api
+    from deployments.ephemeral_api import TemporaryAPI, prefect_api
+    from deployments.events import should_emit
 
     @task
     def double(x: int) -> int:
@@ -110,16 +111,22 @@ SCRIPT = textwrap.dedent(
     def inner(x: int) -> int:
         return double(x)
 
-    @flow(name="outer")
+    @flow(name="outer", log_prints=True)
     def outer() -> list[int]:
+        print("logged")
         return [inner(x) for x in range(3)]
 
-    api = use_temporary_api()
-    result = outer()
+    with prefect_api() as api:
+        result = outer()
+        emits = should_emit()
+        args = api.process.args if api and api.process else None
     print(json.dumps({
         "result": result,
         "ours": isinstance(api, TemporaryAPI),
-        "args": api.server_process.args if api and api.server_process else None,
+        "args": args,
+        "stopped": api.process is None,
+        "emits": emits,
+        "server_modules": "prefect.server.api.server" in sys.modules,
     }))
     """
 )
@@ -128,8 +135,9 @@ SCRIPT = textwrap.dedent(
 def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
     tmp_path: Path,
 ) -> None:
-    """A real temporary API in its own process and Prefect home: the app is the wrapped one and
-    a flow with subflows and tasks runs through it."""
+    """A real temporary API in its own process and Prefect home: the app is the wrapped one, a
+    flow with subflows and tasks runs through it, no project events are sent to it, the
+    server's modules stay out of the running process, and the server stops with the block."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect"),
@@ -147,8 +155,24 @@ def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["result"] == [0, 2, 4]
     assert out["ours"] is True
     assert "deployments.ephemeral_api:create_app" in out["args"]
+    assert out["stopped"] is True
+    assert out["emits"] is False
+    assert out["server_modules"] is False
     assert (tmp_path / "prefect" / "prefect.db").exists()
+
+
+def test_with_a_configured_server_no_temporary_api_is_started() -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from deployments.ephemeral_api import prefect_api
+
+    with (
+        temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        prefect_api() as api,
+    ):
+        assert api is None

@@ -141,13 +141,24 @@ class TemporaryAPI:
         # travel with the environment (those from the environment and profile arrive anyway).
         from prefect.settings import get_current_settings
 
-        return {
+        env = {
             **os.environ,
             "PREFECT_UI_ENABLED": "0",
             "PREFECT__SERVER_EPHEMERAL": "1",
             "PREFECT__SERVER_FINAL": "1",
             **get_current_settings().to_environment_variables(exclude_unset=True),
         }
+        # Nobody can look at a temporary API's event feed (it has no UI and lives for one run)
+        # or have automations on it, so it neither stores events nor evaluates triggers: that
+        # work competed with the requests runs wait for (2-4 s of server CPU in a demo). Flow
+        # and task runs, logs and artifacts are stored as before. Set either variable to keep
+        # the service.
+        env.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
+        env.setdefault("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "false")
+        # Served only to this process on 127.0.0.1, without a browser UI: no CSRF tokens (the
+        # client would otherwise ask for one with every new connection; see `serving`).
+        env["PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED"] = "false"
+        return env
 
     def wait_until_ready(self, timeout: float | None = None) -> None:
         import httpx
@@ -183,12 +194,17 @@ class TemporaryAPI:
     def serving(self) -> Iterator[TemporaryAPI]:
         """Runs inside this block go to this API; queued logs and events are sent before it
         ends."""
-        from prefect.settings import PREFECT_API_URL, temporary_settings
+        from prefect.settings import (
+            PREFECT_API_URL,
+            PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
+            temporary_settings,
+        )
 
         self.wait_until_ready()
         _SERVING.add(self.api_url)
+        settings = {PREFECT_API_URL: self.api_url, PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False}
         try:
-            with temporary_settings(updates={PREFECT_API_URL: self.api_url}):
+            with temporary_settings(updates=settings):
                 try:
                     yield self
                 finally:

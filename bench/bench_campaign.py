@@ -7,7 +7,8 @@ Python without Prefect; prints wall time, peak memory and Prefect's overhead rat
 
 Each run is a fresh subprocess with its own output folder and SQLite database. The overhead ratio
 is taken from the medians (one run: that run), because the temporary API's response times vary
-from run to run by several seconds.
+from run to run by several seconds. The CPU columns (the demo process; the temporary API's server
+process) vary less than wall time on a shared machine and show where Prefect's time goes.
 """
 
 from __future__ import annotations
@@ -77,10 +78,19 @@ def child(mode: str, projects: int, out: Path) -> None:
     started = time.perf_counter()
     report = run_demo(2025, projects, out, seed=2025, echo=lambda _s: None)
     seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    server = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    server = resource.getrusage(resource.RUSAGE_CHILDREN)
     print(
-        json.dumps({"seconds": seconds, "ticks": report.ticks, "own_mb": own, "server_mb": server})
+        json.dumps(
+            {
+                "seconds": seconds,
+                "ticks": report.ticks,
+                "own_mb": own.ru_maxrss / 1024,
+                "server_mb": server.ru_maxrss / 1024,
+                "own_cpu": own.ru_utime + own.ru_stime,
+                "server_cpu": server.ru_utime + server.ru_stime,
+            }
+        )
     )
 
 
@@ -112,6 +122,8 @@ def measure(mode: str, projects: int) -> dict[str, float]:
             "wall": wall,
             "campaign": inner["seconds"],
             "peak_mb": inner["own_mb"] + inner["server_mb"],
+            "own_cpu": inner["own_cpu"],
+            "server_cpu": inner["server_cpu"],
         }
 
 
@@ -126,7 +138,10 @@ def main() -> None:
         child(args.child, args.projects[0], args.out)
         return
     sizes = args.projects or [200, 1200]
-    print(f"{'项目数':>6} {'模式':>8} {'总用时(s)':>10} {'活动用时(s)':>11} {'峰值内存(MB)':>12}")
+    print(
+        f"{'项目数':>6} {'模式':>8} {'总用时(s)':>10} {'活动用时(s)':>11} {'峰值内存(MB)':>12} "
+        f"{'演示CPU(s)':>10} {'API CPU(s)':>10}"
+    )
     for n in sizes:
         campaign: dict[str, list[float]] = {"prefect": [], "plain": []}
         for _ in range(args.repeat):
@@ -135,7 +150,7 @@ def main() -> None:
                 campaign[mode].append(r["campaign"])
                 print(
                     f"{n:>6} {mode:>8} {r['wall']:>10.1f} {r['campaign']:>11.1f} "
-                    f"{r['peak_mb']:>12.0f}",
+                    f"{r['peak_mb']:>12.0f} {r['own_cpu']:>10.1f} {r['server_cpu']:>10.1f}",
                     flush=True,
                 )
         median = {m: statistics.median(v) for m, v in campaign.items()}

@@ -176,3 +176,18 @@ def test_with_a_configured_server_no_temporary_api_is_started() -> None:
         prefect_api() as api,
     ):
         assert api is None
+
+
+def test_the_temporary_api_keeps_no_event_feed_unless_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nobody can see a temporary API's events or automate on it, so by default it stores no
+    events and evaluates no triggers; an operator's own setting wins."""
+    from deployments.ephemeral_api import TemporaryAPI
+
+    monkeypatch.delenv("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "true")
+    env = TemporaryAPI._environment()
+    assert env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"] == "false"
+    assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] == "true"
+    assert env["PREFECT_UI_ENABLED"] == "0"

@@ -22,6 +22,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,6 +196,7 @@ class TemporaryAPI:
         """Runs inside this block go to this API; queued logs and events are sent before it
         ends."""
         from prefect.settings import (
+            PREFECT_API_SSL_CERT_FILE,
             PREFECT_API_URL,
             PREFECT_CLIENT_CSRF_SUPPORT_ENABLED,
             temporary_settings,
@@ -202,13 +204,18 @@ class TemporaryAPI:
 
         self.wait_until_ready()
         _SERVING.add(self.api_url)
-        settings = {PREFECT_API_URL: self.api_url, PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False}
         try:
-            with temporary_settings(updates=settings):
-                try:
-                    yield self
-                finally:
-                    _drain_workers()
+            with tempfile.TemporaryDirectory(prefix="qcamp-api-") as folder:
+                settings = {
+                    PREFECT_API_URL: self.api_url,
+                    PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
+                    PREFECT_API_SSL_CERT_FILE: _one_certificate_bundle(Path(folder)),
+                }
+                with temporary_settings(updates=settings):
+                    try:
+                        yield self
+                    finally:
+                        _drain_workers()
         finally:
             _SERVING.discard(self.api_url)
 
@@ -222,6 +229,23 @@ class TemporaryAPI:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _one_certificate_bundle(folder: Path) -> str:
+    """A CA bundle of one certificate, for Prefect clients of the temporary API.
+
+    Prefect builds a TLS context from the whole CA bundle for every client it makes, even for a
+    plain-HTTP API (about 30 ms; one client per subflow, 42 in a demo year, while the run waits).
+    The temporary API is plain HTTP on 127.0.0.1, so the bundle is never used: one certificate
+    loads in under a millisecond. Other connections (mail, WeCom, DingTalk) are not affected."""
+    import certifi
+
+    end = "-----END CERTIFICATE-----"
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    first = bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
+    path = folder / "ca.pem"
+    path.write_text(first + "\n", encoding="ascii")
+    return str(path)
 
 
 def _drain_workers() -> None:

@@ -63,7 +63,7 @@ def _plain_prefect() -> None:
 
     flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
     flows.campaign.create_markdown_artifact = _noop  # type: ignore[assignment]
-    deployments.demo._start_temporary_api = lambda: None  # type: ignore[assignment]
+    deployments.demo.start_temporary_api = lambda: None  # type: ignore[assignment]
     prefect.context.SyncClientContext.get_or_create = contextlib.nullcontext  # type: ignore[method-assign, assignment]
 
 

@@ -129,7 +129,7 @@ def run_demo(
     out_dir = out_dir.resolve()
     database = prepare_environment(out_dir, database_url, pdf)
     # Prefect's temporary API takes a few seconds to start: it starts while the data is prepared.
-    api = _start_temporary_api()
+    api = start_temporary_api()
     try:
         return _run(year, projects, out_dir, seed, echo, database, api, started)
     finally:
@@ -224,11 +224,6 @@ def _run_ticks(
                 f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"
                 f"（{time.perf_counter() - tick_started:.1f}秒）"
             )
-
-
-def _start_temporary_api() -> TemporaryAPI | None:
-    """The server process is started here and waited for only when the first flow runs."""
-    return start_temporary_api()
 
 
 def _optional_simulation(name: str):  # noqa: ANN202 - a module or None

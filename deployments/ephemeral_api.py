@@ -156,6 +156,14 @@ class TemporaryAPI:
         # the service.
         env.setdefault("PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED", "false")
         env.setdefault("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "false")
+        # Task runs reach the server as events, which its task-run recorder writes one event per
+        # transaction by default: about 420 transactions in a demo year, 3 s of SQLite time,
+        # each holding the write lock while a flow run's request waits. Here it writes what
+        # arrived within a second (or every 100 events) in one transaction; the rest is
+        # written when the server stops (`stop` waits for it). Nobody reads task runs from a
+        # temporary API while it runs.
+        env.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
+        env.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL", "1")
         # Served only to this process on 127.0.0.1, without a browser UI: no CSRF tokens (the
         # client would otherwise ask for one with every new connection; see `serving`).
         env["PREFECT_SERVER_API_CSRF_PROTECTION_ENABLED"] = "false"

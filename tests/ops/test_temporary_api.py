@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -137,13 +138,17 @@ def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
 ) -> None:
     """A real temporary API in its own process and Prefect home: the app is the wrapped one, a
     flow with subflows and tasks runs through it, no project events are sent to it, the
-    server's modules stay out of the running process, and the server stops with the block."""
+    server's modules stay out of the running process, the server stops with the block, and
+    every flow and task run is in Prefect's database afterwards (the task-run recorder writes
+    in batches, the last one when the server stops)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(
         PREFECT_HOME=str(tmp_path / "prefect"),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_LOGGING_LEVEL="WARNING",
         PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="120",
+        # No periodic write of task runs during the run: they must be written at the stop.
+        PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL="600",
     )
     proc = subprocess.run(
         [sys.executable, "-c", SCRIPT],
@@ -163,7 +168,19 @@ def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
     assert out["stopped"] is True
     assert out["emits"] is False
     assert out["server_modules"] is False
-    assert (tmp_path / "prefect" / "prefect.db").exists()
+    with sqlite3.connect(tmp_path / "prefect" / "prefect.db") as db:
+        flow_runs = db.execute("SELECT state_type, count(*) FROM flow_run GROUP BY 1").fetchall()
+        task_runs = db.execute("SELECT name, state_type FROM task_run").fetchall()
+    assert flow_runs == [("COMPLETED", 4)]
+    # Three `double` runs, and the three task runs that stand for the subflows in `outer`.
+    assert (
+        sorted((name.split("-")[0], state) for name, state in task_runs)
+        == [
+            ("double", "COMPLETED"),
+        ]
+        * 3
+        + [("inner", "COMPLETED")] * 3
+    )
 
 
 def test_with_a_configured_server_no_temporary_api_is_started() -> None:
@@ -191,3 +208,15 @@ def test_the_temporary_api_keeps_no_event_feed_unless_asked(
     assert env["PREFECT_SERVER_SERVICES_EVENT_PERSISTER_ENABLED"] == "false"
     assert env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] == "true"
     assert env["PREFECT_UI_ENABLED"] == "0"
+
+
+def test_the_temporary_api_writes_task_runs_in_batches_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from deployments.ephemeral_api import TemporaryAPI
+
+    monkeypatch.delenv("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL", "5")
+    env = TemporaryAPI._environment()
+    assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] == "100"
+    assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "5"

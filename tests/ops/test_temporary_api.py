@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sqlite3
 import subprocess
@@ -17,7 +18,12 @@ import httpx
 import pytest
 from prefect.client.base import PrefectHttpxAsyncClient
 
-from deployments.ephemeral_api import LONGEST_RETRY_SECONDS, RetryAfterBusy
+from deployments.ephemeral_api import (
+    LONGEST_RETRY_SECONDS,
+    TASK_RUN_RECORDER_LOGGER,
+    CancelledFlushAtStop,
+    RetryAfterBusy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,14 +179,8 @@ def test_flows_run_through_the_temporary_api_when_no_server_is_configured(
         task_runs = db.execute("SELECT name, state_type FROM task_run").fetchall()
     assert flow_runs == [("COMPLETED", 4)]
     # Three `double` runs, and the three task runs that stand for the subflows in `outer`.
-    assert (
-        sorted((name.split("-")[0], state) for name, state in task_runs)
-        == [
-            ("double", "COMPLETED"),
-        ]
-        * 3
-        + [("inner", "COMPLETED")] * 3
-    )
+    expected = [("double", "COMPLETED")] * 3 + [("inner", "COMPLETED")] * 3
+    assert sorted((name.split("-")[0], state) for name, state in task_runs) == expected
 
 
 def test_with_a_configured_server_no_temporary_api_is_started() -> None:
@@ -220,3 +220,21 @@ def test_the_temporary_api_writes_task_runs_in_batches_unless_told_otherwise(
     env = TemporaryAPI._environment()
     assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"] == "100"
     assert env["PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL"] == "5"
+
+
+def _record(message: str, error: BaseException | None) -> logging.LogRecord:
+    exc_info = (type(error), error, None) if error else None
+    return logging.LogRecord(TASK_RUN_RECORDER_LOGGER, logging.ERROR, "", 0, message, (), exc_info)
+
+
+def test_a_write_cut_short_by_the_stop_that_lost_nothing_prints_no_traceback() -> None:
+    """The recorder's write that the server's stop cancels goes back to its queue and is
+    stored by the final write; only that error is dropped, never one that lost events."""
+    quiet = CancelledFlushAtStop()
+    cancelled = asyncio.CancelledError()
+    assert not quiet.filter(_record("Error flushing 9 events (9 to retry, 0 dropped)", cancelled))
+    assert quiet.filter(_record("Error flushing 9 events (8 to retry, 1 dropped)", cancelled))
+    assert quiet.filter(
+        _record("Error flushing 9 events (9 to retry, 0 dropped)", RuntimeError("disk"))
+    )
+    assert quiet.filter(_record("Dropping event 1 after 4 failed attempts", None))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -68,9 +67,9 @@ def _plain_prefect() -> None:
 
 
 def child(mode: str, projects: int, out: Path) -> None:
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+    from deployments.prefect_defaults import set_prefect_defaults
+
+    set_prefect_defaults()  # as `qcamp` runs: quiet, no telemetry
     if mode == "plain":
         _plain_prefect()
     from deployments.demo import run_demo

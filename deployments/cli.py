@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from deployments.prefect_defaults import set_prefect_defaults
 
-# Quiet, offline defaults for Prefect, set before it is imported anywhere.
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("DO_NOT_TRACK", "1")
-os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-os.environ.setdefault("PREFECT_UI_ENABLED", "false")
-os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-# Retries of requests the API answers "busy" (see deployments.ephemeral_api.CLIENT_MAX_RETRIES).
-os.environ.setdefault("PREFECT_CLIENT_MAX_RETRIES", "10")
+set_prefect_defaults()  # before Prefect is imported anywhere
 
 import datetime as dt  # noqa: E402
 import json  # noqa: E402

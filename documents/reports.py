@@ -735,11 +735,11 @@ def write_score_sheet(
         raise ValueError("评分标准编号重复")
     columns = [
         Column("序号", 6),
-        Column("成果编号", 12),
+        Column("成果编号", 18),  # e.g. TJZLGG-2025-0005, whole on one line
         Column("成果名称", 36, align="left"),
         Column("完成单位", 26, align="left"),
-        *[Column(criterion_header(name, mx), 11, input=True) for _, name, mx in criteria],
-        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 11, formula=True),
+        *[Column(criterion_header(name, mx), 12, input=True) for _, name, mx in criteria],
+        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 12, formula=True),
         Column("备注", 20, align="left", input=True),
     ]
     first_crit = len(_SCORE_FIXED) + 1
@@ -772,6 +772,7 @@ def write_score_sheet(
                 ]
             )
         last = write_table(ws, f"{panel_name}评分表（专家：{expert}）", columns, values)
+        ws.row_dimensions[HEADER_ROW].height = 46  # criterion headers take up to three lines
         ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=first_crit)
         for i, (_, _, mx) in enumerate(criteria):
             add_decimal_validation(

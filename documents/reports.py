@@ -402,7 +402,7 @@ def write_training_roster(
             Column("场次", 30, align="left"),
             Column("日期", 14),
             Column("时间", 14),
-            Column("地点", 30, align="left"),
+            Column("地点", 44, align="left"),
             Column("人数", 8),
         ],
         [
@@ -410,6 +410,9 @@ def write_training_roster(
             for i, s in enumerate(sessions, start=1)
         ],
     )
+    # Places are long (an address, or a video meeting with its number): room for two lines.
+    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(sessions)):
+        overview.row_dimensions[r].height = 34
     used = {overview.title, META_SHEET}
     for session in sessions:
         ws = wb.create_sheet(safe_sheet_title(session.name, used))

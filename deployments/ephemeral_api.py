@@ -188,7 +188,8 @@ class TemporaryAPI:
         # each holding the write lock while a flow run's request waits. Here it writes what
         # arrived within a second (or every 100 events) in one transaction; the rest is
         # written when the server stops (`stop` waits for it). Nobody reads task runs from a
-        # temporary API while it runs.
+        # temporary API while it runs. (One second is the shortest interval: Prefect rounds it
+        # down to whole seconds, and 0 would make the recorder spin.)
         env.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE", "100")
         env.setdefault("PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL", "1")
         # Served only to this process on 127.0.0.1, without a browser UI: no CSRF tokens (the

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from deployments.ephemeral_api import CLIENT_MAX_RETRIES  # a light module: no Prefect import
+
 DEFAULTS = {
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -13,8 +15,8 @@ DEFAULTS = {
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     "PREFECT_UI_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    # Retries of requests the API answers "busy" (see deployments.ephemeral_api.CLIENT_MAX_RETRIES).
-    "PREFECT_CLIENT_MAX_RETRIES": "10",
+    # Retries of requests the API answers "busy".
+    "PREFECT_CLIENT_MAX_RETRIES": str(CLIENT_MAX_RETRIES),
 }
 
 

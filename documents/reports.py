@@ -394,7 +394,7 @@ def write_training_roster(
     overview = wb.active
     overview.title = "场次汇总"
     counts = Counter(r.session_key for r in rows)
-    write_table(
+    last = write_table(
         overview,
         f"{year}年{CAMPAIGN}培训场次汇总",
         [
@@ -411,7 +411,7 @@ def write_training_roster(
         ],
     )
     # Places are long (an address, or a video meeting with its number): room for two lines.
-    for r in range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(sessions)):
+    for r in range(FIRST_DATA_ROW, last + 1):
         overview.row_dimensions[r].height = 34
     used = {overview.title, META_SHEET}
     for session in sessions:

@@ -28,10 +28,10 @@ def main() -> None:
 
     from openpyxl import Workbook
 
-    from deployments.simulation import early
+    from simulation import early
     from domain.calendar import SHANGHAI
+    from services.context import open_campaign
     from storage.db import upgrade
-    from tasks.context import open_campaign
     from tasks.intake import intake_batch
     from tasks.registry import import_past_results, import_units
 

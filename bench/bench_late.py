@@ -110,11 +110,11 @@ def late_path(n_results: int = 1200) -> None:
     from bench_campaign import _plain_prefect
 
     _plain_prefect()
-    from deployments.simulation.late import _fill
+    from simulation.late import _fill
     from flows.evaluation import evaluation_body
     from flows.publicity import publicity_body
+    from services.context import CampaignContext
     from storage.db import upgrade
-    from tasks.context import CampaignContext
     from tasks.evaluation import confirm_excellent, import_experts, import_scores
     from tests.stages.conftest_late import (
         build_results,

@@ -28,11 +28,11 @@ def main(n: int) -> None:
     from flows.implementation import implementation_body
     from flows.results import results_body
     from flows.training import training_body
+    from services.context import StageReport
     from storage.db import get_engine, upgrade
     from storage.orm import Base
     from storage.uow import UnitOfWork
     from tasks.audit import ApprovalDecision, record_approval_decisions
-    from tasks.context import StageOutcome
     from tests.stages.factory import context, seed
 
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
@@ -42,7 +42,7 @@ def main(n: int) -> None:
 
     def timed(label: str, stage: str, as_of: str, body: Callable[..., None]) -> None:
         ctx = context(as_of)
-        outcome = StageOutcome(stage=stage, as_of=ctx.now)
+        outcome = StageReport(stage=stage, as_of=ctx.now)
         start, cpu = time.perf_counter(), time.process_time()
         body(ctx, outcome)
         took, cpu = time.perf_counter() - start, time.process_time() - cpu

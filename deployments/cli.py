@@ -93,8 +93,8 @@ def intake(
 ) -> None:
     """受理一个推荐单位报送的一批申报材料。"""
     from domain.calendar import CampaignConfigError
+    from services.context import open_campaign, parse_as_of
     from storage.db import upgrade
-    from tasks.context import open_campaign, parse_as_of
     from tasks.intake import IntakeError, intake_batch
 
     if not unit:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
-    from tasks.context import CampaignContext
+    from services.context import CampaignContext
 
 Year = Annotated[int, typer.Option("--year", help="活动年度，如 2025")]
 AsOf = Annotated[
@@ -23,8 +23,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def campaign_context(year: int, as_of: str | None) -> CampaignContext:
+    from services.context import open_campaign
     from storage.db import upgrade
-    from tasks.context import open_campaign
 
     upgrade()
     try:

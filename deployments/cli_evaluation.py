@@ -113,7 +113,7 @@ def objections_add(
     as_of: AsOf = None,
 ) -> None:
     """登记公示期异议（须在公示期内实名提出）。"""
-    from tasks.context import parse_as_of
+    from services.context import parse_as_of
     from tasks.evaluation import EvaluationError
     from tasks.publicity import add_objection
 

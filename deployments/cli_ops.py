@@ -65,7 +65,7 @@ def api_url() -> str:
 
 
 def outcome_markdown(result: Any) -> str:
-    """A StageOutcome, or the campaign's dict of them, as the Chinese markdown staff read."""
+    """A StageReport, or the campaign's dict of them, as the Chinese markdown staff read."""
     if isinstance(result, dict):
         if not result:
             return "本次运行没有到期的阶段。"

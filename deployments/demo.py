@@ -148,9 +148,9 @@ def _run(
     started: float,
 ) -> DemoReport:
 
-    from deployments.simulation import early
+    from simulation import early
+    from services.context import open_campaign
     from storage.db import upgrade
-    from tasks.context import open_campaign
     from tasks.registry import import_past_results, import_units
 
     upgrade()
@@ -204,9 +204,9 @@ def _run_ticks(
 ) -> None:
     from prefect.context import SyncClientContext
 
-    from deployments.simulation import early
+    from simulation import early
     from flows.campaign import annual_campaign
-    from tasks.context import open_campaign
+    from services.context import open_campaign
 
     # One API client for the whole simulated year (Prefect otherwise opens one per flow run).
     with SyncClientContext.get_or_create():
@@ -230,7 +230,7 @@ def _optional_simulation(name: str):  # noqa: ANN202 - a module or None
     import importlib
 
     try:
-        return importlib.import_module(f"deployments.simulation.{name}")
+        return importlib.import_module(f"simulation.{name}")
     except ModuleNotFoundError:
         return None
 
@@ -238,8 +238,8 @@ def _optional_simulation(name: str):  # noqa: ANN202 - a module or None
 def summary_text(report: DemoReport) -> str:
     """The Chinese summary: counts per stage and per recommending unit, and where the files are."""
     from domain.states import STATE_LABELS, ProjectState
+    from services.context import open_campaign
     from storage.uow import UnitOfWork
-    from tasks.context import open_campaign
     from tasks.progress import progress_rows
 
     with UnitOfWork() as uow:

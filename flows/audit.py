@@ -12,7 +12,9 @@ import functools
 from prefect import flow, get_run_logger, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport
+from services.messaging import send, staff_recipient
 from storage.uow import UnitOfWork
 from tasks.audit import (
     STAGE,
@@ -25,13 +27,11 @@ from tasks.audit import (
     record_approval_decisions,
     write_audit,
 )
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import send, staff_recipient
 
 DEFAULT_PAUSE_TIMEOUT = 3600  # seconds the dashboard form stays open
 
 
-def ask_staff(ctx: CampaignContext, outcome: StageOutcome, timeout: int) -> None:
+def ask_staff(ctx: CampaignContext, outcome: StageReport, timeout: int) -> None:
     """Pause the flow run with the decision form; record what the staff submit."""
     logger = get_run_logger()
     pending = pending_applications(ctx)
@@ -54,14 +54,14 @@ def ask_staff(ctx: CampaignContext, outcome: StageOutcome, timeout: int) -> None
     outcome.done.append(f"记录{form.decided_by}在仪表盘作出的立项决定{new}项")
 
 
-def remind_staff(ctx: CampaignContext, outcome: StageOutcome, pending: int) -> None:
+def remind_staff(ctx: CampaignContext, outcome: StageReport, pending: int) -> None:
     """The form timed out: a reminder to the staff (once a day) and the stage keeps waiting."""
     with UnitOfWork() as uow:
         send(
             uow,
             ctx,
             event="staff_digest",
-            rule="rule:audit_decision_reminder",
+            rule_detail="audit_decision",
             recipient=staff_recipient(ctx),
             period=f"audit-{ctx.local_date().isoformat()}",
             context={
@@ -79,7 +79,7 @@ def remind_staff(ctx: CampaignContext, outcome: StageOutcome, pending: int) -> N
 
 def audit_body(
     ctx: CampaignContext,
-    outcome: StageOutcome,
+    outcome: StageReport,
     *,
     wait_for_staff: bool = False,
     pause_timeout: int = DEFAULT_PAUSE_TIMEOUT,
@@ -101,7 +101,7 @@ def audit_stage(
     as_of: str | None = None,
     wait_for_staff: bool = False,
     pause_timeout: int = DEFAULT_PAUSE_TIMEOUT,
-) -> StageOutcome:
+) -> StageReport:
     """立项审核: audit workbook, decisions (dashboard form when `wait_for_staff`), plan."""
     body = functools.partial(audit_body, wait_for_staff=wait_for_staff, pause_timeout=pause_timeout)
-    return run_stage(STAGE, year, as_of, body)
+    return run_stage(STAGE, year, as_of, legacy_body(STAGE, body))

@@ -12,7 +12,7 @@ from prefect.runtime import flow_run
 from domain.calendar import SHANGHAI, CampaignCalendar
 from flows.stage import artifact_key, stage_complete
 from flows.stages import STAGE_DUE, STAGE_FLOWS
-from tasks.context import STAGES, StageOutcome, open_campaign
+from services.context import STAGES, StageReport, open_campaign
 from tasks.delivery import deliver_messages, queue_staff_digest
 from tasks.progress import progress_markdown
 
@@ -38,12 +38,12 @@ STAGE_OPENS: dict[str, Callable[[CampaignCalendar], dt.datetime | dt.date]] = {
 
 
 @flow(name="annual-campaign", flow_run_name=campaign_run_name, log_prints=True)
-def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageOutcome]:
+def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageReport]:
     """年度质量攻关: run every stage that is open, not yet complete and has something due, then
     deliver messages."""
     ctx = open_campaign(year, as_of)
     as_of_text = ctx.now.isoformat()
-    outcomes: dict[str, StageOutcome] = {}
+    outcomes: dict[str, StageReport] = {}
     for stage, stage_flow in STAGE_FLOWS.items():
         if not ctx.is_due(STAGE_OPENS[stage](ctx.calendar)) or stage_complete(ctx, stage):
             continue

@@ -10,8 +10,8 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from domain.calendar import SHANGHAI
-from flows.stage import run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome, markdown_table
+from flows.stage import legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport, markdown_table
 from tasks.evaluation import (
     EvaluationError,
     aggregate_scores,
@@ -41,7 +41,7 @@ class ExcellentListInput(RunInput):
     reason: str = Field("", description="调整名单的理由（调出或增补时必填）")
 
 
-def ask_staff(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def ask_staff(ctx: CampaignContext, outcome: StageReport) -> None:
     """Pause the flow run with the proposed list; record the staff's answer as decisions."""
     proposal = excellent_proposal(ctx)
     if proposal is None:
@@ -84,7 +84,7 @@ def ask_staff(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 def evaluation_body(
-    ctx: CampaignContext, outcome: StageOutcome, wait_for_staff: bool = False
+    ctx: CampaignContext, outcome: StageReport, wait_for_staff: bool = False
 ) -> None:
     if not ctx.is_due(ctx.calendar.panel_draw):
         outcome.waiting.append(
@@ -110,9 +110,12 @@ def evaluation_body(
 @flow(name="evaluation-stage", flow_run_name=stage_run_name("evaluation"), log_prints=True)
 def evaluation_stage(
     year: int, as_of: str | None = None, wait_for_staff: bool = False
-) -> StageOutcome:
+) -> StageReport:
     """成果评定: panels drawn with recusal, scores imported and aggregated, the excellent list
     confirmed by staff (a pause form when `wait_for_staff`)."""
     return run_stage(
-        "evaluation", year, as_of, partial(evaluation_body, wait_for_staff=wait_for_staff)
+        "evaluation",
+        year,
+        as_of,
+        legacy_body("evaluation", partial(evaluation_body, wait_for_staff=wait_for_staff)),
     )

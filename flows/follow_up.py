@@ -7,8 +7,8 @@ import datetime as dt
 
 from prefect import flow
 
-from flows.stage import done_steps, run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome
+from flows.stage import done_steps, legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport
 from tasks.follow_up import STAGE, coverage_report, follow_up_status, report_points
 
 
@@ -23,7 +23,7 @@ def follow_up_due(ctx: CampaignContext) -> bool:
     return ctx.is_due(ctx.calendar.results_deadline) or bool(due_reports(ctx))
 
 
-def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def follow_up_body(ctx: CampaignContext, outcome: StageReport) -> None:
     for step, label, _due, until in due_reports(ctx):
         coverage_report(ctx, outcome, step, label, until)
     follow_up_status(ctx, outcome)
@@ -31,6 +31,6 @@ def follow_up_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @flow(name="follow-up-stage", flow_run_name=stage_run_name("follow_up"), log_prints=True)
-def follow_up_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def follow_up_stage(year: int, as_of: str | None = None) -> StageReport:
     """跟踪服务: coverage reports of the recommending units' visits."""
-    return run_stage(STAGE, year, as_of, follow_up_body)
+    return run_stage(STAGE, year, as_of, legacy_body(STAGE, follow_up_body))

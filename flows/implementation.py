@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import done_steps, run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome
+from flows.stage import done_steps, legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport
 from tasks.implementation import (
     STAGE,
     chase_overdue,
@@ -39,7 +39,7 @@ def implementation_due(ctx: CampaignContext) -> bool:
     return closing or bool(due_work(ctx))
 
 
-def implementation_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def implementation_body(ctx: CampaignContext, outcome: StageReport) -> None:
     for period, request, chase in due_work(ctx):
         if request:
             request_checkins(ctx, outcome, period)
@@ -49,6 +49,6 @@ def implementation_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @flow(name="implementation-stage", flow_run_name=stage_run_name("implementation"), log_prints=True)
-def implementation_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def implementation_stage(year: int, as_of: str | None = None) -> StageReport:
     """项目实施: a progress report per project each period; overdue → reminder → escalation."""
-    return run_stage(STAGE, year, as_of, implementation_body)
+    return run_stage(STAGE, year, as_of, legacy_body(STAGE, implementation_body))

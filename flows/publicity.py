@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome
+from flows.stage import legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport
 from tasks.publicity import post_public_notice, publish_results
 
 
-def publicity_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def publicity_body(ctx: CampaignContext, outcome: StageReport) -> None:
     if not ctx.is_due(ctx.calendar.publicity_start):
         outcome.waiting.append(f"公示开始日期 {ctx.calendar.publicity_start:%Y-%m-%d}")
         return
@@ -21,6 +21,6 @@ def publicity_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @flow(name="publicity-stage", flow_run_name=stage_run_name("publicity"), log_prints=True)
-def publicity_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def publicity_stage(year: int, as_of: str | None = None) -> StageReport:
     """公示公布: the 公示 for the working-day period, objections, the publication and certificates."""
-    return run_stage("publicity", year, as_of, publicity_body)
+    return run_stage("publicity", year, as_of, legacy_body("publicity", publicity_body))

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import legacy_body, run_stage, stage_run_name
 from notifications.service import reminder_due
-from tasks.context import CampaignContext, StageOutcome
+from services.context import CampaignContext, StageReport
 from tasks.results import STAGE, close_results, results_status, send_reminders
 
 
@@ -22,7 +22,7 @@ def results_due(ctx: CampaignContext) -> bool:
     return reminder_due(cal.results_deadline, ctx.now, ctx.rules.reminder_days) is not None
 
 
-def results_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def results_body(ctx: CampaignContext, outcome: StageReport) -> None:
     if not ctx.is_due(ctx.calendar.results_window_opens):
         outcome.waiting.append("成果提交窗口尚未开放")
         return
@@ -35,6 +35,6 @@ def results_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @flow(name="results-stage", flow_run_name=stage_run_name("results"), log_prints=True)
-def results_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def results_stage(year: int, as_of: str | None = None) -> StageReport:
     """提交成果: reminders to units that owe results, and the close at the deadline."""
-    return run_stage(STAGE, year, as_of, results_body)
+    return run_stage(STAGE, year, as_of, legacy_body(STAGE, results_body))

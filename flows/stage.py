@@ -8,14 +8,13 @@ from collections.abc import Callable
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
-from sqlalchemy import func, select
 
-from deployments.events import emit_state_change, should_emit
-from storage import orm
+from flows.events import emit_state_change, should_emit
+from services.context import STAGES, CampaignContext, StageReport, open_campaign
 from storage.uow import UnitOfWork
-from tasks.context import STAGES, CampaignContext, StageOutcome, open_campaign
 
-StageBody = Callable[[CampaignContext, StageOutcome], None]
+StageBody = Callable[[CampaignContext], StageReport]
+"""A stage's work at one clock: it calls the stage's tasks and returns their merged report."""
 
 
 def stage_run_name(stage: str) -> Callable[[], str]:
@@ -35,7 +34,7 @@ def artifact_key(year: int, name: str) -> str:
 
 def _last_state_change() -> int:
     with UnitOfWork() as uow:
-        return uow.session.scalar(select(func.max(orm.StateChange.id))) or 0
+        return uow.repo.last_state_change_id()
 
 
 def emit_state_events(year: int, after_id: int) -> int:
@@ -43,12 +42,7 @@ def emit_state_events(year: int, after_id: int) -> int:
     if not should_emit():
         return 0
     with UnitOfWork() as uow:
-        rows = uow.session.execute(
-            select(orm.StateChange, orm.Application.title)
-            .join(orm.Application, orm.Application.id == orm.StateChange.application_id)
-            .where(orm.StateChange.id > after_id)
-            .order_by(orm.StateChange.id)
-        ).all()
+        rows = uow.repo.state_changes_since(after_id)
     for change, title in rows:
         emit_state_change(
             change.application_id,
@@ -62,11 +56,10 @@ def emit_state_events(year: int, after_id: int) -> int:
     return len(rows)
 
 
-def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageOutcome:
+def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageReport:
     ctx = open_campaign(year, as_of)
-    outcome = StageOutcome(stage=stage, as_of=ctx.now)
     before = _last_state_change() if should_emit() else 0
-    body(ctx, outcome)
+    outcome = body(ctx)
     emit_state_events(year, before)
     if outcome.complete:
         with UnitOfWork() as uow:
@@ -90,3 +83,19 @@ def done_steps(ctx: CampaignContext, stage: str) -> set[str]:
 def stage_complete(ctx: CampaignContext, stage: str) -> bool:
     with UnitOfWork() as uow:
         return uow.repo.step_done(ctx.campaign_id, stage, "complete") is not None
+
+
+LegacyBody = Callable[[CampaignContext, StageReport], None]
+
+
+def legacy_body(stage: str, body: LegacyBody) -> StageBody:
+    """A body written as `body(ctx, report)` that fills a shared report, as a `StageBody`.
+
+    Transitional: each stage moves to tasks that return their reports."""
+
+    def run(ctx: CampaignContext) -> StageReport:
+        report = StageReport.start(stage, ctx)
+        body(ctx, report)
+        return report
+
+    return run

@@ -13,9 +13,9 @@ from flows.promotion import promotion_stage
 from flows.publicity import publicity_stage
 from flows.results import results_due, results_stage
 from flows.training import training_stage
-from tasks.context import CampaignContext, StageOutcome
+from services.context import CampaignContext, StageReport
 
-STAGE_FLOWS: dict[str, Callable[..., StageOutcome]] = {
+STAGE_FLOWS: dict[str, Callable[..., StageReport]] = {
     "application": application_stage,
     "audit": audit_stage,
     "training": training_stage,

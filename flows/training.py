@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
-from tasks.context import CampaignContext, StageOutcome
+from flows.stage import legacy_body, run_stage, stage_run_name
+from services.context import CampaignContext, StageReport
 from tasks.training import (
     STAGE,
     assign_and_invite,
@@ -15,7 +15,7 @@ from tasks.training import (
 )
 
 
-def training_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def training_body(ctx: CampaignContext, outcome: StageReport) -> None:
     if not ctx.is_due(ctx.calendar.training_invitations):
         outcome.waiting.append("培训通知尚未到发送时间")
         return
@@ -26,6 +26,6 @@ def training_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @flow(name="training-stage", flow_run_name=stage_run_name("training"), log_prints=True)
-def training_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def training_stage(year: int, as_of: str | None = None) -> StageReport:
     """宣贯培训: seats within capacity, invitations with .ics, sign-in sheets, absentees."""
-    return run_stage(STAGE, year, as_of, training_body)
+    return run_stage(STAGE, year, as_of, legacy_body(STAGE, training_body))

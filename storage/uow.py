@@ -13,7 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from domain.calendar import CampaignConfig
 from domain.states import ProjectState, check_transition
-from storage import orm
+from storage import orm, repositories
 from storage.db import session_factory
 from storage.orm import utcnow
 
@@ -173,6 +173,20 @@ class CampaignRepository:
             )
         )
 
+    def last_state_change_id(self) -> int:
+        """The id of the newest recorded state change (0 when there is none)."""
+        return self.session.scalar(select(func.max(orm.StateChange.id))) or 0
+
+    def state_changes_since(self, after_id: int) -> list[tuple[orm.StateChange, str]]:
+        """State changes recorded after `after_id`, each with its project's title, in order."""
+        rows = self.session.execute(
+            select(orm.StateChange, orm.Application.title)
+            .join(orm.Application, orm.Application.id == orm.StateChange.application_id)
+            .where(orm.StateChange.id > after_id)
+            .order_by(orm.StateChange.id)
+        ).all()
+        return [(change, title) for change, title in rows]
+
     def state_changes(self, application_id: int) -> Sequence[orm.StateChange]:
         return self.session.scalars(
             select(orm.StateChange)
@@ -249,7 +263,13 @@ class CampaignRepository:
 
 
 class UnitOfWork:
-    """`with UnitOfWork() as uow:` … `uow.commit()`; anything not committed is rolled back."""
+    """`with UnitOfWork() as uow:` … `uow.commit()`; anything not committed is rolled back.
+
+    Services receive a unit of work not yet entered and open it (`with uow:`) as often as they
+    need, one block per transaction; inside, they reach the records only through the
+    repositories (`uow.repo` for what every stage shares, `uow.<area>` for each area) and
+    `add`/`flush`/`commit`, never through the session itself.
+    """
 
     def __init__(self, factory: sessionmaker[Session] | None = None) -> None:
         self._factory = factory or session_factory()
@@ -257,6 +277,15 @@ class UnitOfWork:
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         self.repo = CampaignRepository(self.session)
+        self.registry = repositories.RegistryRepository(self.session)
+        self.intake = repositories.IntakeRepository(self.session)
+        self.audit = repositories.AuditRepository(self.session)
+        self.training = repositories.TrainingRepository(self.session)
+        self.implementation = repositories.ImplementationRepository(self.session)
+        self.follow_up = repositories.FollowUpRepository(self.session)
+        self.results = repositories.ResultsRepository(self.session)
+        self.evaluation = repositories.EvaluationRepository(self.session)
+        self.publicity = repositories.PublicityRepository(self.session)
         return self
 
     def __exit__(
@@ -269,5 +298,16 @@ class UnitOfWork:
         # their attributes intact, so callers may read them after the block.
         self.session.close()
 
+    def add(self, *records: object) -> None:
+        """Store new records (ORM objects) in this unit of work."""
+        self.session.add_all(records)
+
+    def flush(self) -> None:
+        """Send pending changes to the database (ids assigned), without committing."""
+        self.session.flush()
+
     def commit(self) -> None:
         self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -16,12 +16,13 @@ from documents.summary_table import write_blank_summary
 from domain.calendar import SHANGHAI
 from domain.models import SummaryRow
 from domain.states import ProjectState
+from notifications.recipients import Recipient
 from notifications.service import reminder_due
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
 from tasks.intake import IntakeResult, intake_batch
-from tasks.notify import send, unit_recipient
 
 STAGE = "application"
 BATCH_MARKER = "batch.json"
@@ -36,7 +37,7 @@ def blank_forms(folder: Path) -> list[Path]:
 
 
 @task(name="publish-call", task_run_name="call-{ctx.year}")
-def publish_call(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def publish_call(ctx: CampaignContext, outcome: StageReport) -> None:
     """征集通知: the blank forms, sent to every registered recommending unit, once."""
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "call"):
@@ -52,8 +53,7 @@ def publish_call(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 uow,
                 ctx,
                 event="call",
-                rule="rule:call_published",
-                recipient=unit_recipient(unit),
+                recipient=Recipient.for_recommending_unit(unit),
                 context={"unit": unit.name},
                 attachments=forms,
             )
@@ -79,7 +79,7 @@ def units_owing_batch(uow: UnitOfWork, ctx: CampaignContext) -> list[orm.Recomme
 
 
 @task(name="application-reminders", task_run_name="reminders-{ctx.year}")
-def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def send_reminders(ctx: CampaignContext, outcome: StageReport) -> None:
     deadline = ctx.calendar.application_deadline
     days = reminder_due(deadline, ctx.now, ctx.rules.reminder_days)
     if days is None:
@@ -92,8 +92,8 @@ def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 uow,
                 ctx,
                 event="application_reminder",
-                rule=f"rule:application_reminder:T-{days}",
-                recipient=unit_recipient(unit),
+                rule_detail=f"T-{days}",
+                recipient=Recipient.for_recommending_unit(unit),
                 period=f"T-{days}",
                 context={"days": days},
             )
@@ -152,7 +152,7 @@ def intake_unit_batches(
     return results
 
 
-def take_inbox(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def take_inbox(ctx: CampaignContext, outcome: StageReport) -> None:
     by_unit: dict[str, list[tuple[Path, dt.datetime]]] = {}
     for unit_code, folder, received_at in pending_inbox_batches(ctx):
         by_unit.setdefault(unit_code, []).append((folder, received_at))
@@ -174,7 +174,7 @@ def take_inbox(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @task(name="close-applications", task_run_name="close-applications-{ctx.year}")
-def close_applications(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def close_applications(ctx: CampaignContext, outcome: StageReport) -> None:
     """After the deadline: the merged 立项申报汇总表 of every accepted application, once."""
     if not ctx.is_due(ctx.calendar.application_deadline):
         outcome.waiting.append(

@@ -20,10 +20,11 @@ from documents.rows import DECISIONS, AuditRow, PlanRow
 from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import send, unit_recipient
 
 STAGE = "audit"
 APPROVE, REJECT = "approve", "reject"
@@ -86,7 +87,7 @@ def audit_key(app: orm.Application) -> str:
 
 
 @task(name="audit-workbook", task_run_name="audit-workbook-{ctx.year}")
-def write_audit(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def write_audit(ctx: CampaignContext, outcome: StageReport) -> None:
     """立项审核表 of every accepted application, once."""
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "workbook"):
@@ -353,7 +354,7 @@ def plan_number(year: int, seq: int) -> str:
 
 
 @task(name="apply-decisions", task_run_name="apply-decisions-{ctx.year}")
-def apply_decisions(ctx: CampaignContext, outcome: StageOutcome) -> bool:
+def apply_decisions(ctx: CampaignContext, outcome: StageReport) -> bool:
     """When every accepted application is decided: approve / reject them, number the plan.
 
     Returns True once the decisions are applied (now or earlier)."""
@@ -414,7 +415,7 @@ def apply_decisions(ctx: CampaignContext, outcome: StageOutcome) -> bool:
 
 
 @task(name="publish-plan", task_run_name="publish-plan-{ctx.year}")
-def publish_plan(ctx: CampaignContext, outcome: StageOutcome) -> bool:
+def publish_plan(ctx: CampaignContext, outcome: StageReport) -> bool:
     """项目计划 (xlsx + docx notice), approved → in progress, every unit told; once."""
     if not ctx.is_due(ctx.calendar.plan_published):
         outcome.waiting.append(
@@ -496,8 +497,7 @@ def publish_plan(ctx: CampaignContext, outcome: StageOutcome) -> bool:
                 uow,
                 ctx,
                 event="approval",
-                rule="rule:approval",
-                recipient=unit_recipient(unit),
+                recipient=Recipient.for_recommending_unit(unit),
                 context={
                     "unit": unit.name,
                     "campaign_title": ctx.config.title,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from prefect import task
 
 from notifications.service import DeliveryReport, deliver_due, staff_digest_context
+from services.context import CampaignContext, StageReport
+from services.messaging import send, staff_recipient
 from storage.db import session_factory
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import send, staff_recipient
 
 
 @task(name="deliver-messages", task_run_name="deliver-{ctx.year}", retries=2, retry_delay_seconds=5)
@@ -16,7 +16,7 @@ def deliver_messages(ctx: CampaignContext) -> DeliveryReport:
     return deliver_due(session_factory(), now=ctx.now, default_outbox=ctx.outbox)
 
 
-def queue_staff_digest(ctx: CampaignContext, outcomes: dict[str, StageOutcome]) -> bool:
+def queue_staff_digest(ctx: CampaignContext, outcomes: dict[str, StageReport]) -> bool:
     """每日工作摘要: what each stage did and waits for, and every failed delivery; once a day.
 
     One queued message, so not a task of its own: `deliver-messages` right after it sends it."""
@@ -34,7 +34,6 @@ def queue_staff_digest(ctx: CampaignContext, outcomes: dict[str, StageOutcome]) 
             uow,
             ctx,
             event="staff_digest",
-            rule="rule:staff_digest",
             recipient=staff_recipient(ctx),
             period=ctx.local_date().isoformat(),
             context=context,

@@ -39,10 +39,11 @@ from domain.scoring import (
     rank,
 )
 from domain.states import ProjectState
+from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import expert_recipient, send
 
 STAGE = "evaluation"
 EXCELLENT = "excellent"
@@ -330,8 +331,7 @@ def invite(
         uow,
         ctx,
         event="panel_invitation",
-        rule="rule:panel_invitation",
-        recipient=expert_recipient(expert),
+        recipient=Recipient.for_expert(expert),
         period=panel.key,
         context={
             "campaign_title": ctx.config.title,
@@ -347,7 +347,7 @@ def invite(
 
 
 @task(name="draw-panels", task_run_name="draw-panels-{ctx.year}")
-def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def draw_expert_panels(ctx: CampaignContext, outcome: StageReport) -> None:
     """Once: the panels over every submitted result, recorded with seed, reserves and recusals;
     a score sheet per panel, and an invitation to each member."""
     with UnitOfWork() as uow:
@@ -447,7 +447,7 @@ def draw_expert_panels(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @task(name="send-score-sheets", task_run_name="score-sheets-{ctx.year}")
-def send_score_sheets(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def send_score_sheets(ctx: CampaignContext, outcome: StageReport) -> None:
     """Once per panel: its score sheet, and an invitation with the sheet to each member."""
     with UnitOfWork() as uow:
         panels = uow.session.scalars(
@@ -767,7 +767,7 @@ def aggregate_panels(
 
 
 @task(name="aggregate-scores", task_run_name="aggregate-{ctx.year}")
-def aggregate_scores(ctx: CampaignContext, outcome: StageOutcome) -> bool:
+def aggregate_scores(ctx: CampaignContext, outcome: StageReport) -> bool:
     """When every panel has scored (or at the scores deadline, with what is in): each result's
     score, ranks overall and per chain, the proposed excellent list; outliers flagged. True once
     aggregated."""
@@ -1003,7 +1003,7 @@ def confirm_excellent(
 
 
 @task(name="apply-excellent-decisions", task_run_name="apply-decisions-{ctx.year}")
-def apply_excellent_decisions(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def apply_excellent_decisions(ctx: CampaignContext, outcome: StageReport) -> None:
     """Move each decided result: results_submitted -> excellent / evaluated, with its reason."""
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "states_applied"):

@@ -19,9 +19,9 @@ from documents.safety import UnreadableFile
 from documents.xlsx_reader import LightWorkbook
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from services.context import CampaignContext, StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
 from tasks.implementation import period_label, request_day
 
 STAGE = "follow_up"
@@ -287,7 +287,7 @@ def coverage_rows(ctx: CampaignContext, until: dt.date) -> list[VisitCoverageRow
 
 @task(name="visit-coverage", task_run_name="visit-coverage-{label}")
 def coverage_report(
-    ctx: CampaignContext, outcome: StageOutcome, step: str, label: str, until: dt.date
+    ctx: CampaignContext, outcome: StageReport, step: str, label: str, until: dt.date
 ) -> None:
     """The coverage report as of `until`, once per step."""
     with UnitOfWork() as uow:
@@ -321,7 +321,7 @@ def coverage_report(
     outcome.documents.append(str(path))
 
 
-def follow_up_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def follow_up_status(ctx: CampaignContext, outcome: StageReport) -> None:
     rows = coverage_rows(ctx, ctx.local_date())
     outcome.counts["项目数"] = sum(r.projects for r in rows)
     outcome.counts["已走访项目"] = sum(r.visited_projects for r in rows)

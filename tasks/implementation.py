@@ -33,11 +33,10 @@ from documents.zip_patch import patched_zip
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
 from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.facts import template_facts
-from tasks.notify import person_recipient, send, unit_recipient
 
 STAGE = "implementation"
 ESCALATE_AFTER_DAYS = 5  # after the reminder, days before the recommending unit is asked
@@ -153,7 +152,7 @@ def write_request_files(jobs: Sequence[tuple[Path, CheckinRequest]]) -> list[Pat
 
 
 @task(name="checkin-requests", task_run_name="checkin-requests-{period}")
-def request_checkins(ctx: CampaignContext, outcome: StageOutcome, period: str) -> None:
+def request_checkins(ctx: CampaignContext, outcome: StageReport, period: str) -> None:
     """On the first day after `period`: a CheckIn row and a request file per project, once."""
     step = f"requested:{period}"
     with UnitOfWork() as uow:
@@ -205,11 +204,10 @@ def request_checkins(ctx: CampaignContext, outcome: StageOutcome, period: str) -
                 uow,
                 ctx,
                 event="checkin_request",
-                rule=f"rule:checkin_request:{period}",
-                recipient=unit_recipient(unit),
+                rule_detail=period,
+                recipient=Recipient.for_recommending_unit(unit),
                 period=period,
                 context={
-                    **template_facts(ctx),
                     "unit": unit.name,
                     "project_title": shown,
                     "period": period_label(period),
@@ -453,7 +451,7 @@ def _missed_in_a_row(submitted: dict[str, bool], periods: list[str], upto: str) 
 
 
 @task(name="checkin-overdue", task_run_name="checkin-overdue-{period}")
-def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> None:
+def chase_overdue(ctx: CampaignContext, outcome: StageReport, period: str) -> None:
     """After the due time: a reminder per overdue project; later the unit is asked to act.
 
     Once the escalation is due and done, the period is closed (stage step ``chased:<period>``):
@@ -498,17 +496,18 @@ def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> N
             app = apps[app_id]
             lead = _lead(app)
             recipient: Recipient = (
-                person_recipient(lead) if lead else unit_recipient(app.recommending_unit)
+                Recipient.for_project_person(lead)
+                if lead
+                else Recipient.for_recommending_unit(app.recommending_unit)
             )
             reminded += send(
                 uow,
                 ctx,
                 event="checkin_overdue",
-                rule=f"rule:checkin_overdue:{period}",
+                rule_detail=period,
                 recipient=recipient,
                 period=f"{period}:{app.id}",
                 context={
-                    **template_facts(ctx),
                     "project_title": app.title,
                     "period": period_label(period),
                     "due_at": due,
@@ -534,11 +533,10 @@ def chase_overdue(ctx: CampaignContext, outcome: StageOutcome, period: str) -> N
                     uow,
                     ctx,
                     event="escalation",
-                    rule=f"rule:escalation:{period}",
-                    recipient=unit_recipient(unit),
+                    rule_detail=period,
+                    recipient=Recipient.for_recommending_unit(unit),
                     period=period,
                     context={
-                        **template_facts(ctx),
                         "count": len(items),
                         "periods": min(missed),
                         "projects": "\n".join(
@@ -622,7 +620,7 @@ def stale_projects(ctx: CampaignContext) -> list[tuple[str, str, str]]:
     return stale
 
 
-def implementation_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def implementation_status(ctx: CampaignContext, outcome: StageReport) -> None:
     periods = ctx.calendar.checkin_periods()
     with UnitOfWork() as uow:
         asked, reported, reported_late, missing = uow.session.execute(

@@ -24,10 +24,11 @@ from domain.duplicates import PastResultIndex
 from domain.eligibility import campaign_duplicates, check_form, missing_form_findings, reconcile
 from domain.models import ApplicationForm, Finding, PastResult, Severity, SummaryRow
 from domain.states import ProjectState
+from notifications.recipients import Recipient
+from services.context import CampaignContext
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext
-from tasks.notify import send, unit_recipient
 
 ACTOR = "rule:intake"
 BatchFile = tuple[str, Path, bytes]  # name in the batch, extracted path, the bytes checked
@@ -367,13 +368,12 @@ def _intake(
             path=str(feedback),
         )
         received_text = f"{received_at.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}"
-        recipient = unit_recipient(unit)
+        recipient = Recipient.for_recommending_unit(unit)
         if late:
             send(
                 uow,
                 ctx,
                 event="late_batch",
-                rule="rule:application_deadline",
                 recipient=recipient,
                 period=f"v{version}",
                 context={"received_at": received_text},
@@ -386,7 +386,6 @@ def _intake(
                     uow,
                     ctx,
                     event="receipt",
-                    rule="rule:intake_accepted",
                     recipient=recipient,
                     period=f"v{version}",
                     attachments=[feedback],
@@ -408,7 +407,6 @@ def _intake(
                     uow,
                     ctx,
                     event="returned",
-                    rule="rule:intake_findings",
                     recipient=recipient,
                     period=f"v{version}:{n:03d}",
                     attachments=[feedback],

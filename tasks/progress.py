@@ -6,8 +6,8 @@ from collections import Counter
 
 from domain.calendar import SHANGHAI
 from domain.states import STATE_LABELS, ProjectState
+from services.context import STAGES, CampaignContext, markdown_table
 from storage.uow import UnitOfWork
-from tasks.context import STAGES, CampaignContext, markdown_table
 
 
 def progress_rows(ctx: CampaignContext) -> list[dict[str, str]]:

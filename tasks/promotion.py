@@ -14,10 +14,9 @@ from documents.rows import AgendaEntry
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
 from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import person_recipient, unit_recipient
 from tasks.publicity import send_message
 
 STAGE = "promotion"
@@ -36,7 +35,7 @@ def _speaker(app: orm.Application) -> orm.ProjectPerson | None:
 
 
 @task(name="exchange-meeting", task_run_name="exchange-meeting-{ctx.year}")
-def plan_exchange_meeting(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def plan_exchange_meeting(ctx: CampaignContext, outcome: StageReport) -> None:
     """Once, after publication: the agenda (top results of each chain, in chain-rank order) and
     the invitations to the published results' units (their project leads) and recommending units."""
     with UnitOfWork() as uow:
@@ -105,11 +104,11 @@ def plan_exchange_meeting(ctx: CampaignContext, outcome: StageOutcome) -> None:
             }
             recipients: dict[str, Recipient] = {}
             for a in apps:
-                unit = unit_recipient(a.recommending_unit)
+                unit = Recipient.for_recommending_unit(a.recommending_unit)
                 recipients.setdefault(unit.key, unit)
                 speaker = speakers[a.id]
                 if speaker is not None:
-                    person = person_recipient(speaker)
+                    person = Recipient.for_project_person(speaker)
                     recipients.setdefault(person.key, person)
             for recipient in recipients.values():
                 sent += send_message(

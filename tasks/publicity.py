@@ -25,12 +25,12 @@ from domain.calendar import SHANGHAI
 from domain.states import ProjectState
 from domain.workdays import publicity_period
 from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.settings import get_settings
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
 from tasks.evaluation import EvaluationError, result_key
-from tasks.notify import person_recipient, send, unit_recipient
 
 STAGE = "publicity"
 UPHELD = "upheld"
@@ -94,7 +94,7 @@ def _notice_start(uow: UnitOfWork, ctx: CampaignContext) -> dt.date:
 
 
 @task(name="public-notice", task_run_name="public-notice-{ctx.year}")
-def post_public_notice(ctx: CampaignContext, outcome: StageOutcome) -> NoticePeriod | None:
+def post_public_notice(ctx: CampaignContext, outcome: StageReport) -> NoticePeriod | None:
     """Once: the 公示 docx of the proposed excellent results and a message to each recommending
     unit concerned. Returns nothing useful before evaluation is complete."""
     with UnitOfWork() as uow:
@@ -154,7 +154,7 @@ def post_public_notice(ctx: CampaignContext, outcome: StageOutcome) -> NoticePer
                 uow,
                 ctx,
                 event="public_notice",
-                recipient=unit_recipient(unit),
+                recipient=Recipient.for_recommending_unit(unit),
                 period="publicity",
                 context={
                     "starts_on": start,
@@ -187,7 +187,6 @@ def send_message(
         uow,
         ctx,
         event=event,
-        rule=f"rule:{event}",
         recipient=recipient,
         period=period,
         context={"campaign_title": ctx.config.title, **context},
@@ -381,7 +380,7 @@ def _issue_certificates(
 
 
 @task(name="publish-results", task_run_name="publish-{ctx.year}")
-def publish_results(ctx: CampaignContext, outcome: StageOutcome, notice: NoticePeriod) -> None:
+def publish_results(ctx: CampaignContext, outcome: StageReport, notice: NoticePeriod) -> None:
     """At the end of the period, once no objection is open: upheld objections take their result
     off the list, the rest are published, with certificates, commendation list and messages."""
     with UnitOfWork() as uow:
@@ -531,7 +530,7 @@ def _publication_messages(
             uow,
             ctx,
             event="publication",
-            recipient=unit_recipient(unit),
+            recipient=Recipient.for_recommending_unit(unit),
             period="publication",
             context={
                 "published_on": issued_on,
@@ -557,12 +556,12 @@ def _publication_messages(
         }
         attachments = [Path(cert.document)] if cert.document else []
         if cert.holder_kind == "unit":
-            recipient = unit_recipient(units[app.recommending_unit_id])
+            recipient = Recipient.for_recommending_unit(units[app.recommending_unit_id])
         else:
             person = next((p for p in app.people if p.name == cert.holder), None)
             if person is None:
                 continue
-            recipient = person_recipient(person)
+            recipient = Recipient.for_project_person(person)
         sent += send_message(
             uow,
             ctx,

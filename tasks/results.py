@@ -18,12 +18,12 @@ from sqlalchemy.orm import defer, joinedload
 from documents.xlsx_style import Column, new_workbook, save_workbook, write_table
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from notifications.recipients import Recipient
 from notifications.service import reminder_due
+from services.context import CampaignContext, StageReport
+from services.messaging import campaign_facts, send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.facts import template_facts
-from tasks.notify import send, unit_recipient
 
 STAGE = "results"
 REQUIRED_PARTS: tuple[str, ...] = ("成果报告", "过程材料", "效益证明")
@@ -171,7 +171,7 @@ def submit_results(
         row = uow.session.scalar(
             select(orm.ResultSubmission).where(orm.ResultSubmission.application_id == app.id)
         )
-        _, outcome = _record(uow, ctx, app, row, clean, received, achieved, template_facts(ctx))
+        _, outcome = _record(uow, ctx, app, row, clean, received, achieved, campaign_facts(ctx))
         uow.commit()
         return outcome
 
@@ -189,7 +189,7 @@ def submit_results_batch(
     if not submissions:
         return []
     prepared = [(s, _received(ctx, s.received_at), check_parts(s.parts)) for s in submissions]
-    facts = template_facts(ctx)
+    facts = campaign_facts(ctx)
     with UnitOfWork() as uow:
         apps = find_projects(uow, ctx, [s.application for s in submissions])
         ids = list({app.id for app in apps.values()})
@@ -260,8 +260,7 @@ def _record(
             uow,
             ctx,
             event="results_late",
-            rule="rule:results_late",
-            recipient=unit_recipient(unit),
+            recipient=Recipient.for_recommending_unit(unit),
             period=f"{app.plan_number}:late",
             context=facts,
         )
@@ -279,8 +278,7 @@ def _record(
             uow,
             ctx,
             event="results_receipt",
-            rule="rule:results_receipt",
-            recipient=unit_recipient(unit),
+            recipient=Recipient.for_recommending_unit(unit),
             period=f"{app.plan_number}:{'complete' if complete else f'missing{len(merged)}'}",
             context={**facts, "missing_parts": row.missing_parts or "无"},
         )
@@ -319,7 +317,7 @@ def withdraw(ctx: CampaignContext, application: int | str, reason: str, by: str)
 
 
 @task(name="results-reminders", task_run_name="results-reminders-{ctx.year}")
-def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def send_reminders(ctx: CampaignContext, outcome: StageReport) -> None:
     """T-14/T-7/T-3/T-1: units with projects that still owe results."""
     days = reminder_due(ctx.calendar.results_deadline, ctx.now, ctx.rules.reminder_days)
     if days is None:
@@ -335,11 +333,10 @@ def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
                 uow,
                 ctx,
                 event="results_reminder",
-                rule=f"rule:results_reminder:T-{days}",
-                recipient=unit_recipient(unit),
+                rule_detail=f"T-{days}",
+                recipient=Recipient.for_recommending_unit(unit),
                 period=f"T-{days}",
                 context={
-                    **template_facts(ctx),
                     "days": days,
                     "projects": "\n".join(f"{a.plan_number} {a.title}" for a in items),
                 },
@@ -350,7 +347,7 @@ def send_reminders(ctx: CampaignContext, outcome: StageOutcome) -> None:
 
 
 @task(name="results-close", task_run_name="results-close-{ctx.year}")
-def close_results(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def close_results(ctx: CampaignContext, outcome: StageReport) -> None:
     """At the deadline, once: projects without complete results → 成果逾期未受理; the summary."""
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "closed"):
@@ -477,7 +474,7 @@ def write_summary(ctx: CampaignContext, uow: UnitOfWork) -> Path:
     return save_workbook(wb, ctx.folder(STAGE) / f"{ctx.year}年天津市质量攻关成果材料汇总表.xlsx")
 
 
-def results_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def results_status(ctx: CampaignContext, outcome: StageReport) -> None:
     with UnitOfWork() as uow:
         counts = _counts(uow, ctx)
         partial = sum(

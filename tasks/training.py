@@ -18,10 +18,11 @@ from domain import training as plan
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
 from notifications.ics import training_ics
+from notifications.recipients import Recipient
+from services.context import CampaignContext, StageReport
+from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
-from tasks.notify import person_recipient, send
 
 STAGE = "training"
 TRAINED_ROLES = ("质量负责人", "项目负责人", "技术骨干")
@@ -44,7 +45,7 @@ class AttendanceResult(BaseModel):
 
 
 @task(name="training-sessions", task_run_name="training-sessions-{ctx.year}")
-def store_sessions(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def store_sessions(ctx: CampaignContext, outcome: StageReport) -> None:
     """The configured sessions into the database, once each."""
     with UnitOfWork() as uow:
         have = {s.key for s in sessions_of(uow, ctx)}
@@ -140,7 +141,7 @@ def ics_path(ctx: CampaignContext, session: orm.TrainingSession) -> Path:
 
 
 @task(name="training-assign", task_run_name="training-assign-{ctx.year}")
-def assign_and_invite(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def assign_and_invite(ctx: CampaignContext, outcome: StageReport) -> None:
     """Seats for people of in-progress projects who have none yet, in sessions still to come."""
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)
@@ -254,8 +255,7 @@ def _invite(
             uow,
             ctx,
             event="training_invitation",
-            rule="rule:training_invitation",
-            recipient=person_recipient(person),
+            recipient=Recipient.for_project_person(person),
             period=session.key,
             context={
                 "campaign_title": ctx.config.title,
@@ -271,7 +271,7 @@ def _invite(
     )
 
 
-def write_rosters(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def write_rosters(ctx: CampaignContext, outcome: StageReport) -> None:
     """培训名单 (all sessions) and the sign-in sheets of sessions still to come."""
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)
@@ -394,7 +394,7 @@ def import_attendance(ctx: CampaignContext, xlsx: Path) -> AttendanceResult:
 
 
 @task(name="training-absentees", task_run_name="training-absentees-{ctx.year}")
-def reinvite_absentees(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def reinvite_absentees(ctx: CampaignContext, outcome: StageReport) -> None:
     """After a session's attendance is in: its absentees invited to the next later session, once."""
     changed = False
     with UnitOfWork() as uow:
@@ -484,7 +484,7 @@ def reinvite_absentees(ctx: CampaignContext, outcome: StageOutcome) -> None:
         write_rosters(ctx, outcome)
 
 
-def training_status(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def training_status(ctx: CampaignContext, outcome: StageReport) -> None:
     """Counts for the dashboard; complete when the last session is past and attendance is in."""
     with UnitOfWork() as uow:
         sessions = sessions_of(uow, ctx)

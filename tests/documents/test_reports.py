@@ -276,7 +276,7 @@ def test_signin_round_trip(tmp_path: Path) -> None:
 
 
 def test_signin_marked_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) -> None:
-    from deployments.simulation.middle import mark_signin_sheet
+    from simulation.middle import mark_signin_sheet
 
     sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
     marked = mark_signin_sheet(
@@ -306,7 +306,7 @@ def test_signin_marked_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) 
 
 def test_signin_marked_where_the_mark_cells_are_missing(tmp_path: Path) -> None:
     """A sheet re-saved without the empty 签到情况 cells: the marks go in at their columns."""
-    from deployments.simulation.middle import mark_signin_sheet
+    from simulation.middle import mark_signin_sheet
 
     sheet = write_signin_sheet(tmp_path / "signin.xlsx", SESSIONS[0], ROSTER)
     part = "xl/worksheets/sheet1.xml"
@@ -397,7 +397,7 @@ def checkin_request(tmp_path: Path) -> Path:
 
 
 def test_checkin_filled_by_the_demo_reads_back_in_excel_and_here(tmp_path: Path) -> None:
-    from deployments.simulation.middle import fill_checkin
+    from simulation.middle import fill_checkin
 
     returned = fill_checkin(
         checkin_request(tmp_path),

@@ -18,11 +18,11 @@ from documents.application_form import write_filled_form
 from documents.summary_table import write_summary
 from domain.calendar import SHANGHAI
 from domain.models import ApplicationForm, ContactPerson, SummaryRow, TeamMember
+from services.context import StageReport, open_campaign
 from storage import orm
 from storage.orm import Base
 from storage.uow import UnitOfWork
 from tasks.application import BATCH_MARKER, take_inbox
-from tasks.context import StageOutcome, open_campaign
 from tasks.intake import IntakeError, intake_batch
 from tasks.registry import import_past_results, import_units
 
@@ -350,7 +350,7 @@ def test_demo_units_forms_are_whole_word_files_that_read_back(tmp_path: Path, la
     .docx (every part's CRC checked), open in python-docx, and read back as the unit filled it."""
     import docx
 
-    from deployments.simulation.early import FormWriter
+    from simulation.early import FormWriter
     from documents.application_form import read_form
     from documents.safety import check_file
 
@@ -394,7 +394,7 @@ def test_one_run_takes_the_units_batches_in_the_order_they_arrived(
     ctx = open_campaign(2025, ON_TIME + dt.timedelta(hours=3))
     _drop(ctx, "DIST-16", [form], ON_TIME, tmp_path)
     _drop(ctx, "ASSN-HJXH", [twin], ON_TIME + dt.timedelta(hours=1), tmp_path)
-    take_inbox(ctx, StageOutcome(stage="application", as_of=ctx.now))
+    take_inbox(ctx, StageReport(stage="application", as_of=ctx.now))
     with UnitOfWork() as uow:
         by_unit = {
             code: state

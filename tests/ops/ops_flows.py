@@ -12,11 +12,11 @@ import os
 
 from prefect import flow, task
 
-from deployments.events import emit_state_change
+from flows.events import emit_state_change
 from flows.stage import run_stage
+from services.context import CampaignContext, StageReport
 from storage.settings import get_settings
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, StageOutcome
 
 STAGE = "audit"
 STEPS = ("register", "notify")
@@ -24,7 +24,7 @@ FAIL_ENV = "QCAMP_FAIL_AFTER_STEP"
 
 
 @task(name="ops-step", task_run_name="{step}-{ctx.year}")
-def commit_step(ctx: CampaignContext, outcome: StageOutcome, step: str) -> None:
+def commit_step(ctx: CampaignContext, outcome: StageReport, step: str) -> None:
     """Write a document, record it and mark the step, in one transaction; skip if already done."""
     with UnitOfWork() as uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, step):
@@ -53,14 +53,16 @@ def crash_once(step: str) -> None:
     raise RuntimeError(f"模拟故障：步骤 {step} 提交后中断")
 
 
-def flaky_body(ctx: CampaignContext, outcome: StageOutcome) -> None:
+def flaky_body(ctx: CampaignContext) -> StageReport:
+    outcome = StageReport.start(STAGE, ctx)
     for step in STEPS:
         commit_step(ctx, outcome, step)
         crash_once(step)
     outcome.complete = True
+    return outcome
 
 
 @flow(name="ops-flaky-stage", flow_run_name="{year}-运维测试-{as_of}", log_prints=True)
-def flaky_stage(year: int, as_of: str | None = None) -> StageOutcome:
+def flaky_stage(year: int, as_of: str | None = None) -> StageReport:
     """运维测试阶段: two committed steps, with a crash between them on request."""
     return run_stage(STAGE, year, as_of, flaky_body)

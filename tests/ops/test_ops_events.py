@@ -11,7 +11,7 @@ import pytest
 from prefect import flow
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from deployments.events import emit_state_change, event_name
+from flows.events import emit_state_change, event_name
 
 
 def test_event_name_from_state() -> None:

@@ -108,7 +108,7 @@ SCRIPT = textwrap.dedent(
     from prefect import flow, task
 
     from deployments.ephemeral_api import TemporaryAPI, prefect_api
-    from deployments.events import should_emit
+    from flows.events import should_emit
 
     @task
     def double(x: int) -> int:

@@ -11,9 +11,9 @@ from openpyxl import Workbook, load_workbook
 
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from services.context import CampaignContext, open_campaign
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, open_campaign
 
 CHAINS = ("焊材", "汽车及新能源汽车", "生物医药", "信创")
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
@@ -181,10 +181,10 @@ def ensure_tables() -> None:
     orm.Base.metadata.create_all(get_engine())
 
 
-def outcome_for(stage: str, ctx: CampaignContext):  # noqa: ANN201 - a StageOutcome
-    from tasks.context import StageOutcome
+def outcome_for(stage: str, ctx: CampaignContext):  # noqa: ANN201 - a StageReport
+    from services.context import StageReport
 
-    return StageOutcome(stage=stage, as_of=ctx.now)
+    return StageReport(stage=stage, as_of=ctx.now)
 
 
 def score_all_panels(ctx: CampaignContext, folder: Path, *, seed: int = 3) -> None:

@@ -7,9 +7,9 @@ import random
 
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from services.context import CampaignContext, open_campaign
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext, open_campaign
 
 DISTRICTS = ("和平区", "河西区", "南开区", "河北区", "滨海新区", "西青区", "津南区", "东丽区")
 CHAINS = ("信创", "集成电路", "车联网", "生物医药", "新能源", "新材料", "高端装备", "汽车")

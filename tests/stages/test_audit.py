@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from documents.reports import AUDIT_SHEET
 from flows.audit import audit_body, audit_stage
+from services.context import StageReport
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.audit import (
@@ -24,13 +25,12 @@ from tasks.audit import (
     import_audit_decisions,
     record_approval_decisions,
 )
-from tasks.context import StageOutcome
 from tests.stages.factory import context, seed
 
 
-def run(as_of: str) -> StageOutcome:
+def run(as_of: str) -> StageReport:
     ctx = context(as_of)
-    outcome = StageOutcome(stage="audit", as_of=ctx.now)
+    outcome = StageReport(stage="audit", as_of=ctx.now)
     audit_body(ctx, outcome)
     return outcome
 
@@ -155,7 +155,7 @@ def _paused_run_id(name: str, timeout: float = 60) -> str:
 
 def test_dashboard_decision_through_the_real_pause(prefect_api: None) -> None:
     ids = seed(5)
-    results: dict[str, StageOutcome] = {}
+    results: dict[str, StageReport] = {}
 
     def start() -> None:
         results["outcome"] = audit_stage(

@@ -13,15 +13,15 @@ from domain.states import ProjectState
 from flows.follow_up import follow_up_body, follow_up_due
 from flows.implementation import implementation_body, implementation_due
 from flows.results import results_due
+from services.context import StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import StageOutcome
 from tests.stages.factory import context, seed
 
 
-def run(body, stage: str, as_of: str) -> StageOutcome:  # noqa: ANN001
+def run(body, stage: str, as_of: str) -> StageReport:  # noqa: ANN001
     ctx = context(as_of)
-    outcome = StageOutcome(stage=stage, as_of=ctx.now)
+    outcome = StageReport(stage=stage, as_of=ctx.now)
     body(ctx, outcome)
     return outcome
 

@@ -13,17 +13,17 @@ from documents.reports import CHECKIN_LABELS
 from domain.states import ProjectState
 from flows.follow_up import follow_up_body
 from flows.implementation import implementation_body
+from services.context import StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import StageOutcome
 from tasks.follow_up import VisitImportError, import_visits
 from tasks.implementation import CheckinError, import_checkins
 from tests.stages.factory import at, context, seed
 
 
-def run(body, stage: str, as_of: str) -> StageOutcome:  # noqa: ANN001
+def run(body, stage: str, as_of: str) -> StageReport:  # noqa: ANN001
     ctx = context(as_of)
-    outcome = StageOutcome(stage=stage, as_of=ctx.now)
+    outcome = StageReport(stage=stage, as_of=ctx.now)
     body(ctx, outcome)
     return outcome
 
@@ -165,7 +165,7 @@ def test_visit_errors_name_the_excel_row_and_unreadable_files_the_fix(tmp_path: 
 def test_visit_workbook_written_by_the_demo_units_imports(tmp_path: Path) -> None:
     import datetime as dt
 
-    from deployments.simulation.middle import visit_workbook
+    from simulation.middle import visit_workbook
 
     seed(2, n_units=1, state=ProjectState.IN_PROGRESS)
     with UnitOfWork() as uow:

@@ -11,13 +11,13 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
-from deployments.simulation.late import simulate_late
+from simulation.late import simulate_late
 from flows.evaluation import evaluation_body
 from flows.promotion import promotion_body
 from flows.publicity import publicity_body
+from services.context import CampaignContext
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext
 from tasks.evaluation import confirm_excellent, import_experts
 from tasks.publicity import add_objection, resolve_objection
 from tests.stages.conftest_late import (

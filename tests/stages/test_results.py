@@ -8,18 +8,18 @@ from sqlalchemy import select
 
 from domain.states import ProjectState
 from flows.results import results_body
+from services.context import StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import StageOutcome
 from tasks.results import ResultsError, Submission, submit_results, submit_results_batch, withdraw
 from tests.stages.factory import at, context, seed
 
 ALL = {"成果报告": "report.pdf", "过程材料": "process.zip", "效益证明": "benefit.pdf"}
 
 
-def run(as_of: str) -> StageOutcome:
+def run(as_of: str) -> StageReport:
     ctx = context(as_of)
-    outcome = StageOutcome(stage="results", as_of=ctx.now)
+    outcome = StageReport(stage="results", as_of=ctx.now)
     results_body(ctx, outcome)
     return outcome
 
@@ -145,7 +145,7 @@ def test_batch_records_what_single_submissions_record() -> None:
 
 
 def test_demo_units_submit_once_however_often_the_demo_ticks() -> None:
-    from deployments.simulation.middle import simulate_results
+    from simulation.middle import simulate_results
 
     seed(60, n_units=3, state=ProjectState.IN_PROGRESS)
     for day in ("2025-09-05", "2025-09-20", "2025-09-20", "2025-10-02", "2025-10-02"):

@@ -11,16 +11,16 @@ from sqlalchemy import func, select
 
 from domain.states import ProjectState
 from flows.training import training_body
+from services.context import StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import StageOutcome
 from tasks.training import AttendanceError, import_attendance
 from tests.stages.factory import context, seed
 
 
-def run(as_of: str) -> StageOutcome:
+def run(as_of: str) -> StageReport:
     ctx = context(as_of)
-    outcome = StageOutcome(stage="training", as_of=ctx.now)
+    outcome = StageReport(stage="training", as_of=ctx.now)
     training_body(ctx, outcome)
     return outcome
 

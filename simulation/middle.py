@@ -35,6 +35,7 @@ from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW
 from documents.zip_patch import patched_zip
 from domain.calendar import SHANGHAI
 from domain.states import ProjectState
+from services.context import CampaignContext
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.audit import (
@@ -45,7 +46,6 @@ from tasks.audit import (
     record_approval_decisions,
     suggestion,
 )
-from tasks.context import CampaignContext
 from tasks.follow_up import VISITED_STATES, import_visits
 from tasks.implementation import import_checkins, period_end, project_key
 from tasks.results import REQUIRED_PARTS, Submission, submit_results_batch, withdraw

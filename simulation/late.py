@@ -19,13 +19,13 @@ from openpyxl import Workbook
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from sqlalchemy import select
 
-from deployments.simulation.early import CITY_UNITS, person_name
+from simulation.early import CITY_UNITS, person_name
 from domain.calendar import SHANGHAI
 from domain.models import DISTRICTS, FOCUS_CHAINS
 from domain.workdays import next_working_day
+from services.context import CampaignContext
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.context import CampaignContext
 from tasks.evaluation import (
     confirm_excellent,
     decline,

@@ -33,8 +33,8 @@ from domain.models import (
     TeamMember,
 )
 from domain.uscc import make_uscc
+from services.context import CampaignContext
 from tasks.application import BATCH_MARKER
-from tasks.context import CampaignContext
 
 DISTRICT_DIVISIONS = {
     "和平区": "120101", "河东区": "120102", "河西区": "120103", "南开区": "120104",

@@ -114,16 +114,37 @@ def open_campaign(year: int, as_of: str | dt.date | dt.datetime | None = None) -
     )
 
 
-class StageOutcome(BaseModel):
-    """What one run of a stage did, for the dashboard's markdown artifact and the CLI."""
+class StageReport(BaseModel):
+    """阶段运行报告: what one run of a stage (or one service of it) did, waits for and failed at,
+    for the dashboard's markdown artifact and the CLI. Services return one; a stage flow merges
+    its tasks' reports into the stage's."""
 
     stage: str
     as_of: dt.datetime
     done: list[str] = Field(default_factory=list)  # what this run did (Chinese)
     waiting: list[str] = Field(default_factory=list)  # what it waits for (Chinese)
+    failed: list[str] = Field(default_factory=list)  # what it could not do, and why (Chinese)
     counts: dict[str, int] = Field(default_factory=dict)
     documents: list[str] = Field(default_factory=list)
     complete: bool = False
+
+    @classmethod
+    def start(cls, stage: str, ctx: CampaignContext) -> StageReport:
+        """An empty report of `stage` at the campaign's clock."""
+        return cls(stage=stage, as_of=ctx.now)
+
+    def merge(self, *others: StageReport) -> StageReport:
+        """This report with the others' lines and documents added (in order), their counts
+        taken over, and complete when any of them is."""
+        merged = self.model_copy(deep=True)
+        for other in others:
+            merged.done += other.done
+            merged.waiting += other.waiting
+            merged.failed += other.failed
+            merged.documents += [d for d in other.documents if d not in merged.documents]
+            merged.counts.update(other.counts)  # a count is a state: the latest says it
+            merged.complete = merged.complete or other.complete
+        return merged
 
     @property
     def label(self) -> str:
@@ -137,6 +158,8 @@ class StageOutcome(BaseModel):
             lines += ["本次无到期事项，未做任何更改。", ""]
         if self.waiting:
             lines += ["等待中：", *[f"- {w}" for w in self.waiting], ""]
+        if self.failed:
+            lines += ["未能完成：", *[f"- {f}" for f in self.failed], ""]
         if self.counts:
             lines += markdown_table(("项目", "数量"), self.counts.items())
             lines.append("")

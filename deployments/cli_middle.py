@@ -61,11 +61,12 @@ def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
 @visits_app.command("import")
 def visits_import(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入走访记录（列：推荐单位、项目编号或项目名称、走访日期、走访人、发现问题与建议）。"""
-    from tasks.follow_up import VisitImportError, import_visits
+    from services.follow_up import VisitImportError, import_visits
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_visits(ctx, existing_file(file))
+        result = import_visits(UnitOfWork(), ctx, existing_file(file))
     except VisitImportError as exc:
         fail(str(exc))
     typer.echo(

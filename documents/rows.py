@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.checkins import PDCA_PHASES
 from domain.models import Finding, Severity, SummaryRow
 
 __all__ = [
@@ -37,7 +38,6 @@ __all__ = [
 _ROW = ConfigDict(frozen=True, str_strip_whitespace=True)
 
 DECISIONS: tuple[str, str] = ("通过", "不通过")
-PDCA_PHASES: tuple[str, ...] = ("计划", "执行", "检查", "处理")
 SIGNIN_MARKS: tuple[str, ...] = ("已签到", "缺席", "请假")
 
 

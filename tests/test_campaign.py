@@ -14,8 +14,6 @@ from storage import orm
 from storage.orm import Base
 from storage.uow import UnitOfWork
 
-pytestmark = pytest.mark.usefixtures("prefect_api")
-
 
 def _counts() -> dict[str, int]:
     with UnitOfWork() as uow:
@@ -26,7 +24,9 @@ def _counts() -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+def demo_run(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, prefect_api: None
+):
     """One small demo for the module (it is the expensive part)."""
     from tests.conftest import test_backend
 
@@ -82,7 +82,7 @@ def test_outbox_holds_readable_chinese_mail(demo_run) -> None:
     assert any("质量攻关" in s for s in subjects)
 
 
-def test_rerunning_a_date_already_done_changes_nothing(demo_run) -> None:
+def test_rerunning_a_date_already_done_changes_nothing(demo_run, prefect_api: None) -> None:
     from flows.campaign import annual_campaign
 
     before = _counts()

@@ -3,6 +3,7 @@ projects, visit import and coverage."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,21 +12,50 @@ from sqlalchemy import func, select
 
 from documents.reports import CHECKIN_LABELS
 from domain.states import ProjectState
-from flows.follow_up import follow_up_body
-from flows.implementation import implementation_body
-from services.context import StageReport
+from services import follow_up, implementation
+from services.context import CampaignContext, StageReport
+from services.follow_up import VisitImportError
+from services.implementation import CheckinError
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.follow_up import VisitImportError, import_visits
-from tasks.implementation import CheckinError, import_checkins
 from tests.stages.factory import at, context, seed
 
 
+def implementation_run(ctx: CampaignContext) -> StageReport:
+    """What the stage's flow does at the clock, through the services."""
+    reports = []
+    for work in implementation.due_work(UnitOfWork(), ctx):
+        if work.request:
+            reports.append(implementation.request_checkins(UnitOfWork(), ctx, work.period))
+        if work.chase:
+            reports.append(implementation.chase_overdue(UnitOfWork(), ctx, work.period))
+    status = implementation.implementation_status(UnitOfWork(), ctx)
+    return StageReport.start("implementation", ctx).merge(*reports, status)
+
+
+def follow_up_run(ctx: CampaignContext) -> StageReport:
+    """What the stage's flow does at the clock, through the services."""
+    reports = [
+        follow_up.coverage_report(UnitOfWork(), ctx, p.step, p.label, p.until)
+        for p in follow_up.due_reports(UnitOfWork(), ctx)
+    ]
+    status = follow_up.follow_up_status(UnitOfWork(), ctx)
+    return StageReport.start("follow_up", ctx).merge(*reports, status)
+
+
 def run(body, stage: str, as_of: str) -> StageReport:  # noqa: ANN001
-    ctx = context(as_of)
-    outcome = StageReport(stage=stage, as_of=ctx.now)
-    body(ctx, outcome)
-    return outcome
+    return body(context(as_of))
+
+
+def import_checkins(
+    ctx: CampaignContext, paths: list[Path], received_at: dt.datetime | None = None
+) -> tuple[int, int]:
+    result = implementation.import_checkins(UnitOfWork(), ctx, paths, received_at)
+    return result.on_time, result.late
+
+
+def import_visits(ctx: CampaignContext, path: Path) -> follow_up.VisitImportResult:
+    return follow_up.import_visits(UnitOfWork(), ctx, path)
 
 
 def count(event: str) -> int:
@@ -51,9 +81,9 @@ def fill(request: Path, percent: object, phase: str = "执行") -> Path:
 def test_checkins_requested_chased_and_escalated_once() -> None:
     seed(6, n_units=2, state=ProjectState.IN_PROGRESS)
     assert (
-        "下一期进度报告请求" in run(implementation_body, "implementation", "2025-06-30").waiting[0]
+        "下一期进度报告请求" in run(implementation_run, "implementation", "2025-06-30").waiting[0]
     )
-    first = run(implementation_body, "implementation", "2025-07-01")
+    first = run(implementation_run, "implementation", "2025-07-01")
     with UnitOfWork() as uow:
         rows = uow.session.scalars(select(orm.CheckIn)).all()
         assert len(rows) == 6 and {r.period for r in rows} == {"2025-06"}
@@ -68,28 +98,28 @@ def test_checkins_requested_chased_and_escalated_once() -> None:
         context("2025-07-05"), [fill(f, 30) for f in files[:3]], received_at=at("2025-07-05")
     )
     assert (on_time, late) == (3, 0)
-    assert run(implementation_body, "implementation", "2025-07-11").done == []
-    chased = run(implementation_body, "implementation", "2025-07-12")
+    assert run(implementation_run, "implementation", "2025-07-11").done == []
+    chased = run(implementation_run, "implementation", "2025-07-12")
     assert count("checkin_overdue") == 3 and count("escalation") == 0
     assert any("逾期提醒" in d for d in chased.done)
     import_checkins(context("2025-07-14"), [fill(files[3], 40)])
     # the same on-time reports sent again after the due date stay on time, and stay one each
     assert import_checkins(context("2025-07-14"), [fill(f, 30) for f in files[:3]]) == (3, 0)
-    run(implementation_body, "implementation", "2025-07-17")
+    run(implementation_run, "implementation", "2025-07-17")
     assert count("escalation") == 1 and count("checkin_overdue") == 3  # only RU01 still owes
-    again = run(implementation_body, "implementation", "2025-07-17")
+    again = run(implementation_run, "implementation", "2025-07-17")
     assert again.done == [] and count("escalation") == 1
     assert again.counts["进度报告（逾期报送）"] == 1
 
     # July: nobody reports; after its due date, projects silent for two periods are flagged
-    run(implementation_body, "implementation", "2025-08-01")
-    flagged = run(implementation_body, "implementation", "2025-08-12")
+    run(implementation_run, "implementation", "2025-08-01")
+    flagged = run(implementation_run, "implementation", "2025-08-12")
     assert flagged.counts["停滞项目"] == 2  # no report in June nor July
 
 
 def test_bad_checkin_names_file_cell_and_fix(tmp_path: Path) -> None:
     seed(1, n_units=1, state=ProjectState.IN_PROGRESS)
-    first = run(implementation_body, "implementation", "2025-07-01")
+    first = run(implementation_run, "implementation", "2025-07-01")
     request = next(Path(first.documents[0]).rglob("*.xlsx"))
     with pytest.raises(CheckinError, match=r"B9（完成进度）“很多”无效"):
         import_checkins(context("2025-07-03"), [fill(request, "很多")])
@@ -131,12 +161,12 @@ def test_visits_import_and_coverage(tmp_path: Path) -> None:
     with pytest.raises(VisitImportError, match="第2行 D列（走访日期）“明天”无法识别"):
         import_visits(ctx, bad)
 
-    report = run(follow_up_body, "follow_up", "2025-07-01")
+    report = run(follow_up_run, "follow_up", "2025-07-01")
     assert any("2/4个项目已走访" in d for d in report.done)
     ws = load_workbook(report.documents[0]).active
     assert ws.cell(row=3, column=2).value.endswith("01")  # the unit behind first
-    assert run(follow_up_body, "follow_up", "2025-07-01").done == []
-    final = run(follow_up_body, "follow_up", "2025-10-01")
+    assert run(follow_up_run, "follow_up", "2025-07-01").done == []
+    final = run(follow_up_run, "follow_up", "2025-10-01")
     assert final.complete and any("成果提交截止" in d for d in final.done)
 
 
@@ -163,8 +193,6 @@ def test_visit_errors_name_the_excel_row_and_unreadable_files_the_fix(tmp_path: 
 
 
 def test_visit_workbook_written_by_the_demo_units_imports(tmp_path: Path) -> None:
-    import datetime as dt
-
     from simulation.middle import visit_workbook
 
     seed(2, n_units=1, state=ProjectState.IN_PROGRESS)

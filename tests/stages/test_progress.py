@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from domain.states import STATE_LABELS, ProjectState
+from services.progress import progress_markdown
 from storage.uow import UnitOfWork
-from tasks.progress import progress_markdown
 from tests.stages.factory import context, seed
 
 
@@ -16,7 +16,7 @@ def test_progress_page_shows_stages_and_every_unit_with_its_counts() -> None:
         uow.repo.mark_step(ctx.campaign_id, "application", "complete", as_of=ctx.now)
         units = [u.name for u in uow.repo.recommending_units()]
         uow.commit()
-    page = progress_markdown(ctx)
+    page = progress_markdown(UnitOfWork(), ctx)
     stages, _, by_unit = page.partition("### 各推荐单位项目状态")
     assert "2025-07-01" in page.splitlines()[0]
     assert "| 项目申报 | 已完成 | call |" in stages

@@ -5,24 +5,26 @@ from __future__ import annotations
 from collections import Counter
 
 from domain.calendar import SHANGHAI
+from domain.stages import COMPLETE
 from domain.states import STATE_LABELS, ProjectState
 from services.context import STAGES, CampaignContext, markdown_table
 from storage.uow import UnitOfWork
 
 
-def progress_rows(ctx: CampaignContext) -> list[dict[str, str]]:
-    with UnitOfWork() as uow:
+def progress_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str]]:
+    """Per stage: its state, the steps it recorded, when it last did one."""
+    with uow:
         steps = uow.repo.steps(ctx.campaign_id)
     rows = []
     for stage, label in STAGES.items():
         mine = [s for s in steps if s.stage == stage]
-        complete = any(s.step == "complete" for s in mine)
+        complete = any(s.step == COMPLETE for s in mine)
         last = max(mine, key=lambda s: s.id) if mine else None
         rows.append(
             {
                 "阶段": label,
                 "状态": "已完成" if complete else ("进行中" if mine else "未开始"),
-                "已完成步骤": "、".join(s.step for s in mine if s.step != "complete") or "—",
+                "已完成步骤": "、".join(s.step for s in mine if s.step != COMPLETE) or "—",
                 "最近一步时间": f"{last.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
                 if last
                 else "—",
@@ -31,8 +33,9 @@ def progress_rows(ctx: CampaignContext) -> list[dict[str, str]]:
     return rows
 
 
-def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
-    with UnitOfWork() as uow:
+def unit_status_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str | int]]:
+    """Per recommending unit: its projects in each state."""
+    with uow:
         units = {u.id: u for u in uow.repo.recommending_units()}
         counts: dict[int, Counter[str]] = {uid: Counter() for uid in units}
         for (unit_id, state), n in uow.repo.state_counts(ctx.campaign_id).items():
@@ -46,13 +49,13 @@ def unit_status_rows(ctx: CampaignContext) -> list[dict[str, str | int]]:
     return rows
 
 
-def progress_markdown(ctx: CampaignContext) -> str:
+def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
     """The dashboard's campaign page: stage progress, then every recommending unit's projects."""
     day = ctx.now.astimezone(SHANGHAI)
     lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）"]
     for title, rows in (
-        ("各阶段进度", progress_rows(ctx)),
-        ("各推荐单位项目状态", unit_status_rows(ctx)),
+        ("各阶段进度", progress_rows(uow, ctx)),
+        ("各推荐单位项目状态", unit_status_rows(uow, ctx)),
     ):
         lines += ["", f"### {title}", ""]
         if rows:

@@ -1,0 +1,19 @@
+"""Whether a campaign run starts a stage: the stage's rules (`domain.stages`) over the steps it
+already recorded."""
+
+from __future__ import annotations
+
+from domain.stages import has_due_work, is_open
+from services.context import CampaignContext
+from storage.uow import UnitOfWork
+
+
+def stage_due(uow: UnitOfWork, ctx: CampaignContext, stage: str) -> bool:
+    """Whether `stage` is open, not complete and has something due at the campaign's clock.
+
+    Asked right before the stage would run, after the stages before it ran."""
+    if not is_open(stage, ctx.calendar, ctx.now):
+        return False
+    with uow:
+        done = {s.step for s in uow.repo.steps(ctx.campaign_id, stage)}
+    return has_due_work(stage, ctx.config, ctx.now, done)

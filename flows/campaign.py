@@ -13,9 +13,9 @@ from flows.stage import artifact_key
 from flows.stages import STAGE_FLOWS
 from services.campaign import stage_due
 from services.context import STAGES, StageReport, open_campaign
-from services.progress import progress_markdown
 from storage.uow import UnitOfWork
 from tasks.delivery import deliver_messages, queue_staff_digest
+from tasks.progress import progress_markdown
 
 
 def campaign_run_name() -> str:
@@ -40,7 +40,7 @@ def annual_campaign(year: int, as_of: str | None = None) -> dict[str, StageRepor
     deliver_messages(ctx)
     # One page for staff: the stages' progress and each recommending unit's projects.
     create_markdown_artifact(
-        markdown=progress_markdown(UnitOfWork(), ctx),
+        markdown=progress_markdown(ctx),
         key=artifact_key(year, "progress"),
         description=f"{year}年质量攻关各阶段进度与各推荐单位项目状态"
         f"（截至{ctx.now.astimezone(SHANGHAI):%Y-%m-%d}）",

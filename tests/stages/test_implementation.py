@@ -4,6 +4,7 @@ projects, visit import and coverage."""
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,22 @@ def test_bad_checkin_names_file_cell_and_fix(tmp_path: Path) -> None:
     broken.write_bytes(b"PK\x03\x04" + bytes(200))
     with pytest.raises(CheckinError, match="「损坏的进度报告.xlsx」文件不完整或已损坏，请重新保存"):
         import_checkins(context("2025-07-03"), [fill(request, 50), broken])  # all or none
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(orm.CheckIn.submitted_at)) is None
+
+
+def test_a_returned_report_with_macros_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """Every returned file passes the safety checks before anything parses it."""
+    seed(1, n_units=1, state=ProjectState.IN_PROGRESS)
+    first = run(implementation_run, "implementation", "2025-07-01")
+    request = fill(next(Path(first.documents[0]).rglob("*.xlsx")), 50)
+    with_macros = tmp_path / "进度报告_宏.xlsx"
+    with zipfile.ZipFile(request) as source, zipfile.ZipFile(with_macros, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, source.read(item))
+        target.writestr("xl/vbaProject.bin", b"\x00" * 64)
+    with pytest.raises(CheckinError, match="包含宏（VBA 代码）"):
+        import_checkins(context("2025-07-03"), [with_macros])
     with UnitOfWork() as uow:
         assert uow.session.scalar(select(orm.CheckIn.submitted_at)) is None
 

@@ -10,19 +10,29 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from domain.states import ProjectState
-from flows.training import training_body
-from services.context import StageReport
+from flows.training import training_stage
+from services import training
+from services.context import CampaignContext, StageReport
+from services.training import AttendanceError, AttendanceResult
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.training import AttendanceError, import_attendance
 from tests.stages.factory import context, seed
 
 
 def run(as_of: str) -> StageReport:
+    """The stage's services in the order its flow calls them, once the invitations are due."""
     ctx = context(as_of)
-    outcome = StageReport(stage="training", as_of=ctx.now)
-    training_body(ctx, outcome)
-    return outcome
+    report = training.store_sessions(UnitOfWork(), ctx)
+    for seating in (training.reinvite_absentees, training.assign_and_invite):
+        seated = seating(UnitOfWork(), ctx)
+        report = report.merge(seated)
+        if seated.rosters_due:
+            report = report.merge(training.write_rosters(UnitOfWork(), ctx))
+    return report.merge(training.training_status(UnitOfWork(), ctx))
+
+
+def import_attendance(ctx: CampaignContext, xlsx: Path) -> AttendanceResult:
+    return training.import_attendance(UnitOfWork(), ctx, xlsx)
 
 
 def seats() -> list[tuple[str, str, bool | None]]:
@@ -69,9 +79,20 @@ def mark(sheet: Path, absent: set[str]) -> Path:
     return out
 
 
+def test_the_flow_invites_when_due_and_writes_the_rosters(prefect_api: None) -> None:
+    seed(3, state=ProjectState.IN_PROGRESS)
+    assert training_stage(year=2025, as_of="2025-05-25").waiting == ["培训通知尚未到发送时间"]
+    assert not seats()
+    first = training_stage(year=2025, as_of="2025-05-26")
+    assert len(seats()) == len(invitations()) > 0
+    roster = next(p for p in first.documents if "培训名单" in p)
+    assert sum(roster_counts(roster).values()) == len(seats())
+    assert any("签到表_S1" in p for p in first.documents)
+    assert first.counts["培训人次"] == len(seats()) and not first.complete
+
+
 def test_assigns_invites_once_and_reinvites_absentees() -> None:
     seed(10, state=ProjectState.IN_PROGRESS)
-    assert run("2025-05-25").waiting == ["培训通知尚未到发送时间"]
     first = run("2025-05-26")
     placed = seats()
     people = {p for _, p, _ in placed}

@@ -167,7 +167,13 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
     add_list_validation(
         ws, AUDIT_DECISION_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), DECISIONS
     )
+    _audit_stats_sheet(wb, year, rows, last)
+    return save_workbook(wb, path)
 
+
+def _audit_stats_sheet(wb: Workbook, year: int, rows: Sequence[AuditRow], last: int) -> None:
+    """Sheet "按推荐单位统计": suggested counts per unit, decided counts as COUNTIFS formulas
+    over the 立项审核 sheet's rows up to `last`."""
     stats = wb.create_sheet("按推荐单位统计")
     units: dict[str, Counter[str]] = {}
     for r in rows:
@@ -218,7 +224,6 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
             row=total, column=col, value=f"=SUM({letter}{FIRST_DATA_ROW}:{letter}{stats_last})"
         )
     style_total_row(stats, total, len(stat_columns))
-    return save_workbook(wb, path)
 
 
 class AuditDecisionRow(NamedTuple):

@@ -46,7 +46,6 @@ __all__ = [
     "reinvite_absentees",
     "roster_path",
     "store_sessions",
-    "training_session_by_key",
     "training_status",
     "write_rosters",
 ]
@@ -99,16 +98,6 @@ def store_sessions(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     if new:
         report.done.append(f"设置培训场次{len(new)}个：{'、'.join(s.key for s in new)}")
     return report
-
-
-def training_session_by_key(
-    uow: UnitOfWork, ctx: CampaignContext, key: str
-) -> orm.TrainingSession | None:
-    """The campaign's 培训场次 of this key, if any."""
-    with uow:
-        return next(
-            (s for s in uow.training.training_sessions(ctx.campaign_id) if s.key == key), None
-        )
 
 
 def training_session_name(training_session: orm.TrainingSession, index: int) -> str:

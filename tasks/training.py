@@ -24,6 +24,8 @@ __all__ = [
     "write_rosters",
 ]
 
+# Every service here is idempotent (one transaction each; a rerun completes what is missing and
+# duplicates nothing), so a database outage is worth a retry.
 RETRY_DELAYS = [2, 10]
 
 
@@ -38,13 +40,23 @@ def store_sessions(ctx: CampaignContext) -> StageReport:
     return service.store_sessions(UnitOfWork(), ctx)
 
 
-@task(name="training-absentees", task_run_name="training-absentees-{ctx.year}")
+@task(
+    name="training-absentees",
+    task_run_name="training-absentees-{ctx.year}",
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+)
 def reinvite_absentees(ctx: CampaignContext) -> SeatingReport:
     """After a 培训场次's attendance is in: its absentees invited to a later one, once."""
     return service.reinvite_absentees(UnitOfWork(), ctx)
 
 
-@task(name="training-assign", task_run_name="training-assign-{ctx.year}")
+@task(
+    name="training-assign",
+    task_run_name="training-assign-{ctx.year}",
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+)
 def assign_and_invite(ctx: CampaignContext) -> SeatingReport:
     """Seats and invitations for people of in-progress projects who have none yet."""
     return service.assign_and_invite(UnitOfWork(), ctx)
@@ -63,7 +75,12 @@ def write_rosters(ctx: CampaignContext) -> StageReport:
     return service.write_rosters(UnitOfWork(), ctx)
 
 
-@task(name="training-status", task_run_name="training-status-{ctx.year}")
+@task(
+    name="training-status",
+    task_run_name="training-status-{ctx.year}",
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+)
 def training_status(ctx: CampaignContext) -> StageReport:
     """Counts for the dashboard; complete when the last 培训场次 is past and attendance is in."""
     return service.training_status(UnitOfWork(), ctx)

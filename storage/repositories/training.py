@@ -114,7 +114,7 @@ class TrainingRepository(Repository):
 
     def mark_attendance(self, session_id: int, person_keys: list[str], attended: bool) -> None:
         """Record these people of one 培训场次 as attended (or absent): one UPDATE per chunk
-        rather than an ORM object per person (850 people a session at 1,200 projects)."""
+        rather than an ORM object per person (850 people a 培训场次 at 1,200 projects)."""
         for start in range(0, len(person_keys), ATTENDANCE_CHUNK):
             self.session.execute(
                 update(orm.TrainingAssignment)

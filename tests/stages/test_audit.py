@@ -8,11 +8,14 @@ from pathlib import Path
 
 import docx
 import pytest
+import typer
 from openpyxl import load_workbook
 from prefect import resume_flow_run
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from deployments import cli_middle
 from documents.reports import AUDIT_SHEET
 from flows.audit import audit_stage
 from services import audit
@@ -246,3 +249,23 @@ def test_dashboard_form_timeout_reminds_staff(prefect_api: None) -> None:
     assert not outcome.complete
     assert any("超时" in w for w in outcome.waiting)
     assert notifications("staff_digest") == 1
+
+
+def test_cli_audit_decide_exits_2_on_a_bad_workbook_and_records_a_good_one() -> None:
+    ids = seed(3)
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    app = typer.Typer()
+    app.add_typer(cli_middle.audit_app, name="audit")
+    args = ["--year", "2025", "--by", "张处长", "--as-of", "2025-05-09"]
+    bad = fill(path, {str(ids[0]): ("不通过", "")})
+    result = CliRunner().invoke(app, ["audit", "decide", str(bad), *args])
+    assert result.exit_code == 2
+    assert "错误：" in result.output and "第3行 M列（理由）为空" in result.output
+    missing = CliRunner().invoke(app, ["audit", "decide", str(path.with_name("无.xlsx")), *args])
+    assert missing.exit_code == 2 and "找不到文件" in missing.output
+    good = fill(path, {str(i): ("通过", "") for i in ids})
+    result = CliRunner().invoke(app, ["audit", "decide", str(good), *args])
+    assert result.exit_code == 0, result.output
+    assert "已记录张处长的立项决定 3 项；尚待决定 0 项。" in result.output
+    assert "全部项目已有决定" in result.output

@@ -6,9 +6,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import typer
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from deployments import cli_middle
 from domain.states import ProjectState
 from flows.training import training_stage
 from services import training
@@ -173,3 +176,20 @@ def test_bad_signin_sheet_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AttendanceError, match="「签到表_损坏.xlsx」文件不完整或已损坏"):
         import_attendance(ctx, broken)
     assert all(a is None for _, _, a in seats())
+
+
+def test_cli_training_attendance_exits_2_on_a_bad_sheet(tmp_path: Path) -> None:
+    seed(2, state=ProjectState.IN_PROGRESS)
+    run("2025-05-26")
+    sheet = context("2025-06-10 18:00").folder("training") / "签到表_S1.xlsx"
+    app = typer.Typer()
+    app.add_typer(cli_middle.training_app, name="training")
+    args = ["--year", "2025", "--as-of", "2025-06-10T18:00"]
+    broken = tmp_path / "签到表_损坏.xlsx"
+    broken.write_bytes(sheet.read_bytes()[:-200])
+    result = CliRunner().invoke(app, ["training", "attendance", str(broken), *args])
+    assert result.exit_code == 2 and "文件不完整或已损坏" in result.output
+    marked = mark(sheet, set())
+    result = CliRunner().invoke(app, ["training", "attendance", str(marked), *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("S1场次签到已导入：签到 ")

@@ -24,19 +24,20 @@ def audit_decide(
     as_of: AsOf = None,
 ) -> None:
     """导入立项审核表“决定/理由”列（通过/不通过；不通过须填理由）；有错误则全部不保存。"""
-    from tasks.audit import (
+    from services.audit import (
         DecisionError,
         WorkbookError,
         import_audit_decisions,
         pending_applications,
     )
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        new = import_audit_decisions(ctx, existing_file(file), by)
+        new = import_audit_decisions(UnitOfWork(), ctx, existing_file(file), by)
     except (WorkbookError, DecisionError) as exc:
         fail(str(exc))
-    left = len(pending_applications(ctx))
+    left = len(pending_applications(UnitOfWork(), ctx))
     typer.echo(f"已记录{by}的立项决定 {new} 项；尚待决定 {left} 项。")
     if not left:
         typer.echo("全部项目已有决定：下次运行立项审核阶段时生效并按时公布项目计划。")
@@ -45,11 +46,12 @@ def audit_decide(
 @training_app.command("attendance")
 def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入一个场次填好的签到表（签到情况：已签到/缺席/请假）；缺席人员将被安排到后续场次。"""
-    from tasks.training import AttendanceError, import_attendance
+    from services.training import AttendanceError, import_attendance
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_attendance(ctx, existing_file(file))
+        result = import_attendance(UnitOfWork(), ctx, existing_file(file))
     except AttendanceError as exc:
         fail(str(exc))
     typer.echo(

@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, Protection
@@ -53,16 +54,20 @@ from documents.xlsx_style import (
 
 __all__ = [
     "AUDIT_SHEET",
+    "AuditDecisionRow",
+    "AuditWorkbookError",
     "CHECKIN_LABELS",
     "CHECKIN_SHEET",
     "META_SHEET",
     "SIGNIN_MARK_COL",
     "SIGNIN_SHEET",
     "criterion_header",
+    "read_audit_workbook",
     "read_checkin_response",
     "read_score_sheet",
     "read_signin_sheet",
     "write_audit_workbook",
+    "write_calendar_file",
     "write_checkin_request",
     "write_intake_feedback",
     "write_score_sheet",
@@ -124,6 +129,7 @@ AUDIT_COLUMNS = (
 AUDIT_DECISION_COL = 12
 AUDIT_SUGGESTION_COL = 11
 AUDIT_UNIT_COL = 8
+AUDIT_KEY_COL = 14  # 申报编号: hidden, the key the import matches on
 
 
 def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) -> Path:
@@ -157,10 +163,17 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
     ]
     last = write_table(ws, f"{year}年{CAMPAIGN}项目立项审核表", AUDIT_COLUMNS, values)
     ws.freeze_panes = "C3"
+    ws.column_dimensions[get_column_letter(AUDIT_KEY_COL)].hidden = True
     add_list_validation(
         ws, AUDIT_DECISION_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), DECISIONS
     )
+    _audit_stats_sheet(wb, year, rows, last)
+    return save_workbook(wb, path)
 
+
+def _audit_stats_sheet(wb: Workbook, year: int, rows: Sequence[AuditRow], last: int) -> None:
+    """Sheet "按推荐单位统计": suggested counts per unit, decided counts as COUNTIFS formulas
+    over the 立项审核 sheet's rows up to `last`."""
     stats = wb.create_sheet("按推荐单位统计")
     units: dict[str, Counter[str]] = {}
     for r in rows:
@@ -211,7 +224,100 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
             row=total, column=col, value=f"=SUM({letter}{FIRST_DATA_ROW}:{letter}{stats_last})"
         )
     style_total_row(stats, total, len(stat_columns))
-    return save_workbook(wb, path)
+
+
+class AuditDecisionRow(NamedTuple):
+    """One decided row of a filled 立项审核表."""
+
+    application_id: int  # 申报编号
+    decision: str  # 决定: 通过 / 不通过
+    reason: str  # 理由
+
+
+class AuditWorkbookError(ValueError):
+    """A filled 立项审核表 that cannot be read; the message names the file, every bad row, the
+    column and the fix."""
+
+
+AUDIT_READ_COLUMNS = ("决定", "理由", "申报编号")
+
+
+def read_audit_workbook(path: Path | str) -> list[AuditDecisionRow]:
+    """决定/理由 of a filled 立项审核表; rows left blank are skipped (still undecided).
+
+    The file passes the safety checks first (``UnreadableFile`` names the file and the fix;
+    ``FileNotFoundError`` is the caller's to word); any bad row raises
+    :class:`AuditWorkbookError` naming every bad row, so that nothing is stored from it.
+    """
+    wb = LightWorkbook(path)
+    try:
+        if AUDIT_SHEET not in wb.sheetnames:
+            raise AuditWorkbookError(
+                f"文件 {path} 中没有“{AUDIT_SHEET}”工作表：请使用系统生成的立项审核表填写决定。"
+            )
+        rows = wb.rows(AUDIT_SHEET, min_row=HEADER_ROW)
+    finally:
+        wb.close()
+    header = rows.get(HEADER_ROW, ())
+    headers = [str(h).strip() if h is not None else "" for h in header]
+    missing = [h for h in AUDIT_READ_COLUMNS if h not in headers]
+    if missing:
+        raise AuditWorkbookError(
+            f"文件 {path} 的“{AUDIT_SHEET}”工作表缺少列：{'、'.join(missing)}。"
+            "请勿删除或改名表头，使用系统生成的立项审核表重新填写。"
+        )
+    columns = tuple(headers.index(h) for h in AUDIT_READ_COLUMNS)
+    decisions: list[AuditDecisionRow] = []
+    problems: list[str] = []
+    for number, row in sorted(rows.items()):
+        if number < FIRST_DATA_ROW:
+            continue
+        values = list(row) + [None] * (len(headers) - len(row))
+        result = _audit_decision(number, values, columns)
+        if isinstance(result, str):
+            problems.append(result)
+        elif result is not None:
+            decisions.append(result)
+    if problems:
+        raise AuditWorkbookError(
+            f"文件 {path} 有{len(problems)}处错误，未保存任何决定：" + "；".join(problems)
+        )
+    return decisions
+
+
+def _audit_decision(
+    number: int, values: list[object], columns: tuple[int, int, int]
+) -> AuditDecisionRow | str | None:
+    """One row of the 立项审核表: its decision, the problem (Chinese) or None when undecided."""
+    c_dec, c_reason, c_key = columns
+    key, decision, reason = values[c_key], values[c_dec], values[c_reason]
+    decision_text = str(decision).strip() if decision is not None else ""
+    reason_text = str(reason).strip() if reason is not None else ""
+    if key is None or str(key).strip() == "":
+        if decision_text:
+            return (
+                f"第{number}行 {get_column_letter(c_key + 1)}列（申报编号）为空：请勿删除申报编号，"
+                "可从原审核表复制该行"
+            )
+        return None
+    if not decision_text:
+        return None
+    key_text = str(key).strip().removesuffix(".0")
+    if not key_text.isdigit():
+        return (
+            f"第{number}行 {get_column_letter(c_key + 1)}列（申报编号）“{key_text}”无效："
+            "应为系统生成的数字编号"
+        )
+    if decision_text not in DECISIONS:
+        return (
+            f"第{number}行 {get_column_letter(c_dec + 1)}列（决定）“{decision_text}”无效："
+            "请从下拉列表选择“通过”或“不通过”"
+        )
+    if decision_text == DECISIONS[1] and not reason_text:
+        return (
+            f"第{number}行 {get_column_letter(c_reason + 1)}列（理由）为空：不通过的项目须填写理由"
+        )
+    return AuditDecisionRow(int(key_text), decision_text, reason_text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,6 +587,16 @@ def write_signin_sheet(
         ],
     )
     return save_workbook(wb, path)
+
+
+def write_calendar_file(path: Path | str, content: bytes) -> Path:
+    """A calendar file (.ics) attached to invitations, written once: a re-sent invitation
+    attaches the same file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_bytes(content)
+    return path
 
 
 def read_signin_sheet(path: Path | str) -> tuple[str, dict[str, str]]:

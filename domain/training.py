@@ -35,6 +35,10 @@ class Role(StrEnum):
 
 
 ROLE_ORDER = {Role.QUALITY_LEAD: 0, Role.PROJECT_LEAD: 1, Role.KEY_STAFF: 2}
+# The roles of a project whose people are trained (a seat each).
+TRAINED_ROLES: tuple[str, ...] = tuple(r.value for r in Role)
+# The sign-in mark of a person who came; every other mark (缺席/请假) counts as absent.
+ATTENDED_MARK = "已签到"
 
 
 class TrainingSession(BaseModel):

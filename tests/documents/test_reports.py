@@ -13,7 +13,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from documents.reports import (
     CHECKIN_LABELS,
+    AuditWorkbookError,
     criterion_header,
+    read_audit_workbook,
     read_checkin_response,
     read_score_sheet,
     read_signin_sheet,
@@ -35,6 +37,7 @@ from documents.rows import (
     TrainingSession,
     VisitCoverageRow,
 )
+from documents.safety import UnreadableFile
 from documents.zip_patch import patched_zip
 from domain.models import Finding, Severity
 
@@ -112,6 +115,37 @@ def test_audit_workbook(tmp_path: Path) -> None:
     assert by_unit["北辰区市场监督管理局"][2:5] == (1, 1, 0)
     assert str(by_unit["北辰区市场监督管理局"][5]).startswith("=COUNTIFS('立项审核'!$H$3:$H$5")
     assert rows[-1][0] == "合计"
+    assert ws.column_dimensions["N"].hidden  # 申报编号, the key the import matches on
+
+
+def test_audit_workbook_read_back_after_the_safety_checks(tmp_path: Path) -> None:
+    rows = [r.model_copy(update={"key": str(10 + r.seq)}) for r in AUDIT]
+    path = write_audit_workbook(tmp_path / "audit.xlsx", 2025, rows)
+    assert read_audit_workbook(path) == []  # nothing decided yet
+    wb = load_workbook(path)
+    ws = wb["立项审核"]
+    ws["L3"], ws["L4"], ws["M4"] = "通过", "不通过", "目标不可量化"
+    ws["N5"] = 13.0  # a key Excel turned into a number
+    ws["L5"] = "通过"
+    wb.save(path)
+    decided = read_audit_workbook(path)
+    assert [tuple(d) for d in decided] == [
+        (11, "通过", ""),
+        (12, "不通过", "目标不可量化"),
+        (13, "通过", ""),
+    ]
+    ws["L5"], ws["M3"], ws["L3"] = "同意", None, "不通过"
+    wb.save(path)
+    with pytest.raises(AuditWorkbookError) as err:
+        read_audit_workbook(path)
+    assert "有2处错误" in str(err.value)
+    assert "第3行 M列（理由）为空" in str(err.value) and "第5行 L列（决定）“同意”无效" in str(
+        err.value
+    )
+    macro = tmp_path / "audit.xlsm"
+    macro.write_bytes(path.read_bytes())
+    with pytest.raises(UnreadableFile, match="含宏"):
+        read_audit_workbook(macro)
 
 
 def test_summary_workbook(tmp_path: Path) -> None:

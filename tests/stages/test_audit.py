@@ -8,31 +8,37 @@ from pathlib import Path
 
 import docx
 import pytest
+import typer
 from openpyxl import load_workbook
 from prefect import resume_flow_run
 from prefect.client.orchestration import get_client
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from deployments import cli_middle
 from documents.reports import AUDIT_SHEET
-from flows.audit import audit_body, audit_stage
-from services.context import StageReport
+from flows.audit import audit_stage
+from services import audit
+from services.audit import ApprovalDecision, WorkbookError, audit_workbook_path
+from services.context import CampaignContext, StageReport
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.audit import (
-    ApprovalDecision,
-    WorkbookError,
-    audit_workbook_path,
-    import_audit_decisions,
-    record_approval_decisions,
-)
 from tests.stages.factory import context, seed
 
 
 def run(as_of: str) -> StageReport:
+    """The stage's services in the order its flow calls them (without the dashboard form)."""
     ctx = context(as_of)
-    outcome = StageReport(stage="audit", as_of=ctx.now)
-    audit_body(ctx, outcome)
-    return outcome
+    report = audit.write_audit(UnitOfWork(), ctx)
+    applied = audit.apply_decisions(UnitOfWork(), ctx)
+    report = report.merge(applied)
+    if applied.applied:
+        report = report.merge(audit.publish_plan(UnitOfWork(), ctx))
+    return report
+
+
+def import_audit_decisions(ctx: CampaignContext, path: Path, by: str) -> int:
+    return audit.import_audit_decisions(UnitOfWork(), ctx, path, by)
 
 
 def states() -> dict[int, str]:
@@ -64,11 +70,15 @@ def fill(path: Path, decisions: dict[str, tuple[str, str]]) -> Path:
     return out
 
 
+def test_the_flow_waits_until_the_audit_opens(prefect_api: None) -> None:
+    seed(2)
+    before = audit_stage(year=2025, as_of="2025-05-07")
+    assert before.waiting == ["立项审核尚未开始"] and not before.done
+    assert not audit_workbook_path(context("2025-05-07")).exists()
+
+
 def test_waits_for_decisions_then_publishes_the_plan() -> None:
     ids = seed(12)
-    before = run("2025-05-07")
-    assert before.waiting == ["立项审核尚未开始"]
-
     first = run("2025-05-08")
     assert not first.complete and any("待工作人员" in w for w in first.waiting)
     path = audit_workbook_path(context("2025-05-08"))
@@ -137,9 +147,56 @@ def test_policy_decisions_need_reasons_for_rejections() -> None:
     ids = seed(2)
     ctx = context("2025-05-08")
     with pytest.raises(ValueError, match="须填写理由"):
-        record_approval_decisions(
-            ctx, [ApprovalDecision(application_id=ids[0], outcome="reject")], "脚本", "policy"
+        audit.record_approval_decisions(
+            UnitOfWork(),
+            ctx,
+            [ApprovalDecision(application_id=ids[0], outcome="reject")],
+            "脚本",
+            "policy",
         )
+
+
+def test_unsafe_or_broken_workbook_is_refused_before_it_is_opened(tmp_path: Path) -> None:
+    ids = seed(2)
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    filled = fill(path, {str(i): ("通过", "") for i in ids})
+    ctx = context("2025-05-09")
+    broken = tmp_path / "审核表_损坏.xlsx"
+    broken.write_bytes(filled.read_bytes()[:-200])
+    with pytest.raises(WorkbookError, match="「审核表_损坏.xlsx」文件不完整或已损坏"):
+        import_audit_decisions(ctx, broken, "张处长")
+    macro = tmp_path / "审核表.xlsm"
+    macro.write_bytes(filled.read_bytes())
+    with pytest.raises(WorkbookError, match="含宏"):
+        import_audit_decisions(ctx, macro, "张处长")
+    with pytest.raises(WorkbookError, match="找不到文件"):
+        import_audit_decisions(ctx, tmp_path / "没有.xlsx", "张处长")
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.Decision)) == 0
+    assert import_audit_decisions(ctx, filled, "张处长") == 2
+
+
+def test_dashboard_form_as_decisions() -> None:
+    ids = seed(3)
+    run("2025-05-08")
+    ctx = context("2025-05-09")
+    form = audit.AuditDecisionForm(
+        approve_all_suggestions=True,
+        reject=[audit.RejectItem(key=str(ids[1]), reason="目标不可量化")],
+        decided_by="李科长",
+    )
+    report = audit.record_dashboard_decisions(UnitOfWork(), ctx, form)
+    assert report.done == ["记录李科长在仪表盘作出的立项决定3项"]
+    bad = audit.AuditDecisionForm(
+        reject=[audit.RejectItem(key="99999", reason="x")], decided_by="李科长"
+    )
+    refused = audit.record_dashboard_decisions(UnitOfWork(), ctx, bad)
+    assert refused.done == [] and "找不到以下申报编号：99999" in refused.waiting[0]
+    with UnitOfWork() as uow:
+        decisions = uow.session.scalars(select(orm.Decision)).all()
+    assert {d.source for d in decisions} == {"dashboard"} and len(decisions) == 3
+    assert next(d for d in decisions if d.application_id == ids[1]).outcome == "reject"
 
 
 def _paused_run_id(name: str, timeout: float = 60) -> str:
@@ -192,3 +249,23 @@ def test_dashboard_form_timeout_reminds_staff(prefect_api: None) -> None:
     assert not outcome.complete
     assert any("超时" in w for w in outcome.waiting)
     assert notifications("staff_digest") == 1
+
+
+def test_cli_audit_decide_exits_2_on_a_bad_workbook_and_records_a_good_one() -> None:
+    ids = seed(3)
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    app = typer.Typer()
+    app.add_typer(cli_middle.audit_app, name="audit")
+    args = ["--year", "2025", "--by", "张处长", "--as-of", "2025-05-09"]
+    bad = fill(path, {str(ids[0]): ("不通过", "")})
+    result = CliRunner().invoke(app, ["audit", "decide", str(bad), *args])
+    assert result.exit_code == 2
+    assert "错误：" in result.output and "第3行 M列（理由）为空" in result.output
+    missing = CliRunner().invoke(app, ["audit", "decide", str(path.with_name("无.xlsx")), *args])
+    assert missing.exit_code == 2 and "找不到文件" in missing.output
+    good = fill(path, {str(i): ("通过", "") for i in ids})
+    result = CliRunner().invoke(app, ["audit", "decide", str(good), *args])
+    assert result.exit_code == 0, result.output
+    assert "已记录张处长的立项决定 3 项；尚待决定 0 项。" in result.output
+    assert "全部项目已有决定" in result.output

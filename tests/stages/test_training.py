@@ -6,23 +6,36 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import typer
 from openpyxl import load_workbook
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from deployments import cli_middle
 from domain.states import ProjectState
-from flows.training import training_body
-from services.context import StageReport
+from flows.training import training_stage
+from services import training
+from services.context import CampaignContext, StageReport
+from services.training import AttendanceError, AttendanceResult
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.training import AttendanceError, import_attendance
 from tests.stages.factory import context, seed
 
 
 def run(as_of: str) -> StageReport:
+    """The stage's services in the order its flow calls them, once the invitations are due."""
     ctx = context(as_of)
-    outcome = StageReport(stage="training", as_of=ctx.now)
-    training_body(ctx, outcome)
-    return outcome
+    report = training.store_sessions(UnitOfWork(), ctx)
+    for seating in (training.reinvite_absentees, training.assign_and_invite):
+        seated = seating(UnitOfWork(), ctx)
+        report = report.merge(seated)
+        if seated.rosters_due:
+            report = report.merge(training.write_rosters(UnitOfWork(), ctx))
+    return report.merge(training.training_status(UnitOfWork(), ctx))
+
+
+def import_attendance(ctx: CampaignContext, xlsx: Path) -> AttendanceResult:
+    return training.import_attendance(UnitOfWork(), ctx, xlsx)
 
 
 def seats() -> list[tuple[str, str, bool | None]]:
@@ -69,9 +82,20 @@ def mark(sheet: Path, absent: set[str]) -> Path:
     return out
 
 
+def test_the_flow_invites_when_due_and_writes_the_rosters(prefect_api: None) -> None:
+    seed(3, state=ProjectState.IN_PROGRESS)
+    assert training_stage(year=2025, as_of="2025-05-25").waiting == ["培训通知尚未到发送时间"]
+    assert not seats()
+    first = training_stage(year=2025, as_of="2025-05-26")
+    assert len(seats()) == len(invitations()) > 0
+    roster = next(p for p in first.documents if "培训名单" in p)
+    assert sum(roster_counts(roster).values()) == len(seats())
+    assert any("签到表_S1" in p for p in first.documents)
+    assert first.counts["培训人次"] == len(seats()) and not first.complete
+
+
 def test_assigns_invites_once_and_reinvites_absentees() -> None:
     seed(10, state=ProjectState.IN_PROGRESS)
-    assert run("2025-05-25").waiting == ["培训通知尚未到发送时间"]
     first = run("2025-05-26")
     placed = seats()
     people = {p for _, p, _ in placed}
@@ -152,3 +176,20 @@ def test_bad_signin_sheet_is_refused(tmp_path: Path) -> None:
     with pytest.raises(AttendanceError, match="「签到表_损坏.xlsx」文件不完整或已损坏"):
         import_attendance(ctx, broken)
     assert all(a is None for _, _, a in seats())
+
+
+def test_cli_training_attendance_exits_2_on_a_bad_sheet(tmp_path: Path) -> None:
+    seed(2, state=ProjectState.IN_PROGRESS)
+    run("2025-05-26")
+    sheet = context("2025-06-10 18:00").folder("training") / "签到表_S1.xlsx"
+    app = typer.Typer()
+    app.add_typer(cli_middle.training_app, name="training")
+    args = ["--year", "2025", "--as-of", "2025-06-10T18:00"]
+    broken = tmp_path / "签到表_损坏.xlsx"
+    broken.write_bytes(sheet.read_bytes()[:-200])
+    result = CliRunner().invoke(app, ["training", "attendance", str(broken), *args])
+    assert result.exit_code == 2 and "文件不完整或已损坏" in result.output
+    marked = mark(sheet, set())
+    result = CliRunner().invoke(app, ["training", "attendance", str(marked), *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("S1场次签到已导入：签到 ")

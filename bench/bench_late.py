@@ -32,20 +32,15 @@ def main(n_results: int = 1200, n_experts: int = 300) -> dict[str, float]:
     from sqlalchemy import select
 
     from domain.scoring import DEFAULT_CRITERIA
+    from services import evaluation, panels, scores
+    from services.experts import import_experts
     from storage import orm
     from storage.db import upgrade
     from storage.uow import UnitOfWork
-    from tasks.evaluation import (
-        aggregate_scores,
-        draw_expert_panels,
-        import_experts,
-        send_score_sheets,
-    )
     from tests.stages.conftest_late import (
         build_results,
         ensure_tables,
         make_context,
-        outcome_for,
         write_expert_pool,
     )
 
@@ -53,23 +48,22 @@ def main(n_results: int = 1200, n_experts: int = 300) -> dict[str, float]:
     ensure_tables()
     ctx = make_context(2025, "2025-10-25T10:00:00")
     build_results(ctx, n_results, units=40)
-    import_experts(write_expert_pool(tmp / "experts.xlsx", n_experts))
+    import_experts(UnitOfWork(), write_expert_pool(tmp / "experts.xlsx", n_experts))
 
     started = time.perf_counter()
-    outcome = outcome_for("evaluation", ctx)
-    draw_expert_panels.fn(ctx, outcome)
+    panels.draw_expert_panels(UnitOfWork(), ctx)
     draw_s = time.perf_counter() - started
     started = time.perf_counter()
-    send_score_sheets.fn(ctx, outcome)
+    panels.send_score_sheets(UnitOfWork(), ctx)
     sheets_s = time.perf_counter() - started
 
     rng = random.Random(5)
     with UnitOfWork() as uow:
-        panels = uow.session.scalars(select(orm.ExpertPanel)).all()
-        for panel in panels:
+        drawn = uow.session.scalars(select(orm.ExpertPanel)).all()
+        for panel in drawn:
             for app_id in panel.application_ids:
                 for key in panel.members:
-                    scores = {
+                    points = {
                         c.key: round(c.max_points * rng.uniform(0.6, 1.0), 1)
                         for c in DEFAULT_CRITERIA
                     }
@@ -78,16 +72,16 @@ def main(n_results: int = 1200, n_experts: int = 300) -> dict[str, float]:
                             panel_id=panel.id,
                             application_id=app_id,
                             expert_key=key,
-                            scores=scores,
-                            total=sum(scores.values()),
+                            scores=points,
+                            total=sum(points.values()),
                         )
                     )
         uow.commit()
-        n_panels = len(panels)
+        n_panels = len(drawn)
 
     started = time.perf_counter()
-    outcome = outcome_for("evaluation", ctx)
-    assert aggregate_scores.fn(ctx, outcome)
+    scores.aggregate_scores(UnitOfWork(), ctx)
+    assert evaluation.aggregated(UnitOfWork(), ctx)
     aggregate_s = time.perf_counter() - started
     with UnitOfWork() as uow:
         scored = len(uow.session.scalars(select(orm.ResultScore.id)).all())
@@ -110,12 +104,15 @@ def late_path(n_results: int = 1200) -> None:
     from bench_campaign import _plain_prefect
 
     _plain_prefect()
-    from simulation.late import _fill
     from flows.evaluation import evaluation_body
     from flows.publicity import publicity_body
     from services.context import CampaignContext
+    from services.evaluation import confirm_excellent
+    from services.experts import import_experts
+    from services.scores import import_scores
+    from simulation.late import _fill
     from storage.db import upgrade
-    from tasks.evaluation import confirm_excellent, import_experts, import_scores
+    from storage.uow import UnitOfWork
     from tests.stages.conftest_late import (
         build_results,
         ensure_tables,
@@ -143,21 +140,21 @@ def late_path(n_results: int = 1200) -> None:
 
     ctx = context("2025-09-22T10:00:00")
     build_results(ctx, n_results, units=21, people=6)
-    import_experts(write_expert_pool(tmp / "experts.xlsx", 300))
-    timed("抽取评定组、评分表", lambda: evaluation_body(ctx, outcome_for("evaluation", ctx)))
+    import_experts(UnitOfWork(), write_expert_pool(tmp / "experts.xlsx", 300))
+    timed("抽取评定组、评分表", lambda: evaluation_body(ctx))
 
     def experts() -> None:
         rng = random.Random(3)
         for sheet in sorted((ctx.folder("evaluation") / "评分表").glob("*.xlsx")):
-            import_scores(ctx, _fill(sheet, tmp / "filled" / sheet.name, rng, None))
+            import_scores(UnitOfWork(), ctx, _fill(sheet, tmp / "filled" / sheet.name, rng, None))
 
     timed("专家填写并导入评分表", experts)
     decided = context("2025-09-26T10:00:00")
 
     def decide() -> None:
-        evaluation_body(decided, outcome_for("evaluation", decided))
-        confirm_excellent(decided, "基准测试", source="cli")
-        evaluation_body(decided, outcome_for("evaluation", decided))
+        evaluation_body(decided)
+        confirm_excellent(UnitOfWork(), decided, "基准测试", source="cli")
+        evaluation_body(decided)
 
     timed("汇总评分、认定优秀", decide)
     for label, as_of in (("公示", "2025-09-30T10:00:00"), ("公布、证书", "2025-10-20T10:00:00")):

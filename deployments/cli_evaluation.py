@@ -20,12 +20,14 @@ objections_app = typer.Typer(help="公示期异议登记与处理", no_args_is_h
 @experts_app.command("import")
 def experts_import(file: Path) -> None:
     """导入专家库（列：姓名、单位、专业领域、职称、电话、邮箱、回避单位）；按姓名+电话更新。"""
+    from services.evaluation import EvaluationError
+    from services.experts import import_experts
     from storage.db import upgrade
-    from tasks.evaluation import EvaluationError, import_experts
+    from storage.uow import UnitOfWork
 
     upgrade()
     try:
-        result = import_experts(file)
+        result = import_experts(UnitOfWork(), file)
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(f"专家库已导入：新增 {result.created} 人，更新 {result.updated} 人。")
@@ -34,11 +36,13 @@ def experts_import(file: Path) -> None:
 @scores_app.command("import")
 def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
     """导入一个评定组填好的评分表（.xlsx）；有任何错误单元格则全部不保存并逐一列出。"""
-    from tasks.evaluation import EvaluationError, import_scores
+    from services.evaluation import EvaluationError
+    from services.scores import import_scores
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_scores(ctx, file)
+        result = import_scores(UnitOfWork(), ctx, file)
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(
@@ -60,11 +64,13 @@ def evaluation_confirm(
     as_of: AsOf = None,
 ) -> None:
     """确认优秀成果名单（拟认定名单按分数线和名额生成，可调出或增补并说明理由）。"""
-    from tasks.evaluation import EvaluationError, confirm_excellent, split_list
+    from services.evaluation import EvaluationError, confirm_excellent, split_list
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
         yes, no = confirm_excellent(
+            UnitOfWork(),
             ctx,
             by,
             source="cli",
@@ -88,11 +94,13 @@ def evaluation_decline(
     as_of: AsOf = None,
 ) -> None:
     """登记专家谢绝，由备选专家递补并发送评审邀请。"""
-    from tasks.evaluation import EvaluationError, decline
+    from services.evaluation import EvaluationError
+    from services.panels import decline
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        replacement = decline(ctx, panel, expert, reason)
+        replacement = decline(UnitOfWork(), ctx, panel, expert, reason)
     except EvaluationError as exc:
         fail(str(exc))
     if replacement is None:

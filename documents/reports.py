@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from openpyxl import load_workbook
 from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook import Workbook
@@ -27,14 +26,17 @@ from documents.rows import (
     SIGNIN_MARKS,
     AuditRow,
     CheckinRequest,
+    ExpertScoreSheet,
     FeedbackRow,
     RosterRow,
+    ScoreCriterion,
     ScoreSheetRow,
+    ScoreWorkbook,
     SummaryRow,
     TrainingSession,
     VisitCoverageRow,
 )
-from documents.xlsx_reader import LightWorkbook
+from documents.xlsx_reader import LightWorkbook, column_index
 from documents.xlsx_style import (
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -89,12 +91,6 @@ def _add_meta(wb: Workbook, pairs: Sequence[Sequence[object]]) -> Worksheet:
         ws.append(list(row))
     ws.sheet_state = "hidden"
     return ws
-
-
-def _read_meta(wb: Workbook) -> list[list[object]]:
-    if META_SHEET not in wb.sheetnames:
-        raise ValueError("工作簿缺少 _meta 工作表，不是本系统生成的表格")
-    return [list(r) for r in wb[META_SHEET].iter_rows(values_only=True)]
 
 
 def _note(ws: Worksheet, row: int, ncols: int, text: str) -> None:
@@ -905,47 +901,63 @@ def write_score_sheet(
     return save_workbook(wb, path)
 
 
-def read_score_sheet(path: Path | str) -> list[ScoreSheetRow]:
-    """Read a filled score workbook back, one row per (expert, result).
-
-    Scores outside 0..max, or not numbers, raise ``ValueError`` naming the sheet and cell.
-    """
-    wb = load_workbook(path)
-    meta = _read_meta(wb)
-    if not meta or meta[0][:2] != ["kind", "score"]:
-        raise ValueError("不是评分表")
-    criteria = [(str(r[1]), float(r[3]), str(r[4])) for r in meta if r[0] == "criterion"]
-    experts = [(str(r[1]), str(r[2])) for r in meta if r[0] == "expert"]
+def _score_sheet(
+    wb: LightWorkbook, sheet: str, expert: str, criteria: list[ScoreCriterion]
+) -> ExpertScoreSheet:
+    """One expert's sheet: a row per result key under the 成果编号 header."""
+    rows = wb.rows(sheet, min_row=HEADER_ROW)
+    headers = [None if v is None else str(v) for v in rows.get(HEADER_ROW, ())]
+    if "成果编号" not in headers:
+        return ExpertScoreSheet(sheet=sheet, expert=expert, has_result_keys=False)
+    key_col = headers.index("成果编号")
+    remark_col = headers.index("备注") if "备注" in headers else None
+    columns = [(c.key, column_index(c.column) - 1) for c in criteria]
     out: list[ScoreSheetRow] = []
-    for sheet, expert in experts:
-        ws = wb[sheet]
-        headers = [c.value for c in ws[HEADER_ROW]]
-        key_col = headers.index("成果编号") + 1
-        remark_col = headers.index("备注") + 1
-        for r in range(FIRST_DATA_ROW, ws.max_row + 1):
-            key = ws.cell(row=r, column=key_col).value
-            if key is None or str(key).strip() == "":
-                continue
-            scores: dict[str, float | None] = {}
-            for ckey, mx, letter in criteria:
-                value = ws[f"{letter}{r}"].value
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    scores[ckey] = None
-                    continue
-                try:
-                    number = float(value)
-                except (TypeError, ValueError):
-                    raise ValueError(f"{sheet}!{letter}{r}：“{value}”不是数值") from None
-                if not 0 <= number <= mx:
-                    raise ValueError(f"{sheet}!{letter}{r}：{number:g}超出0～{mx:g}分")
-                scores[ckey] = number
-            remark = ws.cell(row=r, column=remark_col).value
-            out.append(
-                ScoreSheetRow(
-                    expert=expert,
-                    result_key=str(key),
-                    scores=scores,
-                    remark="" if remark is None else str(remark),
-                )
+    for number, row in rows.items():
+        if number < FIRST_DATA_ROW:
+            continue
+        cell = row[key_col] if key_col < len(row) else None
+        key = "" if cell is None else str(cell).strip()
+        if not key or key.startswith("专家签字"):
+            continue
+        remark = row[remark_col] if remark_col is not None and remark_col < len(row) else None
+        out.append(
+            ScoreSheetRow(
+                expert=expert,
+                result_key=key,
+                scores={ckey: row[i] if i < len(row) else None for ckey, i in columns},
+                remark="" if remark is None else str(remark),
+                sheet=sheet,
+                row=number,
             )
-    return out
+        )
+    return ExpertScoreSheet(sheet=sheet, expert=expert, rows=out)
+
+
+def read_score_sheet(path: Path | str) -> ScoreWorkbook:
+    """Read a returned score workbook: its panel, criteria and each expert's rows, the cells as
+    typed (blank cells None). Whether a score is good is `domain.scoring`'s to say.
+
+    The file passes the safety checks first (``UnreadableFile`` names the file and the fix);
+    ``ValueError`` when it is not a score workbook written by this system."""
+    wb = LightWorkbook(path)
+    try:
+        if META_SHEET not in wb.sheetnames:
+            raise ValueError("工作簿缺少 _meta 工作表，不是本系统生成的表格")
+        meta = [list(r) for r in wb.rows(META_SHEET).values()]
+        if not meta or meta[0][:2] != ["kind", "score"]:
+            raise ValueError("不是评分表")
+        panel = next((str(r[1]) for r in meta if r[0] == "panel" and len(r) > 1), "")
+        criteria = [
+            ScoreCriterion(key=str(r[1]), name=str(r[2]), max_points=float(r[3]), column=str(r[4]))
+            for r in meta
+            if r[0] == "criterion"
+        ]
+        sheets = [
+            _score_sheet(wb, str(r[1]), str(r[2]), criteria)
+            for r in meta
+            if r[0] == "expert" and str(r[1]) in wb.sheetnames
+        ]
+        return ScoreWorkbook(panel=panel, criteria=criteria, sheets=sheets)
+    finally:
+        wb.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,11 +23,14 @@ __all__ = [
     "CheckinRequest",
     "CommendedPerson",
     "CommendedUnit",
+    "ExpertScoreSheet",
     "FeedbackRow",
     "NoticeEntry",
     "PlanRow",
     "RosterRow",
+    "ScoreCriterion",
     "ScoreSheetRow",
+    "ScoreWorkbook",
     "SummaryRow",
     "TrainingSession",
     "VisitCoverageRow",
@@ -163,14 +167,50 @@ class VisitCoverageRow(BaseModel):
 
 
 class ScoreSheetRow(BaseModel):
-    """One expert's scores for one result, as read back from a score sheet."""
+    """One expert's cells for one result, as read back from a score sheet (not yet checked:
+    the rules of `domain.scoring` decide what a good score is)."""
 
     model_config = _ROW
 
-    expert: str
+    expert: str  # the expert's label, 张三（E1a2b3c4d）
     result_key: str
-    scores: dict[str, float | None]  # criterion key -> score (None when left blank)
+    scores: dict[str, Any]  # criterion key -> the cell's value (None when left blank)
     remark: str = ""
+    sheet: str = ""  # the expert's sheet
+    row: int = 0  # the row on that sheet
+
+
+class ScoreCriterion(BaseModel):
+    """One criterion column of a score sheet, from its hidden ``_meta`` sheet."""
+
+    model_config = _ROW
+
+    key: str
+    name: str
+    max_points: float
+    column: str  # letter, "E"
+
+
+class ExpertScoreSheet(BaseModel):
+    """One expert's sheet of a returned score workbook."""
+
+    model_config = _ROW
+
+    sheet: str
+    expert: str  # the expert's label
+    has_result_keys: bool = True  # False when the 成果编号 header was changed or removed
+    rows: list[ScoreSheetRow] = Field(default_factory=list)
+
+
+class ScoreWorkbook(BaseModel):
+    """A returned score workbook: the panel it was written for, its criteria and each expert's
+    sheet (sheets named in ``_meta`` but deleted from the workbook are left out)."""
+
+    model_config = _ROW
+
+    panel: str  # the panel's title, 评定组P001（焊材）
+    criteria: list[ScoreCriterion]
+    sheets: list[ExpertScoreSheet]
 
 
 class NoticeEntry(BaseModel):

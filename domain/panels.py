@@ -213,6 +213,122 @@ def _digest(results: Sequence[ResultToEvaluate], experts: Sequence[ExpertProfile
     return h.hexdigest()
 
 
+def _check_settings(min_size: int, reserves: int, max_load: int | None, max_results: int) -> None:
+    if min_size < 3 or min_size % 2 == 0:
+        raise PanelDrawError(f"评定组人数须为不少于 3 的奇数，当前为 {min_size}")
+    if reserves < 0:
+        raise PanelDrawError("备选专家人数不能为负数")
+    if max_load is not None and max_load < 1:
+        raise PanelDrawError("每位专家最多参加的评定组数须至少为 1")
+    if max_results < 1:
+        raise PanelDrawError("每个评定组评审成果数须至少为 1")
+
+
+class _Drawer:
+    """One draw in progress: the pool by tier for each group, each expert's seats, the random
+    stream, and the record being filled."""
+
+    def __init__(
+        self,
+        draw: PanelDraw,
+        pool: list[_Expert],
+        groups: Mapping[str, list[_Result]],
+        related: Mapping[str, set[str]],
+    ) -> None:
+        self.draw = draw
+        self.rng = random.Random(draw.seed)
+        self.load: dict[str, int] = {e.key: 0 for e in pool}
+        self.counter = 0
+        self.tiers_by_group = {g: self._tiers(pool, g, related.get(g, set())) for g in groups}
+
+    @staticmethod
+    def _tiers(pool: list[_Expert], group: str, near: set[str]) -> list[list[_Expert]]:
+        """Experts of the same chain, of related chains, and the rest."""
+        same = [e for e in pool if group in e.fields]
+        rel = [e for e in pool if group not in e.fields and e.fields & near]
+        rest = [e for e in pool if group not in e.fields and not (e.fields & near)]
+        return [same, rel, rest]
+
+    def free(self, e: _Expert) -> bool:
+        return self.draw.max_load is None or self.load[e.key] < self.draw.max_load
+
+    def _eligible(self, chunk: list[_Result], group: str) -> list[tuple[int, _Expert]] | None:
+        """The (tier, expert) candidates for a panel over `chunk`, or None when the chunk
+        should be split (too few conflict-free experts, or a better tier after a split)."""
+        tiers = self.tiers_by_group[group]
+        min_size = self.draw.min_size
+        units: set[str] = set().union(*(r.units for r in chunk))
+        names: set[str] = set().union(*(r.members for r in chunk))
+
+        def clean(e: _Expert) -> bool:
+            return self.free(e) and not (e.units & units) and e.name not in names
+
+        eligible: list[tuple[int, _Expert]] = []
+        for tier, experts_in_tier in enumerate(tiers):
+            eligible.extend((tier, e) for e in experts_in_tier if clean(e))
+            if len(eligible) >= min_size:
+                # Would splitting keep this panel in a better tier? Conflicts, not a lack of
+                # specialists, are what push us down when enough free experts exist up there.
+                if tier > 0 and len(chunk) > 1:
+                    better = sum(1 for t in tiers[:tier] for e in t if self.free(e))
+                    if better >= min_size:
+                        return None
+                # Reserves may come from wider tiers than the members.
+                for wider, rest in enumerate(tiers[tier + 1 :], start=tier + 1):
+                    eligible.extend((wider, e) for e in rest if clean(e))
+                return eligible
+        return None
+
+    def solve(self, chunk: list[_Result], group: str) -> None:
+        """A panel for `chunk`, else its halves' panels, else the result is unassigned."""
+        eligible = self._eligible(chunk, group)
+        if eligible is not None:
+            self._make_panel(chunk, group, eligible)
+            return
+        if len(chunk) > 1:
+            half = (len(chunk) + 1) // 2
+            self.solve(chunk[:half], group)
+            self.solve(chunk[half:], group)
+            return
+        min_size = self.draw.min_size
+        available = sum(1 for t in self.tiers_by_group[group] for e in t if self.free(e))
+        why = (
+            f"无回避冲突且可用的专家不足 {min_size} 人"
+            if available >= min_size
+            else f"可用专家不足 {min_size} 人（已达参评上限或专家库人数不足）"
+        )
+        self.draw.unassigned.append(
+            UnassignedResult(result_key=chunk[0].key, chain=group, reason=why)
+        )
+
+    def _make_panel(
+        self, chunk: list[_Result], group: str, eligible: list[tuple[int, _Expert]]
+    ) -> None:
+        min_size, reserves = self.draw.min_size, self.draw.reserves
+        ranked = sorted(eligible, key=lambda te: (te[0], self.load[te[1].key], self.rng.random()))
+        chosen = [e for _, e in ranked[: min_size + reserves]]
+        members, spare = chosen[:min_size], chosen[min_size:]
+        tier = max(t for t, _ in ranked[:min_size])
+        for e in members:
+            self.load[e.key] += 1
+        self.counter += 1
+        shortfall = ""
+        if len(spare) < reserves:
+            shortfall = f"备选专家仅 {len(spare)} 人，少于要求的 {reserves} 人"
+        self.draw.panels.append(
+            Panel(
+                panel_id=f"P{self.counter:03d}",
+                chain=group,
+                result_keys=[r.key for r in chunk],
+                members=[e.key for e in members],
+                reserves=[e.key for e in spare],
+                match_tier=tier,
+                match_note=TIER_NOTES[tier],
+                shortfall_note=shortfall,
+            )
+        )
+
+
 def draw_panels(
     results: Sequence[ResultToEvaluate],
     experts: Sequence[ExpertProfile],
@@ -231,23 +347,13 @@ def draw_panels(
     settings or duplicate keys; results for which no conflict-free panel can be formed are listed
     in `unassigned` rather than raising.
     """
-    if min_size < 3 or min_size % 2 == 0:
-        raise PanelDrawError(f"评定组人数须为不少于 3 的奇数，当前为 {min_size}")
-    if reserves < 0:
-        raise PanelDrawError("备选专家人数不能为负数")
-    if max_load is not None and max_load < 1:
-        raise PanelDrawError("每位专家最多参加的评定组数须至少为 1")
-    if max_results < 1:
-        raise PanelDrawError("每个评定组评审成果数须至少为 1")
+    _check_settings(min_size, reserves, max_load, max_results)
     _check_unique([r.key for r in results], "成果")
     _check_unique([e.key for e in experts], "专家")
 
     related_map = {k: set(v) for k, v in (RELATED_CHAINS if related is None else related).items()}
-    rng = random.Random(seed)
     pool = [_Expert(p, i) for i, p in enumerate(experts)]
     rs = [_Result(r) for r in results]
-    load: dict[str, int] = {e.key: 0 for e in pool}
-
     draw = PanelDraw(
         seed=seed,
         min_size=min_size,
@@ -257,89 +363,12 @@ def draw_panels(
         inputs_digest=_digest(results, experts),
     )
     draw.recusals = _all_recusals(pool, rs)
-
-    # Experts by tier for each chain.
-    def tiers_for(group: str) -> list[list[_Expert]]:
-        near = related_map.get(group, set())
-        same = [e for e in pool if group in e.fields]
-        rel = [e for e in pool if group not in e.fields and e.fields & near]
-        rest = [e for e in pool if group not in e.fields and not (e.fields & near)]
-        return [same, rel, rest]
-
     groups: dict[str, list[_Result]] = defaultdict(list)
     for r in rs:
         groups[r.group].append(r)
-    tiers_by_group = {g: tiers_for(g) for g in groups}
+    drawer = _Drawer(draw, pool, groups, related_map)
     # Scarcest specialty first, so it is not used up by larger chains.
-    order = sorted(groups, key=lambda g: (len(tiers_by_group[g][0]), g))
-
-    counter = 0
-
-    def free(e: _Expert) -> bool:
-        return max_load is None or load[e.key] < max_load
-
-    def solve(chunk: list[_Result], group: str) -> None:
-        tiers = tiers_by_group[group]
-        units: set[str] = set().union(*(r.units for r in chunk))
-        names: set[str] = set().union(*(r.members for r in chunk))
-
-        def clean(e: _Expert) -> bool:
-            return free(e) and not (e.units & units) and e.name not in names
-
-        eligible: list[tuple[int, _Expert]] = []
-        for tier, experts_in_tier in enumerate(tiers):
-            eligible.extend((tier, e) for e in experts_in_tier if clean(e))
-            if len(eligible) >= min_size:
-                # Would splitting keep this panel in a better tier? Conflicts, not a lack of
-                # specialists, are what push us down when enough free experts exist up there.
-                if tier > 0 and len(chunk) > 1:
-                    better = sum(1 for t in tiers[:tier] for e in t if free(e))
-                    if better >= min_size:
-                        break
-                # Reserves may come from wider tiers than the members.
-                for wider, rest in enumerate(tiers[tier + 1 :], start=tier + 1):
-                    eligible.extend((wider, e) for e in rest if clean(e))
-                _make_panel(chunk, group, eligible)
-                return
-        if len(chunk) > 1:
-            half = (len(chunk) + 1) // 2
-            solve(chunk[:half], group)
-            solve(chunk[half:], group)
-            return
-        r = chunk[0]
-        available = sum(1 for t in tiers for e in t if free(e))
-        why = (
-            f"无回避冲突且可用的专家不足 {min_size} 人"
-            if available >= min_size
-            else f"可用专家不足 {min_size} 人（已达参评上限或专家库人数不足）"
-        )
-        draw.unassigned.append(UnassignedResult(result_key=r.key, chain=group, reason=why))
-
-    def _make_panel(chunk: list[_Result], group: str, eligible: list[tuple[int, _Expert]]) -> None:
-        nonlocal counter
-        ranked = sorted(eligible, key=lambda te: (te[0], load[te[1].key], rng.random()))
-        chosen = [e for _, e in ranked[: min_size + reserves]]
-        members, spare = chosen[:min_size], chosen[min_size:]
-        tier = max(t for t, _ in ranked[:min_size])
-        for e in members:
-            load[e.key] += 1
-        counter += 1
-        shortfall = ""
-        if len(spare) < reserves:
-            shortfall = f"备选专家仅 {len(spare)} 人，少于要求的 {reserves} 人"
-        draw.panels.append(
-            Panel(
-                panel_id=f"P{counter:03d}",
-                chain=group,
-                result_keys=[r.key for r in chunk],
-                members=[e.key for e in members],
-                reserves=[e.key for e in spare],
-                match_tier=tier,
-                match_note=TIER_NOTES[tier],
-                shortfall_note=shortfall,
-            )
-        )
-
+    order = sorted(groups, key=lambda g: (len(drawer.tiers_by_group[g][0]), g))
     for group in order:
         items = sorted(
             groups[group], key=lambda r: (normalise_unit(r.model.recommending_unit), r.key)
@@ -347,9 +376,9 @@ def draw_panels(
         n_chunks = -(-len(items) // max_results)
         size = -(-len(items) // n_chunks)  # even chunks
         for start in range(0, len(items), size):
-            solve(items[start : start + size], group)
+            drawer.solve(items[start : start + size], group)
 
-    draw.load = {k: v for k, v in load.items() if v}
+    draw.load = {k: v for k, v in drawer.load.items() if v}
     return draw
 
 

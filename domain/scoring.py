@@ -14,7 +14,7 @@ parameter so a campaign can change it):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,6 +116,50 @@ def _fmt(x: object) -> str:
     return str(x)
 
 
+SCORE_MISSING = "score.missing"
+SCORE_NOT_A_NUMBER = "score.not_a_number"
+SCORE_OUT_OF_RANGE = "score.out_of_range"
+SCORE_UNKNOWN_CRITERION = "score.unknown_criterion"
+SCORE_EMPTY = "score.empty"
+
+
+def is_blank(raw: object) -> bool:
+    """A cell nobody filled: nothing, or only spaces."""
+    return raw is None or (isinstance(raw, str) and not raw.strip())
+
+
+def parse_points(raw: object) -> float | None:
+    """The points a cell holds (a number, or text of one); None when it is not a finite number."""
+    value: float | None
+    if isinstance(raw, bool):
+        value = None
+    elif isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            value = None
+    else:
+        value = None
+    if value is None or math.isnan(value) or math.isinf(value):
+        return None
+    return value
+
+
+def check_points(raw: object, criterion: Criterion) -> tuple[str | None, float | None]:
+    """The one check of a score: `(None, points)` when it is a number in 0..max, else the
+    finding code (missing, not a number, out of range) and the number read, if any."""
+    if is_blank(raw):
+        return SCORE_MISSING, None
+    value = parse_points(raw)
+    if value is None:
+        return SCORE_NOT_A_NUMBER, None
+    if not 0 <= value <= criterion.max_points:
+        return SCORE_OUT_OF_RANGE, value
+    return None, value
+
+
 def validate_score_row(
     expert_key: str,
     row: Mapping[str, object],
@@ -129,60 +173,39 @@ def validate_score_row(
     where = f"成果 {result_key} " if result_key else ""
     findings: list[Finding] = []
     for c in criteria:
-        if c.key not in row or row[c.key] is None or row[c.key] == "":
-            findings.append(
-                Finding(
-                    code="score.missing",
-                    severity=Severity.ERROR,
-                    field=c.key,
-                    message=f"{where}专家 {expert_key} 未填写「{c.name}」得分（应为 0～{_fmt(c.max_points)} 分）",
-                    detail={"expert": expert_key, "criterion": c.name},
-                )
+        raw = row.get(c.key)
+        code, value = check_points(raw, c)
+        top = _fmt(c.max_points)
+        if code == SCORE_MISSING:
+            message = f"{where}专家 {expert_key} 未填写「{c.name}」得分（应为 0～{top} 分）"
+            detail: dict[str, object] = {"expert": expert_key, "criterion": c.name}
+        elif code == SCORE_NOT_A_NUMBER:
+            message = (
+                f"{where}专家 {expert_key} 的「{c.name}」得分「{raw}」不是有效数字"
+                f"（应为 0～{top} 分）"
             )
-            continue
-        raw = row[c.key]
-        value: float | None
-        if isinstance(raw, bool):
-            value = None
-        elif isinstance(raw, int | float):
-            value = float(raw)
-        elif isinstance(raw, str):
-            try:
-                value = float(raw.strip())
-            except ValueError:
-                value = None
+            detail = {"expert": expert_key, "criterion": c.name, "value": str(raw)}
+        elif code == SCORE_OUT_OF_RANGE:
+            message = (
+                f"{where}专家 {expert_key} 的「{c.name}」得分 {_fmt(value)} "
+                f"超出允许范围 0～{top} 分"
+            )
+            detail = {
+                "expert": expert_key,
+                "criterion": c.name,
+                "value": value,
+                "max": c.max_points,
+            }
         else:
-            value = None
-        if value is None or math.isnan(value) or math.isinf(value):
-            findings.append(
-                Finding(
-                    code="score.not_a_number",
-                    severity=Severity.ERROR,
-                    field=c.key,
-                    message=f"{where}专家 {expert_key} 的「{c.name}」得分「{raw}」不是有效数字（应为 0～{_fmt(c.max_points)} 分）",
-                    detail={"expert": expert_key, "criterion": c.name, "value": str(raw)},
-                )
-            )
-        elif not 0 <= value <= c.max_points:
-            findings.append(
-                Finding(
-                    code="score.out_of_range",
-                    severity=Severity.ERROR,
-                    field=c.key,
-                    message=f"{where}专家 {expert_key} 的「{c.name}」得分 {_fmt(value)} 超出允许范围 0～{_fmt(c.max_points)} 分",
-                    detail={
-                        "expert": expert_key,
-                        "criterion": c.name,
-                        "value": value,
-                        "max": c.max_points,
-                    },
-                )
-            )
+            continue
+        findings.append(
+            Finding(code=code, severity=Severity.ERROR, field=c.key, message=message, detail=detail)
+        )
     for key in row:
         if key not in by_key:
             findings.append(
                 Finding(
-                    code="score.unknown_criterion",
+                    code=SCORE_UNKNOWN_CRITERION,
                     severity=Severity.ERROR,
                     field=str(key),
                     message=f"{where}专家 {expert_key} 的评分表含未知评分项「{key}」",
@@ -204,7 +227,7 @@ def validate_score_sheet(
         where = f"成果 {result_key} " if result_key else ""
         findings.append(
             Finding(
-                code="score.empty",
+                code=SCORE_EMPTY,
                 severity=Severity.ERROR,
                 message=f"{where}没有任何专家评分",
             )
@@ -365,3 +388,58 @@ def excellent(
         selected=qualified[:cut],
         over_quota=qualified[cut:],
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# a returned score sheet: one expert's cells, checked cell by cell
+
+
+def sheet_is_blank(cells: Iterable[tuple[int, str, str, object]]) -> bool:
+    """True when an expert has not filled any cell of their sheet yet."""
+    return all(is_blank(value) for *_, value in cells)
+
+
+def _cell_problem(where: str, code: str, raw: object, value: float | None, top: float) -> str:
+    if code == SCORE_MISSING:
+        return f"{where}：未填写，应为 0～{top:g} 分"
+    if code == SCORE_NOT_A_NUMBER:
+        return f"{where}：「{raw}」不是数字，应为 0～{top:g} 分"
+    return f"{where}：{value:g} 超出允许范围 0～{top:g} 分"
+
+
+def check_expert_sheet(
+    file: str,
+    sheet: str,
+    panel_key: str,
+    cells: Iterable[tuple[int, str, str, object]],
+    columns: Mapping[str, Criterion],
+    result_keys: Collection[str],
+) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """One expert's sheet of a returned score workbook: `cells` are `(row, result key, column
+    letter, value)`, `columns` the criterion of each letter. Returns the scores by result key
+    and, in Chinese, every wrong cell (sheet, row, column, value, allowed range), every result
+    key that is not the panel's and every result row that is missing (completeness)."""
+    scores: dict[str, dict[str, float]] = {}
+    problems: list[str] = []
+    seen: set[str] = set()
+    first_letter = next(iter(columns), None)
+    for row, result, letter, raw in cells:
+        criterion = columns[letter]
+        if result not in result_keys:
+            if letter == first_letter:
+                problems.append(
+                    f"{file} 工作表「{sheet}」第{row}行：成果编号「{result}」不属于评定组"
+                    f"{panel_key}，请勿修改成果编号"
+                )
+            continue
+        seen.add(result)
+        code, value = check_points(raw, criterion)
+        if code is None:
+            scores.setdefault(result, {})[criterion.key] = value  # type: ignore[assignment]
+            continue
+        header = f"{criterion.name}（{criterion.max_points:g}分）"
+        where = f"{file} 工作表「{sheet}」第{row}行 {letter}列「{header}」"
+        problems.append(_cell_problem(where, code, raw, value, criterion.max_points))
+    for result in sorted(set(result_keys) - seen):
+        problems.append(f"{file} 工作表「{sheet}」：缺少成果「{result}」的评分行，请勿删除行")
+    return scores, problems

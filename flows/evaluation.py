@@ -10,18 +10,23 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from domain.calendar import SHANGHAI
-from flows.stage import legacy_body, run_stage, stage_run_name
+from flows.stage import run_stage, stage_run_name
 from services.context import CampaignContext, StageReport, markdown_table
-from tasks.evaluation import (
+from services.evaluation import (
+    STAGE,
     EvaluationError,
-    aggregate_scores,
-    apply_excellent_decisions,
+    aggregated,
     confirm_excellent,
-    draw_expert_panels,
     excellent_confirmed,
     excellent_proposal,
-    send_score_sheets,
     split_list,
+)
+from storage.uow import UnitOfWork
+from tasks.evaluation import (
+    aggregate_scores,
+    apply_excellent_decisions,
+    draw_expert_panels,
+    send_score_sheets,
 )
 
 STAFF_TIMEOUT_SECONDS = 7 * 24 * 3600
@@ -41,11 +46,12 @@ class ExcellentListInput(RunInput):
     reason: str = Field("", description="调整名单的理由（调出或增补时必填）")
 
 
-def ask_staff(ctx: CampaignContext, outcome: StageReport) -> None:
+def ask_staff(ctx: CampaignContext) -> StageReport:
     """Pause the flow run with the proposed list; record the staff's answer as decisions."""
-    proposal = excellent_proposal(ctx)
+    report = StageReport.start(STAGE, ctx)
+    proposal = excellent_proposal(UnitOfWork(), ctx)
     if proposal is None:
-        return
+        return report
     quota = f"{proposal.quota}项" if proposal.quota else "不限"
     lines = [
         f"## {ctx.year}年质量攻关优秀成果拟认定名单",
@@ -66,10 +72,11 @@ def ask_staff(ctx: CampaignContext, outcome: StageReport) -> None:
         wait_for_input=form, timeout=STAFF_TIMEOUT_SECONDS, key="excellent-list"
     )
     if not answer.confirm:
-        outcome.waiting.append("质量发展处未确认优秀成果名单，下次运行时再次请求确认")
-        return
+        report.waiting.append("质量发展处未确认优秀成果名单，下次运行时再次请求确认")
+        return report
     try:
         yes, no = confirm_excellent(
+            UnitOfWork(),
             ctx,
             answer.decided_by.strip() or "质量发展处",
             source="dashboard",
@@ -78,33 +85,44 @@ def ask_staff(ctx: CampaignContext, outcome: StageReport) -> None:
             reason=answer.reason,
         )
     except EvaluationError as exc:
-        outcome.waiting.append(f"确认表单有误，未记录决定：{exc}")
-        return
-    outcome.done.append(f"质量发展处在仪表盘确认优秀成果名单：认定{yes}项，不予认定{no}项")
+        report.waiting.append(f"确认表单有误，未记录决定：{exc}")
+        return report
+    report.done.append(f"质量发展处在仪表盘确认优秀成果名单：认定{yes}项，不予认定{no}项")
+    return report
 
 
-def evaluation_body(
-    ctx: CampaignContext, outcome: StageReport, wait_for_staff: bool = False
-) -> None:
+def _staff_decision(ctx: CampaignContext, report: StageReport) -> StageReport | None:
+    """With `wait_for_staff`: the dashboard's confirmation once it is due; None while it is not
+    (the stage then waits, with why in the report returned by the caller)."""
+    if excellent_confirmed(UnitOfWork(), ctx):
+        return report
+    if ctx.is_due(ctx.calendar.excellent_decision):
+        return report.merge(ask_staff(ctx))
+    report.waiting.append(
+        "优秀成果名单确认时间 "
+        f"{ctx.calendar.excellent_decision.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
+    )
+    return None
+
+
+def evaluation_body(ctx: CampaignContext, wait_for_staff: bool = False) -> StageReport:
+    """成果评定's run at `ctx.now`: the draw and the score sheets once due, the aggregation once
+    the scores are in, then the staff's decision applied."""
+    report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.panel_draw):
-        outcome.waiting.append(
+        report.waiting.append(
             f"评定组抽取时间 {ctx.calendar.panel_draw.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         )
-        return
-    draw_expert_panels(ctx, outcome)
-    send_score_sheets(ctx, outcome)
-    if not aggregate_scores(ctx, outcome):
-        return
-    if wait_for_staff and not excellent_confirmed(ctx):
-        if ctx.is_due(ctx.calendar.excellent_decision):
-            ask_staff(ctx, outcome)
-        else:
-            outcome.waiting.append(
-                "优秀成果名单确认时间 "
-                f"{ctx.calendar.excellent_decision.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
-            )
-            return
-    apply_excellent_decisions(ctx, outcome)
+        return report
+    report = report.merge(draw_expert_panels(ctx), send_score_sheets(ctx), aggregate_scores(ctx))
+    if not aggregated(UnitOfWork(), ctx):
+        return report
+    if wait_for_staff:
+        decided = _staff_decision(ctx, report)
+        if decided is None:
+            return report
+        report = decided
+    return report.merge(apply_excellent_decisions(ctx))
 
 
 @flow(name="evaluation-stage", flow_run_name=stage_run_name("evaluation"), log_prints=True)
@@ -114,8 +132,5 @@ def evaluation_stage(
     """成果评定: panels drawn with recusal, scores imported and aggregated, the excellent list
     confirmed by staff (a pause form when `wait_for_staff`)."""
     return run_stage(
-        "evaluation",
-        year,
-        as_of,
-        legacy_body("evaluation", partial(evaluation_body, wait_for_staff=wait_for_staff)),
+        "evaluation", year, as_of, partial(evaluation_body, wait_for_staff=wait_for_staff)
     )

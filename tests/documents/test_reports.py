@@ -40,6 +40,7 @@ from documents.rows import (
 from documents.safety import UnreadableFile
 from documents.zip_patch import patched_zip
 from domain.models import Finding, Severity
+from domain.scoring import Criterion, check_expert_sheet
 
 AUDIT = [
     AuditRow(
@@ -551,7 +552,13 @@ def test_score_sheet_round_trip(tmp_path: Path) -> None:
         wb["刘建国"][f"{col}3"] = value
     wb["刘建国"]["L3"] = "效果数据翔实"
     wb.save(path)
-    rows = read_score_sheet(path)
+    book = read_score_sheet(path)
+    assert book.panel == "第一评定组"
+    assert [(c.key, c.column, c.max_points) for c in book.criteria][:2] == [
+        ("topic", "E", 10),
+        ("analysis", "F", 20),
+    ]
+    rows = [r for sheet in book.sheets for r in sheet.rows]
     assert len(rows) == len(EXPERTS) * len(RESULTS)
     first = next(r for r in rows if r.expert == "刘建国" and r.result_key == "R001")
     assert first.scores == {
@@ -563,13 +570,35 @@ def test_score_sheet_round_trip(tmp_path: Path) -> None:
         "presentation": 9,
     }
     assert first.remark == "效果数据翔实"
+    assert (first.sheet, first.row) == ("刘建国", 3)
     blank = next(r for r in rows if r.expert == "周明" and r.result_key == "R002")
     assert set(blank.scores.values()) == {None}
 
+    # A score out of range is read as typed; the one check (domain.scoring) names its cell.
     wb["陈静"]["H4"] = 30
     wb.save(path)
-    with pytest.raises(ValueError, match="陈静!H4"):
-        read_score_sheet(path)
+    book = read_score_sheet(path)
+    sheet = next(s for s in book.sheets if s.sheet == "陈静")
+    columns = {
+        c.column: Criterion(key=c.key, name=c.name, max_points=c.max_points) for c in book.criteria
+    }
+    cells = [
+        (r.row, r.result_key, c.column, r.scores[c.key]) for r in sheet.rows for c in book.criteria
+    ]
+    _, problems = check_expert_sheet("score.xlsx", "陈静", "P001", cells, columns, ["R001", "R002"])
+    assert any("工作表「陈静」第4行 H列" in p and "30 超出允许范围 0～25 分" in p for p in problems)
+
+
+def test_score_sheet_is_checked_before_it_is_read(tmp_path: Path) -> None:
+    path = write_score_sheet(tmp_path / "score.xlsx", "第一评定组", CRITERIA, RESULTS, EXPERTS)
+    macro = tmp_path / "score.xlsm"
+    macro.write_bytes(path.read_bytes())
+    with pytest.raises(UnreadableFile, match="含宏"):
+        read_score_sheet(macro)
+    other = tmp_path / "other.xlsx"
+    Workbook().save(other)
+    with pytest.raises(ValueError, match="_meta"):
+        read_score_sheet(other)
 
 
 def test_score_sheet_duplicate_expert_names(tmp_path: Path) -> None:
@@ -578,5 +607,7 @@ def test_score_sheet_duplicate_expert_names(tmp_path: Path) -> None:
     )
     wb = load_workbook(path)
     assert wb.sheetnames[:2] == ["王芳", "王芳(2)"]
-    assert {r.expert for r in read_score_sheet(path)} == {"王芳"}
-    assert len(read_score_sheet(path)) == 2
+    book = read_score_sheet(path)
+    assert [s.sheet for s in book.sheets] == ["王芳", "王芳(2)"]
+    assert {r.expert for s in book.sheets for r in s.rows} == {"王芳"}
+    assert sum(len(s.rows) for s in book.sheets) == 2

@@ -6,9 +6,12 @@ from domain.scoring import (
     ScoreError,
     aggregate,
     by_chain,
+    check_expert_sheet,
+    check_points,
     excellent,
     outliers,
     rank,
+    sheet_is_blank,
     validate_score_row,
 )
 
@@ -153,3 +156,43 @@ def test_excellent_threshold_and_quota():
     assert [r.result_key for r in capped.selected] == ["R1", "R4"]
     assert [r.result_key for r in capped.over_quota] == ["R2"]
     assert excellent(ranked, threshold=95).selected == []
+
+
+def test_one_check_of_a_score_cell():
+    topic = DEFAULT_CRITERIA[0]
+    assert check_points(7.5, topic) == (None, 7.5)
+    assert check_points(" 8 ", topic) == (None, 8.0)
+    assert check_points(None, topic) == ("score.missing", None)
+    assert check_points("  ", topic) == ("score.missing", None)
+    assert check_points("abc", topic) == ("score.not_a_number", None)
+    assert check_points(True, topic) == ("score.not_a_number", None)
+    assert check_points(float("nan"), topic) == ("score.not_a_number", None)
+    assert check_points(10.5, topic) == ("score.out_of_range", 10.5)
+    assert check_points(-1, topic) == ("score.out_of_range", -1.0)
+
+
+def test_a_returned_sheet_names_every_wrong_cell_and_missing_row():
+    columns = {"E": DEFAULT_CRITERIA[0], "F": DEFAULT_CRITERIA[1]}
+    cells = [
+        (3, "R1", "E", 8),
+        (3, "R1", "F", 18.5),
+        (4, "R2", "E", 30),
+        (4, "R2", "F", None),
+        (5, "X9", "E", 5),
+        (5, "X9", "F", "abc"),
+        (6, "R3", "E", "九"),
+        (6, "R3", "F", 15),
+    ]
+    scores, problems = check_expert_sheet(
+        "评分表.xlsx", "王强", "P001", cells, columns, ["R1", "R2", "R3", "R4"]
+    )
+    assert scores == {"R1": {"topic": 8, "analysis": 18.5}, "R3": {"analysis": 15}}
+    assert problems == [
+        "评分表.xlsx 工作表「王强」第4行 E列「选题（10分）」：30 超出允许范围 0～10 分",
+        "评分表.xlsx 工作表「王强」第4行 F列「现状调查与原因分析（20分）」：未填写，应为 0～20 分",
+        "评分表.xlsx 工作表「王强」第5行：成果编号「X9」不属于评定组P001，请勿修改成果编号",
+        "评分表.xlsx 工作表「王强」第6行 E列「选题（10分）」：「九」不是数字，应为 0～10 分",
+        "评分表.xlsx 工作表「王强」：缺少成果「R4」的评分行，请勿删除行",
+    ]
+    assert sheet_is_blank([(3, "R1", "E", None), (3, "R1", "F", " ")])
+    assert not sheet_is_blank(cells)

@@ -189,7 +189,7 @@ def outcome_for(stage: str, ctx: CampaignContext):  # noqa: ANN201 - a StageRepo
 
 def score_all_panels(ctx: CampaignContext, folder: Path, *, seed: int = 3) -> None:
     """Every panel's sheet filled (results of varied quality, one harsh expert) and imported."""
-    from tasks.evaluation import import_scores
+    from services.scores import import_scores
 
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,5 +202,7 @@ def score_all_panels(ctx: CampaignContext, folder: Path, *, seed: int = 3) -> No
         keys = [f"ZLGG{ctx.year}{i:04d}" for i in range(1, 2000)]
         quality = {k: 0.72 + 0.25 * ((i * 37) % 11) / 10 for i, k in enumerate(keys)}
         import_scores(
-            ctx, fill_score_sheet(sheet, folder / sheet.name, rng=rng, quality=quality, harsh=harsh)
+            UnitOfWork(),
+            ctx,
+            fill_score_sheet(sheet, folder / sheet.name, rng=rng, quality=quality, harsh=harsh),
         )

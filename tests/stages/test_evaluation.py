@@ -1,6 +1,8 @@
 """Stage 7 成果评定, as a user would notice it: recusal holds on every score, the draw repeats
 with its seed, a wrong cell is named and nothing stored, scores drop the highest and lowest,
-and a rerun changes nothing."""
+uploaded spreadsheets pass the safety checks, and a rerun changes nothing.
+
+The tests call the services (no Prefect); the last two run the stage's body and flow."""
 
 from __future__ import annotations
 
@@ -13,24 +15,19 @@ from sqlalchemy import delete, func, select
 from domain.panels import conflict_reasons
 from domain.scoring import round2
 from domain.states import ProjectState
-from flows.evaluation import evaluation_body
+from services import evaluation, panels, scores
+from services.context import CampaignContext, StageReport
+from services.evaluation import EvaluationError, confirm_excellent
+from services.experts import import_experts
+from services.panels import decline, expert_profile, result_to_evaluate
+from services.scores import import_scores
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.evaluation import (
-    EvaluationError,
-    confirm_excellent,
-    decline,
-    expert_profile,
-    import_experts,
-    import_scores,
-    result_to_evaluate,
-)
 from tests.stages.conftest_late import (
     build_results,
     ensure_tables,
     fill_score_sheet,
     make_context,
-    outcome_for,
     score_all_panels,
     write_expert_pool,
 )
@@ -39,18 +36,23 @@ DRAW_AT = "2025-10-13T10:00:00"
 
 
 @pytest.fixture
-def late_campaign(database: str, campaign_dir: Path, prefect_api: None, tmp_path: Path):  # noqa: ANN201
+def late_campaign(database: str, campaign_dir: Path, tmp_path: Path):  # noqa: ANN201
     ensure_tables()
     ctx = make_context(2025, DRAW_AT)
     build_results(ctx, 36)
-    import_experts(write_expert_pool(tmp_path / "专家库.xlsx", 40))
+    import_experts(UnitOfWork(), write_expert_pool(tmp_path / "专家库.xlsx", 40))
     return ctx
 
 
-def _draw(ctx):  # noqa: ANN001, ANN202
-    outcome = outcome_for("evaluation", ctx)
-    evaluation_body(ctx, outcome)
-    return outcome
+def _draw(ctx: CampaignContext) -> StageReport:
+    """What a run of the stage does, through the services: the draw and score sheets, the
+    aggregation, and once aggregated the decisions applied."""
+    report = panels.draw_expert_panels(UnitOfWork(), ctx).merge(
+        panels.send_score_sheets(UnitOfWork(), ctx), scores.aggregate_scores(UnitOfWork(), ctx)
+    )
+    if evaluation.aggregated(UnitOfWork(), ctx):
+        report = report.merge(evaluation.apply_excellent_decisions(UnitOfWork(), ctx))
+    return report
 
 
 def _counts() -> tuple[int, int, int, int]:
@@ -71,12 +73,36 @@ def test_expert_import_names_bad_rows_and_stores_nothing(database: str, tmp_path
     path = tmp_path / "专家库.xlsx"
     wb.save(path)
     with pytest.raises(EvaluationError) as err:
-        import_experts(path)
+        import_experts(UnitOfWork(), path)
     text = str(err.value)
     assert "专家库.xlsx 第3行「专业领域」列为空" in text
     assert "第3行「邮箱」列「bad-mail」" in text
     with UnitOfWork() as uow:
         assert uow.session.scalar(select(func.count()).select_from(orm.Expert)) == 0
+
+
+def test_uploaded_spreadsheets_pass_the_safety_checks_first(
+    late_campaign: CampaignContext, tmp_path: Path
+) -> None:
+    ctx = late_campaign
+    fake = tmp_path / "专家库2.xlsx"
+    fake.write_bytes(b"<html>not a workbook</html>")
+    with pytest.raises(EvaluationError) as err:
+        import_experts(UnitOfWork(), fake)
+    assert "专家库2.xlsx" in str(err.value) and "另存为" in str(err.value)
+    macro = tmp_path / "专家库.xlsm"
+    macro.write_bytes((tmp_path / "专家库.xlsx").read_bytes())
+    with pytest.raises(EvaluationError, match="含宏"):
+        import_experts(UnitOfWork(), macro)
+    _draw(ctx)
+    sheet = sorted((ctx.folder("evaluation") / "评分表").glob("*.xlsx"))[0]
+    broken = tmp_path / sheet.name
+    broken.write_bytes(sheet.read_bytes()[:2000])  # a truncated upload
+    with pytest.raises(EvaluationError) as err:
+        import_scores(UnitOfWork(), ctx, broken)
+    assert sheet.name in str(err.value)
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.PanelScore)) == 0
 
 
 def test_no_expert_scores_a_result_of_their_own_unit(late_campaign, tmp_path: Path) -> None:  # noqa: ANN001
@@ -139,7 +165,7 @@ def test_a_wrong_cell_is_named_and_nothing_is_stored(late_campaign, tmp_path: Pa
     ws["F5"] = None  # 现状调查与原因分析 left blank
     wb.save(filled)
     with pytest.raises(EvaluationError) as err:
-        import_scores(ctx, filled)
+        import_scores(UnitOfWork(), ctx, filled)
     problems = err.value.problems
     assert any(
         f"工作表「{ws.title}」第4行 E列「选题（10分）」：30 超出允许范围 0～10 分" in p
@@ -178,7 +204,7 @@ def test_decline_replaces_from_reserves_and_invites(late_campaign) -> None:  # n
         panel = uow.session.scalars(select(orm.ExpertPanel).order_by(orm.ExpertPanel.key)).first()
         leaving, reserve = panel.members[0], panel.reserves[0]
         key = panel.key
-    replacement = decline(ctx, key, leaving, "出差")
+    replacement = decline(UnitOfWork(), ctx, key, leaving, "出差")
     assert replacement == reserve
     with UnitOfWork() as uow:
         panel = uow.session.scalar(select(orm.ExpertPanel).where(orm.ExpertPanel.key == key))
@@ -205,7 +231,7 @@ def test_confirmation_moves_states_and_a_rerun_changes_nothing(
     _draw(ctx)
     outcome = _draw(ctx)
     assert any("确认优秀成果名单" in w for w in outcome.waiting)
-    yes, no = confirm_excellent(ctx, "张处长", source="cli")
+    yes, no = confirm_excellent(UnitOfWork(), ctx, "张处长", source="cli")
     assert yes > 0 and no > 0
     outcome = _draw(ctx)
     assert outcome.complete
@@ -217,3 +243,23 @@ def test_confirmation_moves_states_and_a_rerun_changes_nothing(
         assert len(excellent) == yes
         change = uow.repo.state_changes(excellent[0].id)[-1]
         assert change.actor == "张处长" and "评定得分" in change.reason and "排名" in change.reason
+
+
+def test_the_stage_runs_as_a_flow_with_its_tasks(
+    late_campaign: CampaignContext, prefect_api: None, tmp_path: Path
+) -> None:
+    from flows.evaluation import evaluation_body, evaluation_stage
+
+    ctx = late_campaign
+    report = evaluation_stage(2025, DRAW_AT)
+    assert any("随机抽取评定组" in d for d in report.done)
+    assert any("生成评分表" in d for d in report.done)
+    score_all_panels(ctx, tmp_path / "filled")
+    report = evaluation_body(ctx)
+    assert any("汇总评分" in d for d in report.done)
+    assert any("确认优秀成果名单" in w for w in report.waiting)
+    confirm_excellent(UnitOfWork(), ctx, "张处长", source="cli")
+    assert evaluation_body(ctx).complete
+    before = _counts()
+    again = evaluation_body(ctx)
+    assert again.complete and not again.done and _counts() == before

@@ -11,14 +11,15 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
-from simulation.late import simulate_late
 from flows.evaluation import evaluation_body
 from flows.promotion import promotion_body
 from flows.publicity import publicity_body
 from services.context import CampaignContext
+from services.evaluation import confirm_excellent
+from services.experts import import_experts
+from simulation.late import simulate_late
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.evaluation import confirm_excellent, import_experts
 from tasks.publicity import add_objection, resolve_objection
 from tests.stages.conftest_late import (
     build_results,
@@ -43,15 +44,13 @@ def excellent_results(database: str, campaign_dir: Path, prefect_api: None, tmp_
     start = dt.date(2025, 9, 30)
     ctx = _ctx("2025-09-22T10:00:00", start)
     build_results(ctx, 24)
-    import_experts(write_expert_pool(tmp_path / "专家库.xlsx", 30))
-    evaluation_body(ctx, outcome_for("evaluation", ctx))
+    import_experts(UnitOfWork(), write_expert_pool(tmp_path / "专家库.xlsx", 30))
+    evaluation_body(ctx)
     score_all_panels(ctx, tmp_path / "filled")
     ctx = _ctx("2025-09-26T10:00:00", start)
-    evaluation_body(ctx, outcome_for("evaluation", ctx))
-    confirm_excellent(ctx, "张处长", source="cli")
-    outcome = outcome_for("evaluation", ctx)
-    evaluation_body(ctx, outcome)
-    assert outcome.complete
+    evaluation_body(ctx)
+    confirm_excellent(UnitOfWork(), ctx, "张处长", source="cli")
+    assert evaluation_body(ctx).complete
     return start
 
 

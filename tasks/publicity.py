@@ -9,7 +9,7 @@ import datetime as dt
 from prefect import task
 
 from domain.publicity import OUTCOME_LABELS, ObjectionError
-from services import publicity
+from services import publication, publicity
 from services.context import CampaignContext, StageReport
 from services.publicity import STAGE, NoticePeriod, NoticeReport
 from storage.uow import UnitOfWork
@@ -40,7 +40,7 @@ def post_public_notice(ctx: CampaignContext) -> NoticeReport:
 @task(name="publish-results", task_run_name="publish-{ctx.year}", **RETRIES)
 def publish_results(ctx: CampaignContext, notice: NoticePeriod) -> StageReport:
     """At the end of the period, once no objection is open: the publication and certificates."""
-    return publicity.publish_results(UnitOfWork(), ctx, notice)
+    return publication.publish_results(UnitOfWork(), ctx, notice)
 
 
 # The simulated public's doors, until the simulation acts through the CLI.

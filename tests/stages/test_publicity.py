@@ -12,7 +12,7 @@ from docx import Document
 from sqlalchemy import func, select
 
 from flows.evaluation import evaluation_body
-from services import promotion, publicity
+from services import promotion, publication, publicity
 from services.context import CampaignContext, StageReport
 from simulation.late import simulate_late
 from storage import orm
@@ -59,7 +59,7 @@ def _publicity(as_of: str, start: dt.date) -> tuple[CampaignContext, StageReport
     posted = publicity.post_public_notice(UnitOfWork(), ctx)
     report = StageReport.start("publicity", ctx).merge(posted)
     if posted.notice is not None:
-        report = report.merge(publicity.publish_results(UnitOfWork(), ctx, posted.notice))
+        report = report.merge(publication.publish_results(UnitOfWork(), ctx, posted.notice))
     return ctx, report
 
 
@@ -227,7 +227,7 @@ def test_certificates_converted_after_commit_and_an_interrupted_publication_fini
             pdf.write_bytes(b"%PDF-1.4\n")
         return pdfs
 
-    monkeypatch.setattr(publicity, "to_pdfs", fake_to_pdfs)
+    monkeypatch.setattr(publication, "to_pdfs", fake_to_pdfs)
     with pytest.raises(RuntimeError):
         _publicity("2025-10-14T10:00:00", start)
     assert calls[0] > 0

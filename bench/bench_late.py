@@ -160,7 +160,7 @@ def late_path(n_results: int = 1200) -> None:
     for label, as_of in (("公示", "2025-09-30T10:00:00"), ("公布、证书", "2025-10-20T10:00:00")):
         day = context(as_of)
         outcome = outcome_for("publicity", day)
-        timed(label, lambda day=day, outcome=outcome: publicity_body(day, outcome))
+        timed(label, lambda day=day, outcome=outcome: outcome.done.extend(publicity_body(day).done))
         print("  ", "；".join(outcome.done))
 
 

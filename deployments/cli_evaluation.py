@@ -122,8 +122,8 @@ def objections_add(
 ) -> None:
     """登记公示期异议（须在公示期内实名提出）。"""
     from services.context import parse_as_of
-    from tasks.evaluation import EvaluationError
-    from tasks.publicity import add_objection
+    from services.publicity import ObjectionError, add_objection
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
@@ -131,8 +131,8 @@ def objections_add(
     except ValueError:
         fail(f"收到时间「{received}」格式不对：请写成 2025-11-05T10:00")
     try:
-        objection_id = add_objection(ctx, project, raised_by, content, at)
-    except EvaluationError as exc:
+        objection_id = add_objection(UnitOfWork(), ctx, project, raised_by, content, at)
+    except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议已登记，编号 {objection_id}；处理完毕前不公布最终名单。")
 
@@ -146,12 +146,13 @@ def objections_resolve(
     as_of: AsOf = None,
 ) -> None:
     """登记异议处理结果：成立（该成果不予认定）或不成立。"""
-    from tasks.evaluation import EvaluationError
-    from tasks.publicity import OUTCOME_LABELS, resolve_objection
+    from domain.publicity import OUTCOME_LABELS
+    from services.publicity import ObjectionError, resolve_objection
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        resolve_objection(ctx, objection, outcome, reason)
-    except EvaluationError as exc:
+        resolve_objection(UnitOfWork(), ctx, objection, outcome, reason)
+    except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议 {objection} 已处理：{OUTCOME_LABELS[outcome]}。")

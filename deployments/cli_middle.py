@@ -87,7 +87,8 @@ def results_submit(
     as_of: AsOf = None,
 ) -> None:
     """登记推荐单位报送的成果材料（截止后送达的记为逾期，不予接收）。"""
-    from tasks.results import ResultsError, submit_results
+    from services.results import ResultsError, submit_results
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     parts = {
@@ -98,7 +99,7 @@ def results_submit(
     if not parts:
         fail("未提供任何材料：请用 --report/--process/--benefit 指定成果报告、过程材料、效益证明")
     try:
-        result = submit_results(ctx, project, parts, ctx.now, achieved)
+        result = submit_results(UnitOfWork(), ctx, project, parts, ctx.now, achieved)
     except ResultsError as exc:
         fail(str(exc))
     if result.late:
@@ -120,11 +121,12 @@ def results_withdraw(
     as_of: AsOf = None,
 ) -> None:
     """撤回项目（记录理由和经办人）。"""
-    from tasks.results import ResultsError, withdraw
+    from services.results import ResultsError, withdraw
+    from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        withdraw(ctx, project, reason, by)
+        withdraw(UnitOfWork(), ctx, project, reason, by)
     except ResultsError as exc:
         fail(str(exc))
     typer.echo(f"{project} 已撤回：{reason}（经办人：{by}）。")

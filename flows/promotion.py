@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import legacy_body, run_stage, stage_run_name
+from flows.stage import run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
-from tasks.promotion import plan_exchange_meeting
+from tasks.promotion import STAGE, plan_exchange_meeting
 
 
-def promotion_body(ctx: CampaignContext, outcome: StageReport) -> None:
-    plan_exchange_meeting(ctx, outcome)
+def promotion_body(ctx: CampaignContext) -> StageReport:
+    return StageReport.start(STAGE, ctx).merge(plan_exchange_meeting(ctx))
 
 
 @flow(name="promotion-stage", flow_run_name=stage_run_name("promotion"), log_prints=True)
 def promotion_stage(year: int, as_of: str | None = None) -> StageReport:
     """宣传推广: the exchange meeting's agenda grouped by chain, and the invitations."""
-    return run_stage("promotion", year, as_of, legacy_body("promotion", promotion_body))
+    return run_stage(STAGE, year, as_of, promotion_body)

@@ -1,13 +1,13 @@
 """Stage 提交成果 as a flow: reminders before the deadline, the close at the deadline.
 
-Submissions and withdrawals arrive through `tasks.results.submit_results` / `withdraw`
+Submissions and withdrawals arrive through `services.results.submit_results` / `withdraw`
 (`qcamp results submit|withdraw`)."""
 
 from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import legacy_body, run_stage, stage_run_name
+from flows.stage import run_stage, stage_run_name
 from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from tasks.results import STAGE, close_results, results_status, send_reminders
@@ -22,19 +22,20 @@ def results_due(ctx: CampaignContext) -> bool:
     return reminder_due(cal.results_deadline, ctx.now, ctx.rules.reminder_days) is not None
 
 
-def results_body(ctx: CampaignContext, outcome: StageReport) -> None:
+def results_body(ctx: CampaignContext) -> StageReport:
+    report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.results_window_opens):
-        outcome.waiting.append("成果提交窗口尚未开放")
-        return
+        report.waiting.append("成果提交窗口尚未开放")
+        return report
     if ctx.is_due(ctx.calendar.results_deadline):
-        close_results(ctx, outcome)
-        outcome.complete = True
+        report = report.merge(close_results(ctx))
+        report.complete = True
     else:
-        send_reminders(ctx, outcome)
-    results_status(ctx, outcome)
+        report = report.merge(send_reminders(ctx))
+    return report.merge(results_status(ctx))
 
 
 @flow(name="results-stage", flow_run_name=stage_run_name("results"), log_prints=True)
 def results_stage(year: int, as_of: str | None = None) -> StageReport:
     """提交成果: reminders to units that owe results, and the close at the deadline."""
-    return run_stage(STAGE, year, as_of, legacy_body(STAGE, results_body))
+    return run_stage(STAGE, year, as_of, results_body)

@@ -12,20 +12,17 @@ from docx import Document
 from sqlalchemy import func, select
 
 from flows.evaluation import evaluation_body
-from flows.promotion import promotion_body
-from flows.publicity import publicity_body
-from services.context import CampaignContext
+from services import promotion, publication, publicity
+from services.context import CampaignContext, StageReport
 from services.evaluation import confirm_excellent
 from services.experts import import_experts
 from simulation.late import simulate_late
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.publicity import add_objection, resolve_objection
 from tests.stages.conftest_late import (
     build_results,
     ensure_tables,
     late_context,
-    outcome_for,
     score_all_panels,
     write_expert_pool,
 )
@@ -54,11 +51,22 @@ def excellent_results(database: str, campaign_dir: Path, prefect_api: None, tmp_
     return start
 
 
-def _publicity(as_of: str, start: dt.date):  # noqa: ANN202
+def _publicity(as_of: str, start: dt.date) -> tuple[CampaignContext, StageReport]:
+    """What the stage's flow does at `as_of` (after the notice's start), by its services."""
     ctx = _ctx(as_of, start)
-    outcome = outcome_for("publicity", ctx)
-    publicity_body(ctx, outcome)
-    return ctx, outcome
+    posted = publicity.post_public_notice(UnitOfWork(), ctx)
+    report = StageReport.start("publicity", ctx).merge(posted)
+    if posted.notice is not None:
+        report = report.merge(publication.publish_results(UnitOfWork(), ctx, posted.notice))
+    return ctx, report
+
+
+def add_objection(ctx: CampaignContext, *args: object) -> int:
+    return publicity.add_objection(UnitOfWork(), ctx, *args)  # type: ignore[arg-type]
+
+
+def resolve_objection(ctx: CampaignContext, *args: object) -> None:
+    publicity.resolve_objection(UnitOfWork(), ctx, *args)  # type: ignore[arg-type]
 
 
 def _count(model: type[orm.Base]) -> int:
@@ -137,11 +145,10 @@ def test_certificates_unique_and_one_per_participant_and_rerun_sends_nothing(
     before = (_count(orm.NotificationRecord), _count(orm.Certificate), _count(orm.StateChange))
     ctx, again = _publicity("2025-10-14T10:00:00", start)
     assert not again.done
-    promo = outcome_for("promotion", ctx)
-    promotion_body(ctx, promo)
+    promo = promotion.plan_exchange_meeting(UnitOfWork(), ctx)
     assert promo.complete and promo.documents
     sent = _count(orm.NotificationRecord)
-    promotion_body(ctx, outcome_for("promotion", ctx))
+    promotion.plan_exchange_meeting(UnitOfWork(), ctx)
     assert _count(orm.NotificationRecord) == sent
     assert (before[1], before[2]) == (_count(orm.Certificate), _count(orm.StateChange))
 
@@ -176,3 +183,71 @@ def test_certificates_without_pdf_when_switched_off(
     assert "certificates" in kinds and "certificates_pdf" not in kinds
     folder = ctx.folder("publicity")
     assert list(folder.rglob("*.docx")) and not list(folder.rglob("*.pdf"))
+
+
+def test_flows_post_publish_and_plan_the_meeting(
+    excellent_results: dt.date, prefect_api: None
+) -> None:
+    """The stage flows' bodies, with their Prefect tasks: before the notice, the notice, the
+    publication at the end of the period, the exchange meeting after it."""
+    from flows.promotion import promotion_body
+    from flows.publicity import publicity_body
+
+    start = excellent_results
+    early = publicity_body(_ctx("2025-09-29T10:00:00", start))
+    assert early.waiting == ["公示开始日期 2025-09-30"] and not early.done
+    assert "等待优秀成果公布" in promotion_body(_ctx("2025-09-30T10:00:00", start)).waiting
+    posted = publicity_body(_ctx("2025-09-30T10:00:00", start))
+    assert any("发布优秀成果公示" in d for d in posted.done) and not posted.complete
+    published = publicity_body(_ctx("2025-10-14T10:00:00", start))
+    assert published.complete and published.counts["证书"] > 0
+    assert any("公布优秀成果" in d for d in published.done)
+    meeting = promotion_body(_ctx("2025-10-20T10:00:00", start))
+    assert meeting.complete and meeting.documents
+
+
+def test_certificates_converted_after_commit_and_an_interrupted_publication_finishes(
+    excellent_results: dt.date, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LibreOffice runs with the publication's rows already committed (no transaction open);
+    a run that stops at the conversion is finished by the next one, sending nothing twice."""
+    monkeypatch.setenv("QCAMP_CERTIFICATE_PDF", "true")
+    start = excellent_results
+    _publicity("2025-09-30T10:00:00", start)
+    calls: list[int] = []
+
+    def fake_to_pdfs(paths: list[Path]) -> list[Path]:
+        calls.append(_count(orm.Certificate))  # visible to another unit of work: committed
+        if len(calls) == 1:
+            raise RuntimeError("LibreOffice 转换失败")
+        pdfs = [Path(p).with_suffix(".pdf") for p in paths]
+        for pdf in pdfs:
+            pdf.write_bytes(b"%PDF-1.4\n")
+        return pdfs
+
+    monkeypatch.setattr(publication, "to_pdfs", fake_to_pdfs)
+    with pytest.raises(RuntimeError):
+        _publicity("2025-10-14T10:00:00", start)
+    assert calls[0] > 0
+    with UnitOfWork() as uow:
+        assert uow.repo.step_done(uow.repo.campaign(YEAR).id, "publicity", "published") is None
+        assert not uow.session.scalars(
+            select(orm.NotificationRecord).where(orm.NotificationRecord.event == "certificate")
+        ).all()
+    ctx, outcome = _publicity("2025-10-14T10:00:00", start)
+    assert outcome.complete and calls[1] == calls[0]
+    assert outcome.counts["证书"] == calls[0]
+    assert any(d.endswith(".pdf") for d in outcome.documents)
+    with UnitOfWork() as uow:
+        certs = uow.session.scalars(select(orm.Certificate)).all()
+        kinds = [d.kind for d in uow.repo.documents(ctx.campaign_id)]
+        told = uow.session.scalars(
+            select(orm.NotificationRecord.period).where(
+                orm.NotificationRecord.event == "certificate"
+            )
+        ).all()
+    assert all(c.document.endswith(".pdf") for c in certs)
+    assert kinds.count("certificates_pdf") == kinds.count("certificates") > 0
+    assert sorted(told) == sorted(c.serial for c in certs)
+    _, again = _publicity("2025-10-14T10:00:00", start)
+    assert again.complete and not again.done and len(calls) == 2

@@ -7,21 +7,37 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from domain.states import ProjectState
-from flows.results import results_body
+from services import results
 from services.context import StageReport
+from services.results import ResultsError, Submission
 from storage import orm
 from storage.uow import UnitOfWork
-from tasks.results import ResultsError, Submission, submit_results, submit_results_batch, withdraw
 from tests.stages.factory import at, context, seed
 
 ALL = {"成果报告": "report.pdf", "过程材料": "process.zip", "效益证明": "benefit.pdf"}
 
 
 def run(as_of: str) -> StageReport:
+    """What the stage's flow does at `as_of` (its window and deadline passed), by its services."""
     ctx = context(as_of)
-    outcome = StageReport(stage="results", as_of=ctx.now)
-    results_body(ctx, outcome)
-    return outcome
+    if ctx.is_due(ctx.calendar.results_deadline):
+        report = results.close_results(UnitOfWork(), ctx)
+        report.complete = True
+    else:
+        report = results.send_reminders(UnitOfWork(), ctx)
+    return report.merge(results.results_status(UnitOfWork(), ctx))
+
+
+def submit_results(ctx, *args) -> results.SubmissionOutcome:  # noqa: ANN001
+    return results.submit_results(UnitOfWork(), ctx, *args)
+
+
+def submit_results_batch(ctx, submissions) -> list[results.SubmissionOutcome]:  # noqa: ANN001
+    return results.submit_results_batch(UnitOfWork(), ctx, submissions)
+
+
+def withdraw(ctx, *args) -> bool:  # noqa: ANN001
+    return results.withdraw(UnitOfWork(), ctx, *args)
 
 
 def state(plan: str) -> str:
@@ -166,3 +182,19 @@ def test_demo_units_submit_once_however_often_the_demo_ticks() -> None:
         "withdrawn",
         "in_progress",
     }
+
+
+def test_results_flow_reminds_and_closes(prefect_api: None) -> None:
+    """The stage's flow body, with its Prefect tasks: the window not yet open, a reminder day,
+    the close at the deadline."""
+    from flows.results import results_body
+
+    seed(4, n_units=2, state=ProjectState.IN_PROGRESS)
+    early = results_body(context("2025-06-01"))
+    assert early.waiting == ["成果提交窗口尚未开放"] and not early.done
+    reminded = results_body(context("2025-09-17 10:00"))
+    assert any("14天" in d for d in reminded.done)
+    assert reminded.counts["尚未提交"] == 4 and not reminded.complete
+    closed = results_body(context("2025-10-01"))
+    assert closed.complete and closed.counts["成果逾期未受理"] == 4
+    assert closed.documents and closed.documents[0].endswith("成果材料汇总表.xlsx")

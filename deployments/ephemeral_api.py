@@ -31,6 +31,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from flows.events import TEMPORARY_APIS
+
 FIRST_RETRY_SECONDS = 0.05
 GROWTH = 4
 LONGEST_RETRY_SECONDS = 8.0
@@ -106,15 +108,8 @@ def create_app() -> RetryAfterBusy:
     return RetryAfterBusy(prefect_app())
 
 
-# The URLs of the temporary APIs this process is serving: a run there is a one-off local run.
-_SERVING: set[str] = set()
 # uvicorn's exit code when it cannot start (e.g. the port was taken in the meantime).
 _STARTUP_FAILURE = 3
-
-
-def serving_temporary_api(url: str | None) -> bool:
-    """Whether `url` is a temporary API of this process (not a configured Prefect server)."""
-    return url in _SERVING
 
 
 def _free_port() -> int:
@@ -239,7 +234,7 @@ class TemporaryAPI:
         )
 
         self.wait_until_ready()
-        _SERVING.add(self.api_url)
+        TEMPORARY_APIS.add(self.api_url)
         try:
             with tempfile.TemporaryDirectory(prefix="qcamp-api-") as folder:
                 settings = {
@@ -253,7 +248,7 @@ class TemporaryAPI:
                     finally:
                         _drain_workers()
         finally:
-            _SERVING.discard(self.api_url)
+            TEMPORARY_APIS.discard(self.api_url)
 
     def stop(self) -> None:
         process, self.process = self.process, None

@@ -35,11 +35,19 @@ def event_name(to_state: str | Enum) -> str:
     return f"{EVENT_PREFIX}.{str(state_value(to_state)).strip().lower().replace(' ', '_')}"
 
 
+# The URLs of the temporary APIs this process is serving (`deployments.ephemeral_api` adds and
+# removes them): a run there is a one-off local run.
+TEMPORARY_APIS: set[str] = set()
+
+
+def serving_temporary_api(url: str | None) -> bool:
+    """Whether `url` is a temporary API of this process (not a configured Prefect server)."""
+    return url in TEMPORARY_APIS
+
+
 def should_emit() -> bool:
     """Only towards a configured Prefect server (see the module docstring)."""
     from prefect.settings import PREFECT_API_URL
-
-    from deployments.ephemeral_api import serving_temporary_api
 
     url = PREFECT_API_URL.value()
     return bool(url) and not serving_temporary_api(url)

@@ -4,7 +4,8 @@ Channel URLs are stored in the database exactly as configured, with placeholders
 credentials; the placeholders are resolved only in memory, at send time:
 
 * ``{env:NAME}``    the environment variable NAME (e.g. ``{env:QCAMP_SMTP_PASSWORD}``);
-* ``{secret:name}`` the Prefect Secret block ``name`` (loaded lazily, once per delivery run).
+* ``{secret:name}`` the Prefect Secret block ``name`` (loaded lazily, once per delivery run, by
+  the loader the Prefect layer installs with `set_secret_loader`: `tasks.secrets`).
 
 A placeholder that is the whole URL is replaced verbatim (a complete URL kept in a secret);
 a placeholder inside a URL is percent-quoted so that passwords with ``@``, ``/`` or ``:`` do not
@@ -30,23 +31,28 @@ class SecretError(RuntimeError):
     """A placeholder cannot be resolved (the message names it, never its value)."""
 
 
-def _prefect_secret(name: str) -> str:
-    from prefect.blocks.system import Secret  # lazy: importing Prefect blocks is slow
+def _no_secret_store(name: str) -> str:
+    raise SecretError(
+        f"无法读取密钥块 {name!r}：本进程没有配置密钥存储（{{secret:…}} 由 Prefect 密钥块提供，"
+        "请在 Prefect 流程中发送，或改用 {env:变量名}）"
+    )
 
-    try:
-        value = Secret.load(name).get()  # type: ignore[union-attr]
-    except Exception as exc:  # noqa: BLE001 - Prefect raises many kinds; report uniformly
-        raise SecretError(f"无法读取 Prefect 密钥块 {name!r}：{type(exc).__name__}") from None
-    if not isinstance(value, str):
-        value = str(value)
-    return value
+
+_secret_loader: Callable[[str], str] = _no_secret_store
+
+
+def set_secret_loader(loader: Callable[[str], str]) -> None:
+    """Install how ``{secret:name}`` placeholders are loaded (the Prefect layer installs Prefect's
+    Secret blocks; this package knows nothing of Prefect)."""
+    global _secret_loader
+    _secret_loader = loader
 
 
 class SecretResolver:
     """Resolves placeholders; remembers every value it produced so that it can redact them."""
 
     def __init__(self, secret_loader: Callable[[str], str] | None = None) -> None:
-        self._load_secret = secret_loader or _prefect_secret
+        self._load_secret = secret_loader or _secret_loader
         self._cache: dict[tuple[str, str], str] = {}
 
     @property

@@ -10,6 +10,7 @@ from notifications.service import DeliveryReport
 from services import delivery as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
+from tasks import secrets  # noqa: F401 - installs the Prefect Secret loader for delivery
 
 
 @task(name="deliver-messages", task_run_name="deliver-{ctx.year}", retries=2, retry_delay_seconds=5)

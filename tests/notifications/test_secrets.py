@@ -107,6 +107,8 @@ def test_prefect_secret_block_placeholder() -> None:
     from prefect.blocks.system import Secret
     from prefect.testing.utilities import prefect_test_harness
 
+    import tasks.secrets  # noqa: F401 - installs the Prefect loader, as delivery does
+
     with prefect_test_harness(server_startup_timeout=120):
         Secret(value="wk-0123456789").save("qcamp-test-wecom", overwrite=True)
         r = SecretResolver()

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from prefect import flow
 
+from domain.reminders import reminder_due
 from flows.stage import legacy_body, run_stage, stage_run_name
-from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from tasks.results import STAGE, close_results, results_status, send_reminders
 

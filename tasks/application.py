@@ -15,9 +15,9 @@ from documents.reports import write_summary_workbook
 from documents.summary_table import write_blank_summary
 from domain.calendar import SHANGHAI
 from domain.models import SummaryRow
+from domain.reminders import reminder_due
 from domain.states import ProjectState
 from notifications.recipients import Recipient
-from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from services.messaging import send
 from storage import orm

@@ -17,9 +17,9 @@ from sqlalchemy.orm import defer, joinedload
 
 from documents.xlsx_style import Column, new_workbook, save_workbook, write_table
 from domain.calendar import SHANGHAI
+from domain.reminders import reminder_due
 from domain.states import ProjectState
 from notifications.recipients import Recipient
-from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from services.messaging import campaign_facts, send
 from storage import orm

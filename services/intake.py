@@ -7,8 +7,6 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from documents.application_form import read_form
 from documents.inbox import content_hash, missing_paths, opened_batch
 from documents.reports import write_intake_feedback
@@ -19,73 +17,49 @@ from domain import findings as texts
 from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
 from domain.eligibility import (
-    USCC_INVALID,
     campaign_duplicates,
     check_form,
     missing_form_findings,
     reconcile,
 )
-from domain.intake import BATCH_LATE, BATCH_RECEIVED, BATCH_SUPERSEDED, project_people
+from domain.intake import BATCH_LATE, BATCH_RECEIVED, BATCH_SUPERSEDED
 from domain.models import ApplicationForm, Finding, Severity, SummaryRow
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext
+from services.intake_records import (
+    ApplicationOut,
+    BatchOut,
+    FindingOut,
+    IntakeResult,
+    StoredForm,
+    application_out,
+    finding_out,
+    store_applications,
+    stored_result,
+)
 from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
 
-ACTOR = "rule:intake"
+__all__ = [
+    "ApplicationOut",
+    "BatchOut",
+    "FindingOut",
+    "IntakeError",
+    "IntakeResult",
+    "feedback_rows",
+    "intake_batch",
+    "past_results_index",
+]
+
 STAGE = "application"
 BatchFile = tuple[str, Path, bytes]  # name in the batch, extracted path, the bytes checked
 FormFile = tuple[str, ApplicationForm]
-StoredForm = tuple[str, ApplicationForm, list[Finding]]  # file, form, its findings
 
 
 class IntakeError(ValueError):
     """The batch cannot be taken at all (unknown unit, no files); nothing was stored."""
-
-
-class FindingOut(BaseModel):
-    code: str
-    severity: str
-    field: str
-    message: str
-    file: str = ""
-
-
-class ApplicationOut(BaseModel):
-    title: str
-    applicant: str
-    uscc: str
-    file: str
-    status: str
-    findings: list[FindingOut] = Field(default_factory=list)
-
-
-class BatchOut(BaseModel):
-    unit: str
-    unit_name: str
-    version: int
-    received_at: dt.datetime
-    status: str  # received / late
-    late: bool
-    repeated: bool = False  # the same files were already taken; nothing changed
-    files: list[str] = Field(default_factory=list)
-    accepted: int = 0
-    returned: int = 0
-    findings: list[FindingOut] = Field(default_factory=list)
-    feedback_document: str = ""
-
-
-class IntakeResult(BaseModel):
-    applications: list[ApplicationOut]
-    batch: BatchOut
-
-
-def _out(f: Finding) -> FindingOut:
-    return FindingOut(
-        code=f.code, severity=f.severity, field=f.field, message=f.message, file=f.file
-    )
 
 
 _PAST_INDEXES: dict[tuple[str, int, int], PastResultIndex] = {}
@@ -162,7 +136,7 @@ def _intake(
         previous = uow.intake.unit_batches(ctx.campaign_id, unit.id)
         for earlier in previous:
             if earlier.content_hash == batch_hash:
-                return _stored_result(uow, earlier, repeated=True)
+                return stored_result(uow, earlier, repeated=True)
 
         late = texts.is_late(received_at, ctx.calendar.application_deadline)
         forms, summaries, batch_findings = _read_files(files)
@@ -189,8 +163,8 @@ def _intake(
         if not late:
             _supersede(uow, ctx, unit, batch, previous)
         to_store = _forms_to_store(forms, per_file, batch_findings, late=late)
-        _store_applications(uow, ctx, unit, batch, to_store, received_at, current=not late)
-        outs = [_app_out(name, form, findings) for name, form, findings in to_store]
+        store_applications(uow, ctx, unit, batch, to_store, received_at, current=not late)
+        outs = [application_out(name, form, findings) for name, form, findings in to_store]
         feedback = _write_feedback(ctx, unit, version, to_store, batch_findings)
         uow.repo.record_document(
             ctx.campaign_id,
@@ -211,7 +185,7 @@ def _intake(
             files=batch.files,
             accepted=accepted,
             returned=len(outs) - accepted,
-            findings=[_out(f) for f in batch_findings],
+            findings=[finding_out(f) for f in batch_findings],
             feedback_document=str(feedback),
         )
         uow.commit()
@@ -339,137 +313,6 @@ def _forms_to_store(
     return to_store
 
 
-def _app_out(name: str, form: ApplicationForm, findings: list[Finding]) -> ApplicationOut:
-    status = (
-        ProjectState.RETURNED
-        if any(f.severity == Severity.ERROR for f in findings)
-        else ProjectState.ACCEPTED
-    )
-    return ApplicationOut(
-        title=form.title,
-        applicant=form.applicant,
-        uscc=form.uscc,
-        file=name,
-        status=status.value,
-        findings=[_out(f) for f in findings],
-    )
-
-
-def _applicant_units(
-    uow: UnitOfWork, wanted: dict[str, tuple[str, str, str]]
-) -> dict[str, orm.ApplicantUnit]:
-    """The applicant units of these USCCs (uscc -> (name, district, address)), created when new:
-    one query and one insert for the batch instead of a query per form."""
-    found = uow.registry.applicant_units(wanted)
-    created = False
-    for uscc in wanted:  # created in the order of the forms
-        if uscc not in found:
-            name, district, address = wanted[uscc]
-            found[uscc] = orm.ApplicantUnit(
-                uscc=uscc, name=name, district=district, address=address
-            )
-            uow.add(found[uscc])
-            created = True
-    if created:
-        uow.flush()  # ids for the applications
-    return found
-
-
-def _new_application(
-    ctx: CampaignContext,
-    unit: orm.RecommendingUnit,
-    batch: orm.SubmissionBatch,
-    name: str,
-    form: ApplicationForm,
-    applicant: orm.ApplicantUnit | None,
-    *,
-    current: bool,
-) -> orm.Application:
-    uscc = form.uscc.strip().upper()
-    return orm.Application(
-        campaign_id=ctx.campaign_id,
-        batch_id=batch.id,
-        recommending_unit_id=unit.id,
-        applicant_unit_id=applicant.id if applicant else None,
-        source_file=name,
-        title=form.title or Path(name).stem,
-        applicant_name=form.applicant,
-        uscc=uscc[:40],
-        district=form.district,
-        chain=form.chain,
-        project_type=form.project_type,
-        joint=form.is_joint,
-        form=form.model_dump(mode="json"),
-        state=ProjectState.SUBMITTED.value,
-        is_current=current,
-    )
-
-
-def _store_applications(
-    uow: UnitOfWork,
-    ctx: CampaignContext,
-    unit: orm.RecommendingUnit,
-    batch: orm.SubmissionBatch,
-    items: Sequence[StoredForm],
-    received_at: dt.datetime,
-    *,
-    current: bool,
-) -> list[orm.Application]:
-    """Store the batch's applications with their findings, people and state changes, in the
-    order given: the rows are built in memory and written in a few multi-row inserts."""
-    wanted: dict[str, tuple[str, str, str]] = {}
-    for _name, form, findings in items:
-        if form.uscc and not any(f.code == USCC_INVALID for f in findings):
-            wanted.setdefault(
-                form.uscc.strip().upper(), (form.applicant, form.district, form.address)
-            )
-    applicants = _applicant_units(uow, wanted)
-    apps = []
-    for name, form, _findings in items:
-        uscc = form.uscc.strip().upper()
-        applicant = applicants.get(uscc) if uscc in wanted else None
-        apps.append(_new_application(ctx, unit, batch, name, form, applicant, current=current))
-    uow.add(*apps)
-    uow.flush()  # ids for the rows below
-    stored = list(zip(apps, items, strict=True))
-    # Findings and people are plain rows: bulk inserts, without an ORM object per row.
-    uow.intake.add_findings(
-        [
-            {
-                "application_id": app.id,
-                "code": f.code,
-                "severity": f.severity,
-                "field": f.field,
-                "message": f.message,
-                "detail": dict(f.detail),
-            }
-            for app, (_name, _form, findings) in stored
-            for f in findings
-        ]
-    )
-    uow.intake.add_people(
-        [
-            {"application_id": app.id, **person}
-            for app, (_name, form, _findings) in stored
-            for person in project_people(form, app.uscc or app.applicant_name)
-        ]
-    )
-    reason = texts.batch_reason(unit.name, batch.version)
-    for app, (_name, _form, findings) in stored:
-        uow.repo.record_initial_state(app, at=received_at, actor=ACTOR, reason=reason)
-        if returned := texts.returned_reason(findings):
-            uow.repo.move(app, ProjectState.RETURNED, at=received_at, actor=ACTOR, reason=returned)
-        else:
-            uow.repo.move(
-                app,
-                ProjectState.ACCEPTED,
-                at=received_at,
-                actor=ACTOR,
-                reason=texts.ACCEPTED_REASON,
-            )
-    return apps
-
-
 def feedback_rows(items: Sequence[StoredForm], batch_findings: list[Finding]) -> list[FeedbackRow]:
     """审核意见: the batch's findings, then each form's (or the note that it was accepted)."""
     rows: list[FeedbackRow] = []
@@ -563,48 +406,3 @@ def _answer(
                 "resubmit_by": resubmit_by,
             },
         )
-
-
-def _stored_result(uow: UnitOfWork, batch: orm.SubmissionBatch, *, repeated: bool) -> IntakeResult:
-    outs = [
-        ApplicationOut(
-            title=a.title,
-            applicant=a.applicant_name,
-            uscc=a.uscc,
-            file=a.source_file,
-            status=ProjectState.RETURNED.value
-            if a.state == ProjectState.RETURNED
-            else ProjectState.ACCEPTED.value,
-            findings=[
-                FindingOut(
-                    code=f.code,
-                    severity=f.severity,
-                    field=f.field,
-                    message=f.message,
-                    file=a.source_file,
-                )
-                for f in a.findings
-            ],
-        )
-        for a in uow.intake.batch_applications(batch.id)
-    ]
-    batch_findings = [
-        FindingOut(**{k: v for k, v in f.items() if k in FindingOut.model_fields})
-        for f in batch.findings
-    ]
-    return IntakeResult(
-        applications=outs,
-        batch=BatchOut(
-            unit=batch.recommending_unit.code,
-            unit_name=batch.recommending_unit.name,
-            version=batch.version,
-            received_at=batch.received_at,
-            status=batch.status,
-            late=batch.status == BATCH_LATE,
-            repeated=repeated,
-            files=list(batch.files),
-            accepted=sum(1 for o in outs if o.status == ProjectState.ACCEPTED),
-            returned=sum(1 for o in outs if o.status == ProjectState.RETURNED),
-            findings=batch_findings,
-        ),
-    )

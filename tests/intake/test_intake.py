@@ -426,3 +426,85 @@ def test_one_run_takes_the_units_batches_in_the_order_they_arrived(units, tmp_pa
             )
         }
     assert by_unit == {"DIST-16": "accepted", "ASSN-HJXH": "returned"}
+
+
+def test_call_reminders_and_close_are_services_that_run_once(units, tmp_path: Path) -> None:
+    from services.application import close_applications, publish_call, send_reminders
+
+    ctx = open_campaign(2025, ON_TIME)
+    call = publish_call(UnitOfWork(), ctx)
+    assert call.done == ["发布征集通知，寄送空白申报书和汇总表给2个推荐单位"]
+    assert len(call.documents) == 2 and all(Path(d).exists() for d in call.documents)
+    assert publish_call(UnitOfWork(), ctx).done == []
+    intake_batch(
+        UnitOfWork(),
+        ctx,
+        "ASSN-HJXH",
+        [write_batch(tmp_path / "b", [fix_uscc(good_form(0))])],
+        received_at=ON_TIME,
+    )
+    reminded = send_reminders(UnitOfWork(), ctx)
+    assert reminded.done == ["申报截止前7天提醒：1个推荐单位尚未报送或需补正"]
+    assert send_reminders(UnitOfWork(), ctx).done == []
+    early = close_applications(UnitOfWork(), ctx)
+    assert early.waiting == ["申报截止时间 2025-04-20 23:59"] and not early.complete
+    after = open_campaign(2025, dt.datetime(2025, 4, 21, 10, 0, tzinfo=SHANGHAI))
+    closed = close_applications(UnitOfWork(), after)
+    assert closed.done == ["申报截止：受理1项，1个推荐单位未报送，生成立项申报汇总表"]
+    assert Path(closed.documents[0]).exists() and not closed.complete
+    assert close_applications(UnitOfWork(), after).done == []
+    with UnitOfWork() as uow:
+        events = uow.session.scalars(
+            select(orm.NotificationRecord.event).order_by(orm.NotificationRecord.id)
+        ).all()
+    assert events == ["call", "call", "receipt", "application_reminder"]
+
+
+def test_the_stage_flow_publishes_takes_the_inbox_and_reminds(
+    units, prefect_api: None, tmp_path: Path
+) -> None:
+    """The application stage as Prefect runs it: its tasks' reports merged into the stage's."""
+    from flows.application import application_stage
+
+    now = ON_TIME + dt.timedelta(hours=3)
+    _drop(open_campaign(2025, now), "DIST-16", [fix_uscc(good_form(0))], ON_TIME, tmp_path)
+    report = application_stage(2025, now.isoformat())
+    assert report.done == [
+        "发布征集通知，寄送空白申报书和汇总表给2个推荐单位",
+        "受理1个批次：受理1项，退回0项，逾期批次0个",
+        "申报截止前7天提醒：1个推荐单位尚未报送或需补正",
+    ]
+    assert report.waiting == ["申报截止时间 2025-04-20 23:59"] and not report.complete
+    again = application_stage(2025, now.isoformat())
+    assert again.done == [] and again.waiting == report.waiting
+
+
+def test_register_commands_refuse_bad_files_with_exit_2_and_store_nothing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    wb = Workbook()
+    wb.active.append(["单位代码", "单位名称", "类型"])
+    wb.active.append(["ASSN-HJXH", "天津市焊接协会", "协会"])
+    wb.save(tmp_path / "bad-kind.xlsx")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "bad-kind.xlsx")])
+    assert out.exit_code == 2 and "第2行“类型”" in out.output and "未导入任何记录" in out.output
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "broken.xlsx")])
+    assert out.exit_code == 2 and "broken.xlsx" in out.output
+    wb = Workbook()
+    wb.active.append(["年份", "项目名称"])
+    wb.active.append(["二〇二三", "降低焊接缺陷率"])
+    wb.save(tmp_path / "bad-year.xlsx")
+    out = runner.invoke(app, ["past-results", "import", str(tmp_path / "bad-year.xlsx")])
+    assert out.exit_code == 2 and "不是有效年份" in out.output
+    with UnitOfWork() as uow:
+        assert not uow.repo.recommending_units()
+    wb = Workbook()
+    wb.active.append(["单位代码", "单位名称", "通知渠道"])
+    wb.active.append(["ASSN-HJXH", "天津市焊接协会", "email; wecom"])
+    wb.save(tmp_path / "units.xlsx")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "units.xlsx")])
+    assert out.exit_code == 0 and "新增 1 个，更新 0 个" in out.output
+    with UnitOfWork() as uow:
+        assert [u.channels for u in uow.repo.recommending_units()] == [["email", "wecom"]]
+    out = runner.invoke(app, ["templates", "--out", str(tmp_path / "blank")])
+    assert out.exit_code == 0 and len(list((tmp_path / "blank").iterdir())) == 2

@@ -28,8 +28,7 @@ UnitBatches = list[tuple[Path, dt.datetime]]  # one unit's inbox folders and whe
 
 
 def blank_forms(folder: Path) -> list[Path]:
-    """附件5 申报书 and 附件6 立项申报汇总表, blank, in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """附件5 申报书 and 附件6 立项申报汇总表, blank, in `folder` (the writers create it)."""
     return [
         write_blank_form(folder / "附件5_天津市质量攻关项目申报书.docx"),
         write_blank_summary(folder / "附件6_天津市质量攻关项目立项申报汇总表.xlsx"),

@@ -5,6 +5,7 @@ messages queued once, a batch taken once), so a database outage is retried."""
 from __future__ import annotations
 
 from prefect import task
+from prefect.states import State
 
 from documents.inbox import BATCH_MARKER
 from services import application
@@ -23,6 +24,18 @@ __all__ = [
 ]
 
 RETRY_DELAYS = [2, 10]
+
+
+def not_bad_input(task: object, task_run: object, state: State) -> bool:
+    """Retry an outage, not a batch that cannot be taken (`IntakeError` is a ValueError: the
+    same files fail the same way again)."""
+    try:
+        state.result()
+    except ValueError:
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be an outage
+        return True
+    return True
 
 
 @task(
@@ -63,6 +76,7 @@ def find_inbox_batches(ctx: CampaignContext) -> dict[str, UnitBatches]:
     task_run_name="intake-{unit_code}",
     retries=2,
     retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=not_bad_input,
 )
 def intake_unit_batches(
     ctx: CampaignContext, unit_code: str, batches: UnitBatches

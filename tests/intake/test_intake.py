@@ -508,3 +508,12 @@ def test_register_commands_refuse_bad_files_with_exit_2_and_store_nothing(tmp_pa
         assert [u.channels for u in uow.repo.recommending_units()] == [["email", "wecom"]]
     out = runner.invoke(app, ["templates", "--out", str(tmp_path / "blank")])
     assert out.exit_code == 0 and len(list((tmp_path / "blank").iterdir())) == 2
+
+
+def test_the_intake_task_retries_outages_not_batches_that_cannot_be_taken() -> None:
+    from prefect.states import Failed
+
+    from tasks.application import not_bad_input
+
+    assert not not_bad_input(None, None, Failed(data=IntakeError("推荐单位代码“NOPE”未登记")))
+    assert not_bad_input(None, None, Failed(data=OSError("database is locked")))

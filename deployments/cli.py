@@ -45,29 +45,31 @@ def db_upgrade() -> None:
 @units_app.command("import")
 def units_import(file: Path) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
+    from services.registry import ImportProblem, import_units
     from storage.db import upgrade
-    from tasks.registry import ImportProblem, import_units
+    from storage.uow import UnitOfWork
 
     upgrade()
     try:
-        added, updated = import_units(file)
+        result = import_units(UnitOfWork(), file)
     except ImportProblem as exc:
         fail(str(exc))
-    typer.echo(f"推荐单位已导入：新增 {added} 个，更新 {updated} 个。")
+    typer.echo(f"推荐单位已导入：新增 {result.added} 个，更新 {result.updated} 个。")
 
 
 @past_app.command("import")
 def past_import(file: Path) -> None:
     """导入历年优秀成果（列：年份、项目名称、单位、摘要），用于雷同检查。"""
+    from services.registry import ImportProblem, import_past_results
     from storage.db import upgrade
-    from tasks.registry import ImportProblem, import_past_results
+    from storage.uow import UnitOfWork
 
     upgrade()
     try:
-        added, existing = import_past_results(file)
+        result = import_past_results(UnitOfWork(), file)
     except ImportProblem as exc:
         fail(str(exc))
-    typer.echo(f"历年优秀成果已导入：新增 {added} 条，已存在 {existing} 条。")
+    typer.echo(f"历年优秀成果已导入：新增 {result.added} 条，已存在 {result.existing} 条。")
 
 
 @app.command("templates")
@@ -75,7 +77,7 @@ def templates(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("templates"),
 ) -> None:
     """生成空白申报书（.docx）和立项申报汇总表（.xlsx）。"""
-    from tasks.application import blank_forms
+    from services.application import blank_forms
 
     for path in blank_forms(out):
         typer.echo(f"已生成：{path}")
@@ -94,8 +96,9 @@ def intake(
     """受理一个推荐单位报送的一批申报材料。"""
     from domain.calendar import CampaignConfigError
     from services.context import open_campaign, parse_as_of
+    from services.intake import IntakeError, intake_batch
     from storage.db import upgrade
-    from tasks.intake import IntakeError, intake_batch
+    from storage.uow import UnitOfWork
 
     if not unit:
         fail("请用 --unit 指定推荐单位代码。")
@@ -106,7 +109,7 @@ def intake(
         fail(f"--received-at 的值“{received_at}”不是有效时间。请写成 2025-04-18T15:30 这样的格式。")
     try:
         ctx = open_campaign(year, when)
-        result = intake_batch(ctx, unit, paths, received_at=when)
+        result = intake_batch(UnitOfWork(), ctx, unit, paths, received_at=when)
     except (IntakeError, CampaignConfigError) as exc:
         fail(str(exc))
     if as_json:

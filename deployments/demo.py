@@ -148,8 +148,8 @@ def _run(
     started: float,
 ) -> DemoReport:
 
-    from simulation import early
     from services.context import open_campaign
+    from simulation import early
     from storage.db import upgrade
     from tasks.registry import import_past_results, import_units
 
@@ -204,9 +204,9 @@ def _run_ticks(
 ) -> None:
     from prefect.context import SyncClientContext
 
-    from simulation import early
     from flows.campaign import annual_campaign
     from services.context import open_campaign
+    from simulation import early
 
     # One API client for the whole simulated year (Prefect otherwise opens one per flow run).
     with SyncClientContext.get_or_create():

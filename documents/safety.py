@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, NamedTuple
 
-FILE_TOO_LARGE = "FILE_TOO_LARGE"
-FILE_UNREADABLE = "FILE_UNREADABLE"
+from domain.findings import FILE_TOO_LARGE, FILE_UNREADABLE
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_UNCOMPRESSED = 100 * 1024 * 1024

@@ -4,23 +4,45 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import legacy_body, run_stage, stage_run_name
+from flows.stage import run_stage, stage_run_name
+from services.application import CALL_WAITING, STAGE, inbox_report
 from services.context import CampaignContext, StageReport
-from tasks.application import close_applications, publish_call, send_reminders, take_inbox
+from tasks.application import (
+    close_applications,
+    find_inbox_batches,
+    intake_unit_batches,
+    publish_call,
+    send_reminders,
+)
 
 
-def application_body(ctx: CampaignContext, outcome: StageReport) -> None:
+def take_inbox(ctx: CampaignContext) -> StageReport:
+    """The batches waiting in the inbox: one task per recommending unit, one after another in
+    the order the batches arrived. The check of this year's applications against each other
+    then always sees the earlier one first (in parallel it depended on thread timing), and a
+    rerun numbers everything alike."""
+    pending = find_inbox_batches(ctx)
+    results = [
+        result
+        for code, batches in pending.items()
+        for result in intake_unit_batches(ctx, code, batches)
+    ]
+    return inbox_report(ctx, pending, results)
+
+
+def application_body(ctx: CampaignContext) -> StageReport:
+    report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.call_published):
-        outcome.waiting.append("征集通知尚未到发布时间")
-        return
-    publish_call(ctx, outcome)
-    take_inbox(ctx, outcome)
+        report.waiting.append(CALL_WAITING)
+        return report
+    parts = [publish_call(ctx), take_inbox(ctx)]
     if not ctx.is_due(ctx.calendar.application_deadline):
-        send_reminders(ctx, outcome)
-    close_applications(ctx, outcome)
+        parts.append(send_reminders(ctx))
+    parts.append(close_applications(ctx))
+    return report.merge(*parts)
 
 
 @flow(name="application-stage", flow_run_name=stage_run_name("application"), log_prints=True)
 def application_stage(year: int, as_of: str | None = None) -> StageReport:
     """项目申报: the call, reminders, intake of arrived batches, and the close of the window."""
-    return run_stage("application", year, as_of, legacy_body("application", application_body))
+    return run_stage(STAGE, year, as_of, application_body)

@@ -8,18 +8,8 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.stage import run_stage, stage_run_name
-from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from tasks.results import STAGE, close_results, results_status, send_reminders
-
-
-def results_due(ctx: CampaignContext) -> bool:
-    """Whether a run has anything to do: a reminder day (T-14/T-7/T-3/T-1) or the close.
-    Submissions and withdrawals do not wait for a run: they are recorded when they arrive."""
-    cal = ctx.calendar
-    if ctx.is_due(cal.results_deadline):
-        return True
-    return reminder_due(cal.results_deadline, ctx.now, ctx.rules.reminder_days) is not None
 
 
 def results_body(ctx: CampaignContext) -> StageReport:

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from notifications import Recipient, queue, enqueue, deliver_due, reminder_due, failed_deliveries
+    from notifications import Recipient, queue, enqueue, deliver_due, failed_deliveries
 """
 
 from notifications.channels import Dispatcher, OutgoingMessage, SendResult
@@ -17,7 +17,6 @@ from notifications.service import (
     failed_deliveries,
     idempotency_key,
     queue,
-    reminder_due,
     retry_failed,
     staff_digest_context,
 )
@@ -42,7 +41,6 @@ __all__ = [
     "mail_channel",
     "queue",
     "redact",
-    "reminder_due",
     "render",
     "retry_failed",
     "rule_id",

@@ -266,18 +266,6 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(minutes=min(2 ** max(attempts - 1, 0), 24 * 60))
 
 
-def reminder_due(deadline: dt.datetime, now: dt.datetime, days: Iterable[int]) -> int | None:
-    """The reminder due now: the smallest d with deadline - d days <= now < deadline.
-
-    Queue it with ``period=f"T-{d}"``; earlier reminders that were missed are not sent again
-    (the smallest due d is the most current one).
-    """
-    if now >= deadline:
-        return None
-    due = [d for d in days if now >= deadline - dt.timedelta(days=d)]
-    return min(due) if due else None
-
-
 def _owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from documents.results_summary import write_results_summary
 from domain.calendar import SHANGHAI
+from domain.reminders import reminder_due
 from domain.results import (
     LATE_ACTOR,
     REQUIRED_PARTS,
@@ -24,7 +25,6 @@ from domain.results import (
 )
 from domain.states import ProjectState
 from notifications.recipients import Recipient
-from notifications.service import reminder_due
 from services.context import CampaignContext, StageReport
 from services.messaging import send
 from storage import orm

@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape as xml_escape
 from openpyxl import Workbook
 
 from documents.application_form import PROJECT_TYPES, choice_text, write_filled_form
+from documents.inbox import BATCH_MARKER
 from documents.summary_table import write_summary
 from documents.zip_patch import patched_zip
 from domain.calendar import SHANGHAI
@@ -34,7 +35,6 @@ from domain.models import (
 )
 from domain.uscc import make_uscc
 from services.context import CampaignContext
-from tasks.application import BATCH_MARKER
 
 DISTRICT_DIVISIONS = {
     "和平区": "120101", "河东区": "120102", "河西区": "120103", "南开区": "120104",

@@ -19,11 +19,11 @@ from openpyxl import Workbook
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from sqlalchemy import select
 
-from simulation.early import CITY_UNITS, person_name
 from domain.calendar import SHANGHAI
 from domain.models import DISTRICTS, FOCUS_CHAINS
 from domain.workdays import next_working_day
 from services.context import CampaignContext
+from simulation.early import CITY_UNITS, person_name
 from storage import orm
 from storage.uow import UnitOfWork
 from tasks.evaluation import (

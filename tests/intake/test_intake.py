@@ -15,16 +15,17 @@ from typer.testing import CliRunner
 
 from deployments.cli import app
 from documents.application_form import write_filled_form
+from documents.inbox import BATCH_MARKER
 from documents.summary_table import write_summary
 from domain.calendar import SHANGHAI
 from domain.models import ApplicationForm, ContactPerson, SummaryRow, TeamMember
-from services.context import StageReport, open_campaign
+from services.application import take_inbox
+from services.context import open_campaign
+from services.intake import IntakeError, intake_batch
+from services.registry import import_past_results, import_units
 from storage import orm
 from storage.orm import Base
 from storage.uow import UnitOfWork
-from tasks.application import BATCH_MARKER, take_inbox
-from tasks.intake import IntakeError, intake_batch
-from tasks.registry import import_past_results, import_units
 
 pytestmark = pytest.mark.usefixtures("database", "campaign_dir")
 
@@ -128,7 +129,7 @@ def units(tmp_path: Path) -> None:
     )
     path = tmp_path / "units.xlsx"
     wb.save(path)
-    import_units(path)
+    import_units(UnitOfWork(), path)
 
 
 def codes(result, index: int = 0) -> set[str]:  # noqa: ANN001
@@ -146,7 +147,9 @@ def table_counts() -> dict[str, int]:
 def test_a_clean_batch_in_three_layouts_is_accepted_with_a_receipt(units, tmp_path: Path) -> None:
     forms = [fix_uscc(good_form(n)) for n in range(3)]
     batch = write_batch(tmp_path / "b1", forms)
-    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    result = intake_batch(
+        UnitOfWork(), open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME
+    )
     assert [a.status for a in result.applications] == ["accepted"] * 3
     assert {a.title for a in result.applications} == {f.title for f in forms}
     assert result.batch.accepted == 3 and not result.batch.late
@@ -164,7 +167,7 @@ def test_every_error_code_returns_the_application(units, tmp_path: Path) -> None
     wb.active.append(["年份", "项目名称", "单位", "摘要"])
     wb.active.append([2023, "降低A产品的焊接缺陷率", "天津某公司", ""])
     wb.save(past)
-    import_past_results(past)
+    import_past_results(UnitOfWork(), past)
     forms = [
         fix_uscc(good_form(0, goal="")),  # MISSING_FIELD
         good_form(1, uscc="91120110MA06B2CG1R"),  # USCC_INVALID (check character)
@@ -174,7 +177,9 @@ def test_every_error_code_returns_the_application(units, tmp_path: Path) -> None
         ),  # past result
     ]
     batch = write_batch(tmp_path / "b", forms)
-    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    result = intake_batch(
+        UnitOfWork(), open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME
+    )
     assert "MISSING_FIELD" in codes(result, 0)
     assert "USCC_INVALID" in codes(result, 1)
     assert "NAME_GUIDE" in codes(result, 2)
@@ -194,6 +199,7 @@ def test_warnings_and_info_do_not_return(units, tmp_path: Path) -> None:
     beijing = make_uscc(Random(1), "110105")
     forms = [good_form(0, uscc=beijing, chain="其他", joint="是", joint_units="天津大学")]
     result = intake_batch(
+        UnitOfWork(),
         open_campaign(2025, ON_TIME),
         "ASSN-HJXH",
         [write_batch(tmp_path / "b", forms)],
@@ -207,7 +213,9 @@ def test_summary_table_must_agree_with_the_forms(units, tmp_path: Path) -> None:
     forms = [fix_uscc(good_form(0)), fix_uscc(good_form(1))]
     summary = [forms[0].model_copy(update={"district": "河西区"})]  # second form not listed
     batch = write_batch(tmp_path / "b", forms, summary=summary)
-    result = intake_batch(open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME)
+    result = intake_batch(
+        UnitOfWork(), open_campaign(2025, ON_TIME), "ASSN-HJXH", [batch], received_at=ON_TIME
+    )
     assert "SUMMARY_MISMATCH" in codes(result, 0)
     assert "NOT_IN_SUMMARY" in codes(result, 1)
 
@@ -215,10 +223,12 @@ def test_summary_table_must_agree_with_the_forms(units, tmp_path: Path) -> None:
 def test_same_project_from_two_units_is_a_duplicate_in_the_campaign(units, tmp_path: Path) -> None:
     form = fix_uscc(good_form(0))
     ctx = open_campaign(2025, ON_TIME)
-    intake_batch(ctx, "ASSN-HJXH", [write_batch(tmp_path / "a", [form])], received_at=ON_TIME)
+    intake_batch(
+        UnitOfWork(), ctx, "ASSN-HJXH", [write_batch(tmp_path / "a", [form])], received_at=ON_TIME
+    )
     twin = form.model_copy(update={"title": "降低药芯焊丝的焊缝气孔不良率"})
     result = intake_batch(
-        ctx, "DIST-16", [write_batch(tmp_path / "b", [twin])], received_at=ON_TIME
+        UnitOfWork(), ctx, "DIST-16", [write_batch(tmp_path / "b", [twin])], received_at=ON_TIME
     )
     assert "DUPLICATE_IN_CAMPAIGN" in codes(result)
 
@@ -226,7 +236,11 @@ def test_same_project_from_two_units_is_a_duplicate_in_the_campaign(units, tmp_p
 def test_late_batch_is_recorded_not_accepted_and_the_unit_told(units, tmp_path: Path) -> None:
     ctx = open_campaign(2025, LATE)
     result = intake_batch(
-        ctx, "ASSN-HJXH", [write_batch(tmp_path / "b", [fix_uscc(good_form(0))])], received_at=LATE
+        UnitOfWork(),
+        ctx,
+        "ASSN-HJXH",
+        [write_batch(tmp_path / "b", [fix_uscc(good_form(0))])],
+        received_at=LATE,
     )
     assert result.batch.late and result.batch.status == "late"
     assert "LATE_SUBMISSION" in codes(result)
@@ -240,13 +254,13 @@ def test_resubmission_supersedes_and_keeps_every_version(units, tmp_path: Path) 
     ctx = open_campaign(2025, ON_TIME)
     bad = fix_uscc(good_form(0, goal=""))
     first = intake_batch(
-        ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [bad])], received_at=ON_TIME
+        UnitOfWork(), ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [bad])], received_at=ON_TIME
     )
     assert first.applications[0].status == "returned"
     fixed = bad.model_copy(update={"goal": "将焊缝气孔不良率由3.2%降至1.0%以下。"})
     later = ON_TIME + dt.timedelta(days=2)
     second = intake_batch(
-        ctx, "ASSN-HJXH", [write_batch(tmp_path / "v2", [fixed])], received_at=later
+        UnitOfWork(), ctx, "ASSN-HJXH", [write_batch(tmp_path / "v2", [fixed])], received_at=later
     )
     assert second.batch.version == 2 and second.applications[0].status == "accepted"
     with UnitOfWork() as uow:
@@ -262,9 +276,11 @@ def test_resubmission_supersedes_and_keeps_every_version(units, tmp_path: Path) 
 def test_the_same_batch_twice_changes_nothing(units, tmp_path: Path) -> None:
     ctx = open_campaign(2025, ON_TIME)
     batch = write_batch(tmp_path / "b", [fix_uscc(good_form(0))])
-    intake_batch(ctx, "ASSN-HJXH", [batch], received_at=ON_TIME)
+    intake_batch(UnitOfWork(), ctx, "ASSN-HJXH", [batch], received_at=ON_TIME)
     before = table_counts()
-    again = intake_batch(ctx, "ASSN-HJXH", [batch], received_at=ON_TIME + dt.timedelta(hours=1))
+    again = intake_batch(
+        UnitOfWork(), ctx, "ASSN-HJXH", [batch], received_at=ON_TIME + dt.timedelta(hours=1)
+    )
     assert again.batch.repeated
     assert table_counts() == before
 
@@ -274,7 +290,9 @@ def test_broken_and_hostile_files_are_findings_and_touch_nothing_stored(
 ) -> None:
     ctx = open_campaign(2025, ON_TIME)
     good = fix_uscc(good_form(0))
-    intake_batch(ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [good])], received_at=ON_TIME)
+    intake_batch(
+        UnitOfWork(), ctx, "ASSN-HJXH", [write_batch(tmp_path / "v1", [good])], received_at=ON_TIME
+    )
     folder = write_batch(tmp_path / "v2", [good])
     whole = (folder / "01_申报书.docx").read_bytes()
     (folder / "02_截断.docx").write_bytes(whole[: len(whole) // 2])
@@ -282,7 +300,9 @@ def test_broken_and_hostile_files_are_findings_and_touch_nothing_stored(
     (folder / "04_巨大.docx").write_bytes(b"PK" + b"0" * (21 * 1024 * 1024))
     with zipfile.ZipFile(folder / "05_炸弹.zip", "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("炸弹.docx", b"\0" * (150 * 1024 * 1024))
-    result = intake_batch(ctx, "ASSN-HJXH", [folder], received_at=ON_TIME + dt.timedelta(days=1))
+    result = intake_batch(
+        UnitOfWork(), ctx, "ASSN-HJXH", [folder], received_at=ON_TIME + dt.timedelta(days=1)
+    )
     by_file = {f.file.split("/")[-1]: f.code for f in result.batch.findings}
     assert by_file.get("02_截断.docx") == "FILE_UNREADABLE"
     assert by_file.get("03_宏.docm") == "FILE_UNREADABLE"
@@ -335,6 +355,7 @@ def test_unknown_unit_stores_nothing(units, tmp_path: Path) -> None:
     before = table_counts()
     with pytest.raises(IntakeError, match="未登记"):
         intake_batch(
+            UnitOfWork(),
             open_campaign(2025, ON_TIME),
             "NOPE",
             [write_batch(tmp_path / "b", [good_form(0)])],
@@ -350,9 +371,9 @@ def test_demo_units_forms_are_whole_word_files_that_read_back(tmp_path: Path, la
     .docx (every part's CRC checked), open in python-docx, and read back as the unit filled it."""
     import docx
 
-    from simulation.early import FormWriter
     from documents.application_form import read_form
     from documents.safety import check_file
+    from simulation.early import FormWriter
 
     writer = FormWriter(tmp_path / "templates")
     members = [
@@ -384,9 +405,7 @@ def _drop(ctx, unit: str, forms: list[ApplicationForm], at: dt.datetime, tmp: Pa
     )
 
 
-def test_one_run_takes_the_units_batches_in_the_order_they_arrived(
-    units, prefect_api: None, tmp_path: Path
-) -> None:
+def test_one_run_takes_the_units_batches_in_the_order_they_arrived(units, tmp_path: Path) -> None:
     """Two units send the same project; both batches wait for the same run. The one that arrived
     first is accepted and the later one is the duplicate, whatever the units' names."""
     form = fix_uscc(good_form(0))
@@ -394,7 +413,8 @@ def test_one_run_takes_the_units_batches_in_the_order_they_arrived(
     ctx = open_campaign(2025, ON_TIME + dt.timedelta(hours=3))
     _drop(ctx, "DIST-16", [form], ON_TIME, tmp_path)
     _drop(ctx, "ASSN-HJXH", [twin], ON_TIME + dt.timedelta(hours=1), tmp_path)
-    take_inbox(ctx, StageReport(stage="application", as_of=ctx.now))
+    report = take_inbox(UnitOfWork(), ctx)
+    assert report.done == ["受理2个批次：受理1项，退回1项，逾期批次0个"]
     with UnitOfWork() as uow:
         by_unit = {
             code: state
@@ -406,3 +426,94 @@ def test_one_run_takes_the_units_batches_in_the_order_they_arrived(
             )
         }
     assert by_unit == {"DIST-16": "accepted", "ASSN-HJXH": "returned"}
+
+
+def test_call_reminders_and_close_are_services_that_run_once(units, tmp_path: Path) -> None:
+    from services.application import close_applications, publish_call, send_reminders
+
+    ctx = open_campaign(2025, ON_TIME)
+    call = publish_call(UnitOfWork(), ctx)
+    assert call.done == ["发布征集通知，寄送空白申报书和汇总表给2个推荐单位"]
+    assert len(call.documents) == 2 and all(Path(d).exists() for d in call.documents)
+    assert publish_call(UnitOfWork(), ctx).done == []
+    intake_batch(
+        UnitOfWork(),
+        ctx,
+        "ASSN-HJXH",
+        [write_batch(tmp_path / "b", [fix_uscc(good_form(0))])],
+        received_at=ON_TIME,
+    )
+    reminded = send_reminders(UnitOfWork(), ctx)
+    assert reminded.done == ["申报截止前7天提醒：1个推荐单位尚未报送或需补正"]
+    assert send_reminders(UnitOfWork(), ctx).done == []
+    early = close_applications(UnitOfWork(), ctx)
+    assert early.waiting == ["申报截止时间 2025-04-20 23:59"] and not early.complete
+    after = open_campaign(2025, dt.datetime(2025, 4, 21, 10, 0, tzinfo=SHANGHAI))
+    closed = close_applications(UnitOfWork(), after)
+    assert closed.done == ["申报截止：受理1项，1个推荐单位未报送，生成立项申报汇总表"]
+    assert Path(closed.documents[0]).exists() and not closed.complete
+    assert close_applications(UnitOfWork(), after).done == []
+    with UnitOfWork() as uow:
+        events = uow.session.scalars(
+            select(orm.NotificationRecord.event).order_by(orm.NotificationRecord.id)
+        ).all()
+    assert events == ["call", "call", "receipt", "application_reminder"]
+
+
+def test_the_stage_flow_publishes_takes_the_inbox_and_reminds(
+    units, prefect_api: None, tmp_path: Path
+) -> None:
+    """The application stage as Prefect runs it: its tasks' reports merged into the stage's."""
+    from flows.application import application_stage
+
+    now = ON_TIME + dt.timedelta(hours=3)
+    _drop(open_campaign(2025, now), "DIST-16", [fix_uscc(good_form(0))], ON_TIME, tmp_path)
+    report = application_stage(2025, now.isoformat())
+    assert report.done == [
+        "发布征集通知，寄送空白申报书和汇总表给2个推荐单位",
+        "受理1个批次：受理1项，退回0项，逾期批次0个",
+        "申报截止前7天提醒：1个推荐单位尚未报送或需补正",
+    ]
+    assert report.waiting == ["申报截止时间 2025-04-20 23:59"] and not report.complete
+    again = application_stage(2025, now.isoformat())
+    assert again.done == [] and again.waiting == report.waiting
+
+
+def test_register_commands_refuse_bad_files_with_exit_2_and_store_nothing(tmp_path: Path) -> None:
+    runner = CliRunner()
+    wb = Workbook()
+    wb.active.append(["单位代码", "单位名称", "类型"])
+    wb.active.append(["ASSN-HJXH", "天津市焊接协会", "协会"])
+    wb.save(tmp_path / "bad-kind.xlsx")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "bad-kind.xlsx")])
+    assert out.exit_code == 2 and "第2行“类型”" in out.output and "未导入任何记录" in out.output
+    (tmp_path / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "broken.xlsx")])
+    assert out.exit_code == 2 and "broken.xlsx" in out.output
+    wb = Workbook()
+    wb.active.append(["年份", "项目名称"])
+    wb.active.append(["二〇二三", "降低焊接缺陷率"])
+    wb.save(tmp_path / "bad-year.xlsx")
+    out = runner.invoke(app, ["past-results", "import", str(tmp_path / "bad-year.xlsx")])
+    assert out.exit_code == 2 and "不是有效年份" in out.output
+    with UnitOfWork() as uow:
+        assert not uow.repo.recommending_units()
+    wb = Workbook()
+    wb.active.append(["单位代码", "单位名称", "通知渠道"])
+    wb.active.append(["ASSN-HJXH", "天津市焊接协会", "email; wecom"])
+    wb.save(tmp_path / "units.xlsx")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "units.xlsx")])
+    assert out.exit_code == 0 and "新增 1 个，更新 0 个" in out.output
+    with UnitOfWork() as uow:
+        assert [u.channels for u in uow.repo.recommending_units()] == [["email", "wecom"]]
+    out = runner.invoke(app, ["templates", "--out", str(tmp_path / "blank")])
+    assert out.exit_code == 0 and len(list((tmp_path / "blank").iterdir())) == 2
+
+
+def test_the_intake_task_retries_outages_not_batches_that_cannot_be_taken() -> None:
+    from prefect.states import Failed
+
+    from tasks.application import not_bad_input
+
+    assert not not_bad_input(None, None, Failed(data=IntakeError("推荐单位代码“NOPE”未登记")))
+    assert not_bad_input(None, None, Failed(data=OSError("database is locked")))

@@ -19,6 +19,7 @@ from notifications_testkit import EVENT_CONTEXT, SmtpSink, WebhookSink, free_por
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from domain.reminders import reminder_due
 from notifications.channels import Dispatcher, OutgoingMessage, SendResult
 from notifications.ics import training_ics
 from notifications.recipients import Recipient
@@ -27,7 +28,6 @@ from notifications.service import (
     enqueue,
     failed_deliveries,
     queue,
-    reminder_due,
     retry_failed,
     staff_digest_context,
 )

@@ -1,0 +1,69 @@
+"""The campaign inbox (收件箱): each batch a recommending unit hands in is a folder
+`inbox/<unit>/<folder>/` with its files and a `batch.json` marker (unit, received_at), as the
+exchange folder delivers it. Batches are opened only through `documents.safety`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from documents.safety import BatchItem, iter_batch
+
+BATCH_MARKER = "batch.json"
+
+
+class InboxBatch(NamedTuple):
+    """One batch waiting in the inbox."""
+
+    unit: str  # recommending unit's code
+    folder: Path
+    received_at: dt.datetime
+
+
+def inbox_batches(inbox: Path) -> list[InboxBatch]:
+    """Every batch in the inbox with its marker, in folder order."""
+    if not inbox.exists():
+        return []
+    found = []
+    for marker in sorted(inbox.glob(f"*/*/{BATCH_MARKER}")):
+        folder = marker.parent
+        meta = json.loads(marker.read_text(encoding="utf-8"))
+        received_at = dt.datetime.fromisoformat(meta["received_at"])
+        found.append(InboxBatch(meta.get("unit") or folder.parent.name, folder, received_at))
+    return found
+
+
+def batch_files(folder: Path) -> list[Path]:
+    """The files of an inbox batch (its marker left out), in name order."""
+    return sorted(p for p in folder.iterdir() if p.name != BATCH_MARKER)
+
+
+@contextmanager
+def opened_batch(paths: Sequence[Path], max_bytes: int) -> Iterator[list[BatchItem]]:
+    """The documents of a batch (files, folders, .zip), each checked by `documents.safety`; a
+    refused one carries its `error`. Files taken out of a zip live until the block ends."""
+    with tempfile.TemporaryDirectory(prefix="qcamp-intake-") as tmp:
+        yield list(iter_batch([Path(p) for p in paths], workdir=tmp, max_bytes=max_bytes))
+
+
+def missing_paths(paths: Sequence[Path]) -> list[Path]:
+    """The given paths that do not exist."""
+    return [p for p in paths if not Path(p).exists()]
+
+
+def content_hash(files: Sequence[tuple[str, Path, bytes]], refused: Sequence[str]) -> str:
+    """What identifies a batch's content: its files' names and bytes, or, when every file was
+    refused, the refused files' names."""
+    if not files:
+        return hashlib.sha256("|".join(sorted(refused)).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for name, _path, data in sorted(files, key=lambda f: (f[0], f[1])):
+        digest.update(name.encode())
+        digest.update(hashlib.sha256(data).digest())
+    return digest.hexdigest()

@@ -1,0 +1,131 @@
+"""申报受理的审核发现: the codes and texts of the findings the intake of a batch adds to the
+checks of `domain.eligibility` (files refused, a missing summary table, late batches, duplicates
+within the campaign), and the texts of the feedback and the state changes it records.
+
+Every message is Chinese, names what is wrong and says how to fix it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from domain.calendar import SHANGHAI
+from domain.eligibility import DUPLICATE_IN_CAMPAIGN, NOT_IN_SUMMARY
+from domain.models import Finding, Severity
+
+FILE_TOO_LARGE = "FILE_TOO_LARGE"
+FILE_UNREADABLE = "FILE_UNREADABLE"
+LATE_SUBMISSION = "LATE_SUBMISSION"
+FORM_ACCEPTED = "FORM_ACCEPTED"  # the feedback's line for a form without findings
+
+FILE_FIELD = "文件"
+SUMMARY_FIELD = "立项申报汇总表"
+TITLE_FIELD = "项目名称"
+RECEIVED_FIELD = "报送时间"
+
+FORM_SUFFIXES = (".docx", ".doc", ".docm", ".wps")
+"""Files that were meant as an application form: refused, they still count as a returned form."""
+
+BATCH_TITLE = "（整批）"  # 审核意见: the title column of a finding on the whole batch
+NOT_FILLED = "（未填写）"
+ACCEPTED_REASON = "形式审查通过"
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.astimezone(SHANGHAI):%Y年%m月%d日 %H:%M}"
+
+
+def file_refused(code: str, message: str, file: str) -> Finding:
+    """A file of the batch refused before it was read (safety checks or an unreadable form)."""
+    return Finding(code=code, severity=Severity.ERROR, field=FILE_FIELD, message=message, file=file)
+
+
+def not_a_form_or_summary(file: str) -> Finding:
+    """A file that passed the safety checks but is neither a form (.docx) nor a summary (.xlsx)."""
+    return file_refused(
+        FILE_UNREADABLE,
+        f"文件“{file}”不是申报书（.docx）或汇总表（.xlsx），未能读取。"
+        "请用 Word/WPS 另存为 .docx 或 .xlsx 后重新提交。",
+        file,
+    )
+
+
+def is_unreadable_form(finding: Finding) -> bool:
+    """A refused file that was meant as an application form: it is stored as a returned form."""
+    return finding.code in {FILE_UNREADABLE, FILE_TOO_LARGE} and finding.file.lower().endswith(
+        FORM_SUFFIXES
+    )
+
+
+def summary_missing() -> Finding:
+    """The batch has no 立项申报汇总表."""
+    return Finding(
+        code=NOT_IN_SUMMARY,
+        severity=Severity.ERROR,
+        field=SUMMARY_FIELD,
+        message="本批次缺少《立项申报汇总表》（.xlsx），所有申报书均无法与汇总表核对。"
+        "请按模板填写汇总表，与申报书一并重新报送。",
+    )
+
+
+def form_without_summary(file: str) -> Finding:
+    """A form of a batch that has no summary table."""
+    return Finding(
+        code=NOT_IN_SUMMARY,
+        severity=Severity.ERROR,
+        field=SUMMARY_FIELD,
+        message=f"申报书“{file}”未列入汇总表（本批次没有汇总表）。请在汇总表中列出该项目。",
+        file=file,
+    )
+
+
+def duplicate_in_campaign(other_title: str, similarity: float, *, same_batch: bool) -> Finding:
+    """A form whose title nearly repeats another application of this year's campaign."""
+    where = "本批次另一份申报书" if same_batch else "其他推荐单位已报送的项目"
+    return Finding(
+        code=DUPLICATE_IN_CAMPAIGN,
+        severity=Severity.ERROR,
+        field=TITLE_FIELD,
+        message=f"与{where}“{other_title}”高度相似（相似度{similarity:.2f}），"
+        "疑似重复申报。请核实，同一项目只报送一次。",
+        detail={"other": other_title, "similarity": round(similarity, 2)},
+    )
+
+
+def is_late(received_at: dt.datetime, deadline: dt.datetime) -> bool:
+    """A batch received after the application deadline is recorded but not accepted."""
+    return received_at > deadline
+
+
+def late_submission(received_at: dt.datetime, deadline: dt.datetime) -> Finding:
+    """A batch received after the deadline."""
+    return Finding(
+        code=LATE_SUBMISSION,
+        severity=Severity.ERROR,
+        field=RECEIVED_FIELD,
+        message=f"本批次于{_when(received_at)}送达，"
+        f"已超过截止时间{_when(deadline)}，按规定不予受理。"
+        "如有特殊情况，请与市市场监管委质量发展处联系。",
+    )
+
+
+def form_accepted(file: str) -> Finding:
+    """The feedback's line for a form that passed every check."""
+    return Finding(
+        code=FORM_ACCEPTED, severity=Severity.INFO, message="形式审查通过，已受理。", file=file
+    )
+
+
+def batch_reason(unit_name: str, version: int) -> str:
+    """The reason recorded with the first state of each application of a batch."""
+    return f"{unit_name}第{version}版报送"
+
+
+def returned_reason(findings: list[Finding]) -> str:
+    """The reason recorded when a form is returned: its error codes; empty when it is not."""
+    return "；".join(sorted({f.code for f in findings if f.severity == Severity.ERROR}))
+
+
+def local_time(moment: dt.datetime) -> str:
+    """A moment as the messages write it (送达时间, 截止时间): Shanghai time to the minute."""
+    return _when(moment)

@@ -1,0 +1,408 @@
+"""项目申报受理: one recommending unit's batch of forms and its summary table, checked the way
+the commission checks them, stored with its findings, and answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from documents.application_form import read_form
+from documents.inbox import content_hash, missing_paths, opened_batch
+from documents.reports import write_intake_feedback
+from documents.rows import FeedbackRow
+from documents.safety import BatchItem, UnreadableFile
+from documents.summary_table import read_summary
+from domain import findings as texts
+from domain.calendar import SHANGHAI
+from domain.duplicates import PastResultIndex
+from domain.eligibility import (
+    campaign_duplicates,
+    check_form,
+    missing_form_findings,
+    reconcile,
+)
+from domain.intake import BATCH_LATE, BATCH_RECEIVED, BATCH_SUPERSEDED
+from domain.models import ApplicationForm, Finding, Severity, SummaryRow
+from domain.states import ProjectState
+from notifications.recipients import Recipient
+from services.context import CampaignContext
+from services.intake_records import (
+    ApplicationOut,
+    BatchOut,
+    FindingOut,
+    IntakeResult,
+    StoredForm,
+    application_out,
+    finding_out,
+    store_applications,
+    stored_result,
+)
+from services.messaging import send
+from storage import orm
+from storage.uow import UnitOfWork
+
+__all__ = [
+    "ApplicationOut",
+    "BatchOut",
+    "FindingOut",
+    "IntakeError",
+    "IntakeResult",
+    "feedback_rows",
+    "intake_batch",
+    "past_results_index",
+]
+
+STAGE = "application"
+BatchFile = tuple[str, Path, bytes]  # name in the batch, extracted path, the bytes checked
+FormFile = tuple[str, ApplicationForm]
+
+
+class IntakeError(ValueError):
+    """The batch cannot be taken at all (unknown unit, no files); nothing was stored."""
+
+
+_PAST_INDEXES: dict[tuple[str, int, int], PastResultIndex] = {}
+_PAST_INDEXES_KEPT = 4
+
+
+def past_results_index(uow: UnitOfWork) -> PastResultIndex:
+    """The index of past excellent results, built once for each state of the register."""
+    key = uow.registry.past_results_version()
+    index = _PAST_INDEXES.get(key)
+    if index is None:
+        index = PastResultIndex(uow.registry.past_results())
+        while len(_PAST_INDEXES) >= _PAST_INDEXES_KEPT:
+            _PAST_INDEXES.pop(next(iter(_PAST_INDEXES)))
+        _PAST_INDEXES[key] = index
+    return index
+
+
+def intake_batch(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit_code: str,
+    paths: Sequence[Path],
+    *,
+    received_at: dt.datetime | None = None,
+) -> IntakeResult:
+    """Take one recommending unit's batch; idempotent on the batch's content."""
+    received_at = received_at or ctx.now
+    if received_at.tzinfo is None:
+        received_at = received_at.replace(tzinfo=SHANGHAI)
+    if missing := missing_paths(paths):
+        raise IntakeError(f"找不到文件或文件夹：{missing[0]}。请检查路径是否正确。")
+    max_bytes = ctx.rules.max_upload_mb * 1024 * 1024
+    with opened_batch(paths, max_bytes) as items:
+        files, file_findings = _split(items)
+        if not files and not file_findings:
+            raise IntakeError(
+                f"所给路径中没有申报书（.docx）或汇总表（.xlsx）：{', '.join(map(str, paths))}。"
+                "请提交申报书与汇总表。"
+            )
+        return _intake(uow, ctx, unit_code, files, file_findings, received_at)
+
+
+def _split(items: list[BatchItem]) -> tuple[list[BatchFile], list[Finding]]:
+    """Files of the batch (name, path, bytes as checked) and the findings for the ones refused
+    before reading."""
+    files: list[BatchFile] = []
+    findings: list[Finding] = []
+    for item in items:
+        if item.error is not None:
+            findings.append(texts.file_refused(item.error.code, item.error.message, item.name))
+        else:
+            assert item.path is not None
+            files.append((item.name, item.path, item.data))
+    return files, findings
+
+
+def _intake(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit_code: str,
+    files: list[BatchFile],
+    file_findings: list[Finding],
+    received_at: dt.datetime,
+) -> IntakeResult:
+    with uow:
+        unit = uow.repo.recommending_unit(unit_code)
+        if unit is None:
+            raise IntakeError(
+                f"推荐单位代码“{unit_code}”未登记。请先用 qcamp units import 登记推荐单位，"
+                "或检查 --unit 参数。"
+            )
+        batch_hash = content_hash(files, [f.file for f in file_findings])
+        previous = uow.intake.unit_batches(ctx.campaign_id, unit.id)
+        for earlier in previous:
+            if earlier.content_hash == batch_hash:
+                return stored_result(uow, earlier, repeated=True)
+
+        late = texts.is_late(received_at, ctx.calendar.application_deadline)
+        forms, summaries, batch_findings = _read_files(files)
+        batch_findings = file_findings + batch_findings
+        per_file = _check_forms(uow, ctx, unit, forms, summaries, batch_findings)
+        if late:
+            batch_findings.append(
+                texts.late_submission(received_at, ctx.calendar.application_deadline)
+            )
+
+        version = (previous[-1].version + 1) if previous else 1
+        batch = orm.SubmissionBatch(
+            campaign_id=ctx.campaign_id,
+            recommending_unit_id=unit.id,
+            version=version,
+            received_at=received_at,
+            content_hash=batch_hash,
+            status=BATCH_LATE if late else BATCH_RECEIVED,
+            files=[name for name, _path, _data in files] + [f.file for f in file_findings],
+            findings=[f.model_dump(mode="json") for f in batch_findings],
+        )
+        uow.add(batch)
+        uow.flush()
+        if not late:
+            _supersede(uow, ctx, unit, batch, previous)
+        to_store = _forms_to_store(forms, per_file, batch_findings, late=late)
+        store_applications(uow, ctx, unit, batch, to_store, received_at, current=not late)
+        outs = [application_out(name, form, findings) for name, form, findings in to_store]
+        feedback = _write_feedback(ctx, unit, version, to_store, batch_findings)
+        uow.repo.record_document(
+            ctx.campaign_id,
+            stage=STAGE,
+            kind="intake_feedback",
+            title=f"审核意见（{unit.name} 第{version}版）",
+            path=str(feedback),
+        )
+        _answer(uow, ctx, unit, version, outs, feedback, received_at, late=late)
+        accepted = sum(1 for o in outs if o.status == ProjectState.ACCEPTED)
+        batch_out = BatchOut(
+            unit=unit.code,
+            unit_name=unit.name,
+            version=version,
+            received_at=received_at,
+            status=batch.status,
+            late=late,
+            files=batch.files,
+            accepted=accepted,
+            returned=len(outs) - accepted,
+            findings=[finding_out(f) for f in batch_findings],
+            feedback_document=str(feedback),
+        )
+        uow.commit()
+    return IntakeResult(applications=outs, batch=batch_out)
+
+
+def _read_files(
+    files: list[BatchFile],
+) -> tuple[list[FormFile], list[tuple[str, list[SummaryRow]]], list[Finding]]:
+    """The forms and summary tables of the batch, and a finding for each file not read."""
+    forms: list[FormFile] = []
+    summaries: list[tuple[str, list[SummaryRow]]] = []
+    findings: list[Finding] = []
+    for name, path, data in files:
+        suffix = path.suffix.lower()
+        try:
+            # iter_batch already ran the safety checks on every file it yielded, and kept
+            # the bytes it checked: they are read as they are, not from disk again.
+            if suffix == ".docx":
+                forms.append((name, read_form(data, name=name, check=False)))
+            elif suffix == ".xlsx":
+                summaries.append((name, read_summary(data, name=name, check=False)))
+            else:
+                findings.append(texts.not_a_form_or_summary(name))
+        except UnreadableFile as exc:
+            findings.append(texts.file_refused(exc.code, exc.message, name))
+    return forms, summaries, findings
+
+
+def _check_forms(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    forms: list[FormFile],
+    summaries: list[tuple[str, list[SummaryRow]]],
+    batch_findings: list[Finding],
+) -> dict[str, list[Finding]]:
+    """The forms against the rules, the summary table and the rest of the campaign: findings
+    per form file; findings on the whole batch are appended to `batch_findings`."""
+    past_index = past_results_index(uow)
+    per_file: dict[str, list[Finding]] = {}
+    for name, form in forms:
+        per_file[name] = [
+            f.model_copy(update={"file": name})
+            for f in check_form(
+                form,
+                past_index=past_index,
+                threshold=ctx.rules.duplicate_threshold,
+                title_max_len=ctx.rules.title_max_length,
+            )
+        ]
+    if not summaries:
+        batch_findings.append(texts.summary_missing())
+        for name, _form in forms:
+            per_file[name].append(texts.form_without_summary(name))
+    else:
+        summary_file, rows = summaries[0][0], [r for _n, rs in summaries for r in rs]
+        for name, found in reconcile(forms, rows, summary_file).items():
+            per_file.setdefault(name, []).extend(found)
+        batch_findings.extend(missing_form_findings(forms, rows, summary_file))
+    for name, found in _campaign_duplicates(uow, ctx, unit, forms).items():
+        per_file[name].extend(found)
+    return per_file
+
+
+def _campaign_duplicates(
+    uow: UnitOfWork, ctx: CampaignContext, unit: orm.RecommendingUnit, forms: list[FormFile]
+) -> dict[str, list[Finding]]:
+    """DUPLICATE_IN_CAMPAIGN findings per form file: titles that nearly repeat another form of
+    the batch or another unit's current application."""
+    others = [
+        (f"app:{app_id}", title)
+        for app_id, title in uow.intake.other_units_titles(ctx.campaign_id, unit.id)
+    ]
+    mine = [(f"file:{name}", form.title) for name, form in forms if form.title]
+    dupes = campaign_duplicates(
+        others + mine, ctx.rules.duplicate_threshold, only={key for key, _t in mine}
+    )
+    titles = dict(others + mine)
+    found: dict[str, list[Finding]] = {}
+    for key, matches in dupes.items():
+        if not key.startswith("file:"):
+            continue
+        for other_key, similarity in matches:
+            found.setdefault(key[5:], []).append(
+                texts.duplicate_in_campaign(
+                    titles[other_key], similarity, same_batch=other_key.startswith("file:")
+                )
+            )
+    return found
+
+
+def _supersede(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    batch: orm.SubmissionBatch,
+    previous: Sequence[orm.SubmissionBatch],
+) -> None:
+    """An on-time batch replaces the unit's earlier one: its applications are current no more."""
+    uow.intake.retire_applications(ctx.campaign_id, unit.id, batch.id)
+    for old_batch in previous:
+        if old_batch.status == BATCH_RECEIVED:
+            old_batch.status = BATCH_SUPERSEDED
+
+
+def _forms_to_store(
+    forms: list[FormFile],
+    per_file: dict[str, list[Finding]],
+    batch_findings: list[Finding],
+    *,
+    late: bool,
+) -> list[StoredForm]:
+    """Every form with its findings (a late batch's finding on each), then each form file that
+    could not be read, as a returned form named after its file."""
+    to_store: list[StoredForm] = []
+    for name, form in forms:
+        findings = per_file.get(name, [])
+        if late:
+            findings = [*findings, batch_findings[-1].model_copy(update={"file": name})]
+        to_store.append((name, form, findings))
+    for f in batch_findings:
+        if texts.is_unreadable_form(f):
+            to_store.append((f.file, ApplicationForm(title=Path(f.file).stem), [f]))
+    return to_store
+
+
+def feedback_rows(items: Sequence[StoredForm], batch_findings: list[Finding]) -> list[FeedbackRow]:
+    """审核意见: the batch's findings, then each form's (or the note that it was accepted)."""
+    rows: list[FeedbackRow] = []
+    for f in batch_findings:
+        rows.append(FeedbackRow.from_finding(len(rows) + 1, f, title=texts.BATCH_TITLE))
+    for name, form, findings in items:
+        for f in findings or [texts.form_accepted(name)]:
+            rows.append(
+                FeedbackRow.from_finding(
+                    len(rows) + 1,
+                    f.model_copy(update={"file": name}),
+                    title=form.title,
+                    applicant=form.applicant,
+                )
+            )
+    return rows
+
+
+def _write_feedback(
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    version: int,
+    items: Sequence[StoredForm],
+    batch_findings: list[Finding],
+) -> Path:
+    path = ctx.folder(STAGE) / "审核意见" / f"审核意见_{unit.code}_{unit.name}_第{version}版.xlsx"
+    return write_intake_feedback(path, unit.name, feedback_rows(items, batch_findings))
+
+
+def _answer(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    version: int,
+    outs: list[ApplicationOut],
+    feedback: Path,
+    received_at: dt.datetime,
+    *,
+    late: bool,
+) -> None:
+    """The unit's answer: late batch; or a receipt of the accepted forms and one message for
+    each returned form, all with the feedback attached."""
+    received = texts.local_time(received_at)
+    recipient = Recipient.for_recommending_unit(unit)
+    if late:
+        send(
+            uow,
+            ctx,
+            event="late_batch",
+            recipient=recipient,
+            period=f"v{version}",
+            context={"received_at": received},
+            attachments=[feedback],
+        )
+        return
+    accepted_titles = [o.title for o in outs if o.status == ProjectState.ACCEPTED]
+    if accepted_titles:
+        send(
+            uow,
+            ctx,
+            event="receipt",
+            recipient=recipient,
+            period=f"v{version}",
+            attachments=[feedback],
+            context={
+                "version": version,
+                "received_at": received,
+                "project_count": len(accepted_titles),
+                "projects": "\n".join(f"{n}. {t}" for n, t in enumerate(accepted_titles, 1)),
+            },
+        )
+    resubmit_by = texts.local_time(ctx.calendar.application_deadline)
+    for n, o in enumerate(outs, start=1):
+        errors = [f for f in o.findings if f.severity == Severity.ERROR]
+        if o.status != ProjectState.RETURNED or not errors:
+            continue
+        send(
+            uow,
+            ctx,
+            event="returned",
+            recipient=recipient,
+            period=f"v{version}:{n:03d}",
+            attachments=[feedback],
+            context={
+                "project_title": o.title or o.file,
+                "applicant_name": o.applicant or texts.NOT_FILLED,
+                "findings": "\n".join(
+                    f"{i}. 【{f.code}】{f.field}" for i, f in enumerate(errors, 1)
+                ),
+                "fixes": "\n".join(f"{i}. {f.message}" for i, f in enumerate(errors, 1)),
+                "resubmit_by": resubmit_by,
+            },
+        )

@@ -84,10 +84,21 @@ def run(
         bool,
         typer.Option("--wait-for-staff", help="需要人工决定时暂停，等待工作人员在仪表板填写表单"),
     ] = False,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct",
+            help="不经 Prefect 编排，直接执行同样的步骤（Prefect 服务不可用时应急；不产生运行记录、"
+            "仪表板产出和事件，也不能等待人工决定）",
+        ),
+    ] = False,
 ) -> None:
     """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
     key = resolve_stage(stage)
     year = year or current_year()
+    if direct:
+        run_directly(key, stage, year, as_of, wait_for_staff)
+        return
     stage_flow = load_flow(key)
     kwargs: dict[str, Any] = {"year": year, "as_of": as_of}
     if accepts(stage_flow, WAIT_FOR_STAFF):
@@ -101,15 +112,36 @@ def run(
         with prefect_api():
             result = stage_flow(**kwargs)
     except Exception as exc:  # the flow run is marked Failed in Prefect; tell staff what to do
-        typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
-        typer.echo(
-            f"修正问题后重新运行：qcamp run {stage} --year {year}"
-            + (f" --as-of {as_of}" if as_of else "")
-            + "（已完成的步骤不会重复）",
-            err=True,
-        )
-        raise typer.Exit(1) from exc
+        _failed(exc, stage, year, as_of)
     typer.echo(outcome_markdown(result))
+
+
+def run_directly(key: str, stage: str, year: int, as_of: str | None, wait_for_staff: bool) -> None:
+    """`qcamp run … --direct`: the same steps, each its service call, without Prefect."""
+    from flows.campaign import run_campaign_directly, run_stage_directly
+
+    if wait_for_staff:
+        typer.echo("提示：--direct 运行不能等待人工决定，忽略 --wait-for-staff。", err=True)
+    try:
+        if key == "campaign":
+            result: Any = run_campaign_directly(year, as_of)
+        else:
+            result = run_stage_directly(key, year, as_of)
+    except Exception as exc:
+        _failed(exc, stage, year, as_of, " --direct")
+    typer.echo(outcome_markdown(result))
+
+
+def _failed(exc: Exception, stage: str, year: int, as_of: str | None, flag: str = "") -> None:
+    typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
+    typer.echo(
+        f"修正问题后重新运行：qcamp run {stage} --year {year}"
+        + (f" --as-of {as_of}" if as_of else "")
+        + flag
+        + "（已完成的步骤不会重复）",
+        err=True,
+    )
+    raise typer.Exit(1) from exc
 
 
 def register(app: typer.Typer) -> None:

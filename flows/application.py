@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.application import CALL_WAITING, STAGE, inbox_report
 from services.context import CampaignContext, StageReport
 from tasks.application import (
@@ -16,29 +16,29 @@ from tasks.application import (
 )
 
 
-def take_inbox(ctx: CampaignContext) -> StageReport:
+def take_inbox(ctx: CampaignContext, run: StepRunner = orchestrated) -> StageReport:
     """The batches waiting in the inbox: one task per recommending unit, one after another in
     the order the batches arrived. The check of this year's applications against each other
     then always sees the earlier one first (in parallel it depended on thread timing), and a
     rerun numbers everything alike."""
-    pending = find_inbox_batches(ctx)
+    pending = run(find_inbox_batches, ctx)
     results = [
         result
         for code, batches in pending.items()
-        for result in intake_unit_batches(ctx, code, batches)
+        for result in run(intake_unit_batches, ctx, code, batches)
     ]
     return inbox_report(ctx, pending, results)
 
 
-def application_body(ctx: CampaignContext) -> StageReport:
+def application_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.call_published):
         report.waiting.append(CALL_WAITING)
         return report
-    parts = [publish_call(ctx), take_inbox(ctx)]
+    parts = [run(publish_call, ctx), take_inbox(ctx, run)]
     if not ctx.is_due(ctx.calendar.application_deadline):
-        parts.append(send_reminders(ctx))
-    parts.append(close_applications(ctx))
+        parts.append(run(send_reminders, ctx))
+    parts.append(run(close_applications, ctx))
     return report.merge(*parts)
 
 

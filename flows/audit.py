@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.audit import STAGE, AuditDecisionForm, pending_applications
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
@@ -50,6 +50,7 @@ def ask_staff(ctx: CampaignContext, pending: int, timeout: int) -> StageReport:
 def audit_body(
     ctx: CampaignContext,
     *,
+    run: StepRunner = orchestrated,
     wait_for_staff: bool = False,
     pause_timeout: int = DEFAULT_PAUSE_TIMEOUT,
 ) -> StageReport:
@@ -57,16 +58,16 @@ def audit_body(
     if not ctx.is_due(ctx.calendar.audit):
         report.waiting.append("立项审核尚未开始")
         return report
-    report = report.merge(write_audit(ctx))
+    report = report.merge(run(write_audit, ctx))
     if wait_for_staff:
         pending = len(pending_applications(UnitOfWork(), ctx))
         if pending:
             report = report.merge(ask_staff(ctx, pending, pause_timeout))
-    applied = apply_decisions(ctx)
+    applied = run(apply_decisions, ctx)
     report = report.merge(applied)
     if not applied.applied:
         return report
-    return report.merge(publish_plan(ctx))
+    return report.merge(run(publish_plan, ctx))
 
 
 @flow(name="audit-stage", flow_run_name=stage_run_name("audit"), log_prints=True)

@@ -10,7 +10,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from domain.calendar import SHANGHAI
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport, markdown_table
 from services.evaluation import (
     STAGE,
@@ -105,7 +105,9 @@ def _staff_decision(ctx: CampaignContext, report: StageReport) -> StageReport | 
     return None
 
 
-def evaluation_body(ctx: CampaignContext, wait_for_staff: bool = False) -> StageReport:
+def evaluation_body(
+    ctx: CampaignContext, *, run: StepRunner = orchestrated, wait_for_staff: bool = False
+) -> StageReport:
     """成果评定's run at `ctx.now`: the draw and the score sheets once due, the aggregation once
     the scores are in, then the staff's decision applied."""
     report = StageReport.start(STAGE, ctx)
@@ -114,7 +116,9 @@ def evaluation_body(ctx: CampaignContext, wait_for_staff: bool = False) -> Stage
             f"评定组抽取时间 {ctx.calendar.panel_draw.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
         )
         return report
-    report = report.merge(draw_expert_panels(ctx), send_score_sheets(ctx), aggregate_scores(ctx))
+    report = report.merge(
+        run(draw_expert_panels, ctx), run(send_score_sheets, ctx), run(aggregate_scores, ctx)
+    )
     if not aggregated(UnitOfWork(), ctx):
         return report
     if wait_for_staff:
@@ -122,7 +126,7 @@ def evaluation_body(ctx: CampaignContext, wait_for_staff: bool = False) -> Stage
         if decided is None:
             return report
         report = decided
-    return report.merge(apply_excellent_decisions(ctx))
+    return report.merge(run(apply_excellent_decisions, ctx))
 
 
 @flow(name="evaluation-stage", flow_run_name=stage_run_name("evaluation"), log_prints=True)

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services import follow_up as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
 from tasks.follow_up import STAGE, coverage_report, follow_up_status
 
 
-def follow_up_body(ctx: CampaignContext) -> StageReport:
+def follow_up_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     """The coverage reports due (`domain.stages.coverage_due`), then the status."""
     reports = [
-        coverage_report(ctx, point.step, point.label, point.until)
+        run(coverage_report, ctx, point.step, point.label, point.until)
         for point in service.due_reports(UnitOfWork(), ctx)
     ]
-    return StageReport.start(STAGE, ctx).merge(*reports, follow_up_status(ctx))
+    return StageReport.start(STAGE, ctx).merge(*reports, run(follow_up_status, ctx))
 
 
 @flow(name="follow-up-stage", flow_run_name=stage_run_name("follow_up"), log_prints=True)

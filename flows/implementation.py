@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services import implementation as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
 from tasks.implementation import STAGE, chase_overdue, implementation_status, request_checkins
 
 
-def implementation_body(ctx: CampaignContext) -> StageReport:
+def implementation_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     """Each period's due requests and chasing (`domain.stages.checkin_work`), then the status."""
     reports = []
     for work in service.due_work(UnitOfWork(), ctx):
         if work.request:
-            reports.append(request_checkins(ctx, work.period))
+            reports.append(run(request_checkins, ctx, work.period))
         if work.chase:
-            reports.append(chase_overdue(ctx, work.period))
-    return StageReport.start(STAGE, ctx).merge(*reports, implementation_status(ctx))
+            reports.append(run(chase_overdue, ctx, work.period))
+    return StageReport.start(STAGE, ctx).merge(*reports, run(implementation_status, ctx))
 
 
 @flow(name="implementation-stage", flow_run_name=stage_run_name("implementation"), log_prints=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from tasks.promotion import STAGE, plan_exchange_meeting
 
 
-def promotion_body(ctx: CampaignContext) -> StageReport:
-    return StageReport.start(STAGE, ctx).merge(plan_exchange_meeting(ctx))
+def promotion_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
+    return StageReport.start(STAGE, ctx).merge(run(plan_exchange_meeting, ctx))
 
 
 @flow(name="promotion-stage", flow_run_name=stage_run_name("promotion"), log_prints=True)

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from tasks.publicity import STAGE, post_public_notice, publish_results
 
 
-def publicity_body(ctx: CampaignContext) -> StageReport:
+def publicity_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.publicity_start):
         report.waiting.append(f"公示开始日期 {ctx.calendar.publicity_start:%Y-%m-%d}")
         return report
-    posted = post_public_notice(ctx)
+    posted = run(post_public_notice, ctx)
     report = report.merge(posted)
     if posted.notice is None:
         return report
-    return report.merge(publish_results(ctx, posted.notice))
+    return report.merge(run(publish_results, ctx, posted.notice))
 
 
 @flow(name="publicity-stage", flow_run_name=stage_run_name("publicity"), log_prints=True)

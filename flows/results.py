@@ -7,22 +7,22 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from tasks.results import STAGE, close_results, results_status, send_reminders
 
 
-def results_body(ctx: CampaignContext) -> StageReport:
+def results_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.results_window_opens):
         report.waiting.append("成果提交窗口尚未开放")
         return report
     if ctx.is_due(ctx.calendar.results_deadline):
-        report = report.merge(close_results(ctx))
+        report = report.merge(run(close_results, ctx))
         report.complete = True
     else:
-        report = report.merge(send_reminders(ctx))
-    return report.merge(results_status(ctx))
+        report = report.merge(run(send_reminders, ctx))
+    return report.merge(run(results_status, ctx))
 
 
 @flow(name="results-stage", flow_run_name=stage_run_name("results"), log_prints=True)

@@ -1,20 +1,47 @@
 """The frame every stage flow runs in: open the campaign at its clock, do what is due, record the
-outcome as a markdown artifact for the dashboard, and mark the stage complete when it is."""
+outcome as a markdown artifact for the dashboard, and mark the stage complete when it is.
+
+A stage's body composes its steps (Prefect tasks, each one service call) through a step runner:
+`orchestrated` calls the task (a task run, retries, the dashboard), `direct` calls the task's own
+function, which is the service call and nothing else (no Prefect at all). The campaign flow uses
+the first; `flows.campaign.run_campaign_directly` (the benchmark's baseline, and a day's work
+while the Prefect API is unreachable) the second: one composition, two ways to run it."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.events import emit_state_change, should_emit
+from services.campaign import complete_stage
 from services.context import STAGES, CampaignContext, StageReport, open_campaign
 from storage.uow import UnitOfWork
 
-StageBody = Callable[[CampaignContext], StageReport]
-"""A stage's work at one clock: it calls the stage's tasks and returns their merged report."""
+
+class StepRunner(Protocol):
+    """How a stage body runs one of its steps: `run(step, *args)`."""
+
+    def __call__(self, step: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any: ...
+
+
+def orchestrated(step: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """The step as Prefect runs it: a task run (retries, state, the dashboard)."""
+    return step(*args, **kwargs)
+
+
+def direct(step: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """The step's own function (a task's `fn`: its service call), without Prefect."""
+    return getattr(step, "fn", step)(*args, **kwargs)
+
+
+class StageBody(Protocol):
+    """A stage's work at one clock: its steps, through `run`, and their merged report."""
+
+    def __call__(self, ctx: CampaignContext, /, *, run: StepRunner = ...) -> StageReport: ...
 
 
 def stage_run_name(stage: str) -> Callable[[], str]:
@@ -59,43 +86,12 @@ def emit_state_events(year: int, after_id: int) -> int:
 def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageReport:
     ctx = open_campaign(year, as_of)
     before = _last_state_change() if should_emit() else 0
-    outcome = body(ctx)
+    outcome = body(ctx, run=orchestrated)
     emit_state_events(year, before)
-    if outcome.complete:
-        with UnitOfWork() as uow:
-            if not uow.repo.step_done(ctx.campaign_id, stage, "complete"):
-                uow.repo.mark_step(ctx.campaign_id, stage, "complete", as_of=ctx.now)
-                uow.commit()
+    complete_stage(UnitOfWork(), ctx, outcome)
     create_markdown_artifact(
         markdown=outcome.markdown(),
         key=artifact_key(year, stage),
         description=f"{year}年{outcome.label}阶段本次运行结果",
     )
     return outcome
-
-
-def done_steps(ctx: CampaignContext, stage: str) -> set[str]:
-    """The steps of `stage` already recorded: what a run must not start again."""
-    with UnitOfWork() as uow:
-        return {s.step for s in uow.repo.steps(ctx.campaign_id, stage)}
-
-
-def stage_complete(ctx: CampaignContext, stage: str) -> bool:
-    with UnitOfWork() as uow:
-        return uow.repo.step_done(ctx.campaign_id, stage, "complete") is not None
-
-
-LegacyBody = Callable[[CampaignContext, StageReport], None]
-
-
-def legacy_body(stage: str, body: LegacyBody) -> StageBody:
-    """A body written as `body(ctx, report)` that fills a shared report, as a `StageBody`.
-
-    Transitional: each stage moves to tasks that return their reports."""
-
-    def run(ctx: CampaignContext) -> StageReport:
-        report = StageReport.start(stage, ctx)
-        body(ctx, report)
-        return report
-
-    return run

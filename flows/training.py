@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.stage import run_stage, stage_run_name
+from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from services.training import STAGE
 from tasks.training import (
@@ -16,18 +16,18 @@ from tasks.training import (
 )
 
 
-def training_body(ctx: CampaignContext) -> StageReport:
+def training_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     report = StageReport.start(STAGE, ctx)
     if not ctx.is_due(ctx.calendar.training_invitations):
         report.waiting.append("培训通知尚未到发送时间")
         return report
-    report = report.merge(store_sessions(ctx))
+    report = report.merge(run(store_sessions, ctx))
     for seating in (reinvite_absentees, assign_and_invite):
-        seated = seating(ctx)
+        seated = run(seating, ctx)
         report = report.merge(seated)
         if seated.rosters_due:
-            report = report.merge(write_rosters(ctx))
-    return report.merge(training_status(ctx))
+            report = report.merge(run(write_rosters, ctx))
+    return report.merge(run(training_status, ctx))
 
 
 @flow(name="training-stage", flow_run_name=stage_run_name("training"), log_prints=True)

@@ -4,7 +4,7 @@ already recorded."""
 from __future__ import annotations
 
 from domain.stages import has_due_work, is_open
-from services.context import CampaignContext
+from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
 
 
@@ -17,3 +17,16 @@ def stage_due(uow: UnitOfWork, ctx: CampaignContext, stage: str) -> bool:
     with uow:
         done = {s.step for s in uow.repo.steps(ctx.campaign_id, stage)}
     return has_due_work(stage, ctx.config, ctx.now, done)
+
+
+def complete_stage(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) -> bool:
+    """Record the stage of `report` complete when the report says so (once); True if recorded
+    by this call."""
+    if not report.complete:
+        return False
+    with uow:
+        if uow.repo.step_done(ctx.campaign_id, report.stage, "complete"):
+            return False
+        uow.repo.mark_step(ctx.campaign_id, report.stage, "complete", as_of=ctx.now)
+        uow.commit()
+    return True

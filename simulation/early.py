@@ -33,8 +33,11 @@ from domain.models import (
     TeamMember,
 )
 from domain.uscc import make_uscc
-from services.context import CampaignContext
-from tasks.application import BATCH_MARKER
+from simulation.world import World
+
+# The inbox's protocol: a unit's batch is a folder with this file naming the unit, the version and
+# when it arrived (tasks.application reads it; the demo's units write it as their mail gateway would).
+BATCH_MARKER = "batch.json"
 
 DISTRICT_DIVISIONS = {
     "和平区": "120101", "河东区": "120102", "河西区": "120103", "南开区": "120104",
@@ -248,7 +251,7 @@ def make_form(
     )
 
 
-def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPlan:
+def plan_demo(world: World, rng: random.Random, projects: int) -> DemoPlan:
     """Who submits what and when; a few forms break rules, one unit is late, some resubmit."""
     units = plan_units(rng)
     chains = list(CHAIN_TOPICS)
@@ -274,7 +277,7 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
         title, _o, _i = _title(rng, chain)
         past.append(
             (
-                rng.randint(2019, ctx.year - 1),
+                rng.randint(2019, world.year - 1),
                 f"{title}（{rng.choice(['一期', '攻关', '改进'])}）" if title in used else title,
                 f"天津{rng.choice(BRAND_WORDS)}有限公司",
                 "",
@@ -300,16 +303,16 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
         elif app.flaw == "missing":
             app.form = f.model_copy(update={"goal": ""})
         elif app.flaw == "duplicate_past":
-            past.append((ctx.year - 2, _reword(f.title), f.applicant, ""))
+            past.append((world.year - 2, _reword(f.title), f.applicant, ""))
         elif app.flaw == "duplicate_campaign":
             twin = next(a for a in all_apps if a is not app and not a.flaw)
             app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
         elif app.flaw == "outside_tianjin":
             app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
 
-    _make_distinct(rng, all_apps, past, ctx.config.rules.duplicate_threshold)
+    _make_distinct(rng, all_apps, past, world.config.rules.duplicate_threshold)
 
-    deadline = ctx.calendar.application_deadline
+    deadline = world.calendar.application_deadline
     for unit in units:
         if not unit.applications:
             continue
@@ -587,10 +590,10 @@ def _batch_forms(unit: PlannedUnit, version: int) -> list[ApplicationForm]:
 
 
 def drop_batch(
-    ctx: CampaignContext, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
+    world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
 ) -> Path:
     """A unit's batch as it arrives in the commission's inbox, with its time of receipt."""
-    folder = ctx.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
+    folder = world.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
     shutil.copytree(staging / unit.code / f"v{version}", folder)
     (folder / BATCH_MARKER).write_text(
         json.dumps(
@@ -602,18 +605,18 @@ def drop_batch(
     return folder
 
 
-def simulate_submissions(ctx: CampaignContext, plan: DemoPlan, staging: Path) -> None:
+def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
     """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
     for unit in plan.units:
         if not unit.applications:
             continue
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
-            if when is None or when > ctx.now:
+            if when is None or when > world.now:
                 continue
             marker = (
-                list((ctx.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
-                if (ctx.inbox / unit.code).exists()
+                list((world.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
+                if (world.inbox / unit.code).exists()
                 else []
             )
             if not marker:
-                drop_batch(ctx, unit, version, when, staging)
+                drop_batch(world, unit, version, when, staging)

@@ -28,9 +28,9 @@ def main() -> None:
 
     from openpyxl import Workbook
 
-    from simulation import early
     from domain.calendar import SHANGHAI
     from services.context import open_campaign
+    from simulation import early
     from storage.db import upgrade
     from tasks.intake import intake_batch
     from tasks.registry import import_past_results, import_units

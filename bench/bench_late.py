@@ -110,10 +110,10 @@ def late_path(n_results: int = 1200) -> None:
     from bench_campaign import _plain_prefect
 
     _plain_prefect()
-    from simulation.late import _fill
     from flows.evaluation import evaluation_body
     from flows.publicity import publicity_body
     from services.context import CampaignContext
+    from simulation.late import _fill
     from storage.db import upgrade
     from tasks.evaluation import confirm_excellent, import_experts, import_scores
     from tests.stages.conftest_late import (

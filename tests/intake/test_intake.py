@@ -350,9 +350,9 @@ def test_demo_units_forms_are_whole_word_files_that_read_back(tmp_path: Path, la
     .docx (every part's CRC checked), open in python-docx, and read back as the unit filled it."""
     import docx
 
-    from simulation.early import FormWriter
     from documents.application_form import read_form
     from documents.safety import check_file
+    from simulation.early import FormWriter
 
     writer = FormWriter(tmp_path / "templates")
     members = [

@@ -11,7 +11,6 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
-from simulation.late import simulate_late
 from flows.evaluation import evaluation_body
 from flows.promotion import promotion_body
 from flows.publicity import publicity_body
@@ -145,21 +144,6 @@ def test_certificates_unique_and_one_per_participant_and_rerun_sends_nothing(
     promotion_body(ctx, outcome_for("promotion", ctx))
     assert _count(orm.NotificationRecord) == sent
     assert (before[1], before[2]) == (_count(orm.Certificate), _count(orm.StateChange))
-
-
-def test_simulation_raises_and_dismisses_one_objection(excellent_results: dt.date) -> None:
-    import random
-
-    start = excellent_results
-    _publicity("2025-09-30T10:00:00", start)
-    for as_of in ("2025-10-10T10:00:00", "2025-10-14T10:00:00", "2025-10-14T10:00:00"):
-        ctx = _ctx(as_of, start)
-        simulate_late(ctx, random.Random(1))
-    with UnitOfWork() as uow:
-        objections = uow.session.scalars(select(orm.Objection)).all()
-    assert len(objections) == 1 and objections[0].outcome == "dismissed"
-    _, outcome = _publicity("2025-10-14T10:00:00", start)
-    assert outcome.complete
 
 
 def test_certificates_without_pdf_when_switched_off(

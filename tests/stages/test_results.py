@@ -142,27 +142,3 @@ def test_batch_records_what_single_submissions_record() -> None:
     # Late material sent again is recorded once more, never told twice.
     submit_results_batch(ctx, [Submission("TJZLGG-2025-0004", ALL, at("2025-10-01", "09:00"))])
     assert sum(1 for e in events() if e[0] == "results_late") == 1
-
-
-def test_demo_units_submit_once_however_often_the_demo_ticks() -> None:
-    from simulation.middle import simulate_results
-
-    seed(60, n_units=3, state=ProjectState.IN_PROGRESS)
-    for day in ("2025-09-05", "2025-09-20", "2025-09-20", "2025-10-02", "2025-10-02"):
-        simulate_results(context(day))
-    with UnitOfWork() as uow:
-        submitted = list(uow.session.scalars(select(orm.ResultSubmission.application_id)))
-        states = dict(
-            uow.session.execute(select(orm.Application.plan_number, orm.Application.state)).all()
-        )
-    assert len(submitted) == len(set(submitted)) > 40
-    told = [(e, p) for e, _, p in events()]
-    assert len(told) == len(set(told))
-    complete = {p.rsplit(":", 1)[0] for e, p in told if p.endswith(":complete")}
-    assert complete == {p for p, s in states.items() if s == "results_submitted"}
-    assert {s for s in states.values()} <= {
-        "results_submitted",
-        "results_late",
-        "withdrawn",
-        "in_progress",
-    }

@@ -251,6 +251,66 @@ def make_form(
     )
 
 
+def _break_rules(
+    rng: random.Random,
+    all_apps: list[PlannedApplication],
+    past: list[tuple[int, str, str, str]],
+    year: int,
+) -> None:
+    """About one form in twelve breaks a rule the intake checks (each rule in turn)."""
+    flawed = rng.sample(all_apps, k=max(6, len(all_apps) // 12))
+    flaws = [
+        "name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin",
+        "duplicate_campaign",
+    ]  # fmt: skip
+    for n, app in enumerate(flawed):
+        app.flaw = flaws[n % len(flaws)]
+        f = app.form
+        if app.flaw == "name_unit":
+            short = f.applicant.removeprefix("天津").split("有限")[0].split("股份")[0]
+            app.form = f.model_copy(update={"title": f"{short}{f.title}"})
+        elif app.flaw == "name_framing":
+            app.form = f.model_copy(update={"title": f"关于{f.title}的研究报告"})
+        elif app.flaw == "uscc":
+            app.form = f.model_copy(
+                update={"uscc": f.uscc[:-1] + ("0" if f.uscc[-1] != "0" else "1")}
+            )
+        elif app.flaw == "missing":
+            app.form = f.model_copy(update={"goal": ""})
+        elif app.flaw == "duplicate_past":
+            past.append((year - 2, _reword(f.title), f.applicant, ""))
+        elif app.flaw == "duplicate_campaign":
+            twin = next(a for a in all_apps if a is not app and not a.flaw)
+            app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
+        elif app.flaw == "outside_tianjin":
+            app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
+
+
+def _schedule(rng: random.Random, units: list[PlannedUnit], deadline: dt.datetime) -> None:
+    """When each unit sends its batch, which units resend fixed forms, and the one late unit."""
+    for unit in units:
+        if not unit.applications:
+            continue
+        unit.submit_at = (
+            deadline - dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
+        ).replace(minute=rng.choice((5, 20, 35, 50)), second=0)
+        fixable = [
+            a
+            for a in unit.applications
+            if a.flaw in {"name_unit", "name_framing", "missing", "uscc"}
+        ]
+        if fixable and rng.random() < 0.6:
+            unit.resubmit_at = min(
+                unit.submit_at + dt.timedelta(days=rng.randint(1, 3)),
+                deadline - dt.timedelta(hours=2),
+            )
+    # The late unit is one that has something to send (small demos leave some units empty).
+    late_unit = [u for u in units if u.applications][-1]
+    late_unit.late = True
+    late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
+    late_unit.resubmit_at = None
+
+
 def plan_demo(world: World, rng: random.Random, projects: int) -> DemoPlan:
     """Who submits what and when; a few forms break rules, one unit is late, some resubmit."""
     units = plan_units(rng)
@@ -283,57 +343,11 @@ def plan_demo(world: World, rng: random.Random, projects: int) -> DemoPlan:
                 "",
             )
         )
-    flawed = rng.sample(all_apps, k=max(6, len(all_apps) // 12))
-    flaws = [
-        "name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin",
-        "duplicate_campaign",
-    ]  # fmt: skip
-    for n, app in enumerate(flawed):
-        app.flaw = flaws[n % len(flaws)]
-        f = app.form
-        if app.flaw == "name_unit":
-            short = f.applicant.removeprefix("天津").split("有限")[0].split("股份")[0]
-            app.form = f.model_copy(update={"title": f"{short}{f.title}"})
-        elif app.flaw == "name_framing":
-            app.form = f.model_copy(update={"title": f"关于{f.title}的研究报告"})
-        elif app.flaw == "uscc":
-            app.form = f.model_copy(
-                update={"uscc": f.uscc[:-1] + ("0" if f.uscc[-1] != "0" else "1")}
-            )
-        elif app.flaw == "missing":
-            app.form = f.model_copy(update={"goal": ""})
-        elif app.flaw == "duplicate_past":
-            past.append((world.year - 2, _reword(f.title), f.applicant, ""))
-        elif app.flaw == "duplicate_campaign":
-            twin = next(a for a in all_apps if a is not app and not a.flaw)
-            app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
-        elif app.flaw == "outside_tianjin":
-            app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
+    _break_rules(rng, all_apps, past, world.year)
 
     _make_distinct(rng, all_apps, past, world.config.rules.duplicate_threshold)
 
-    deadline = world.calendar.application_deadline
-    for unit in units:
-        if not unit.applications:
-            continue
-        unit.submit_at = (
-            deadline - dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
-        ).replace(minute=rng.choice((5, 20, 35, 50)), second=0)
-        fixable = [
-            a
-            for a in unit.applications
-            if a.flaw in {"name_unit", "name_framing", "missing", "uscc"}
-        ]
-        if fixable and rng.random() < 0.6:
-            unit.resubmit_at = min(
-                unit.submit_at + dt.timedelta(days=rng.randint(1, 3)),
-                deadline - dt.timedelta(hours=2),
-            )
-    # The late unit is one that has something to send (small demos leave some units empty).
-    late_unit = [u for u in units if u.applications][-1]
-    late_unit.late = True
-    late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
-    late_unit.resubmit_at = None
+    _schedule(rng, units, world.calendar.application_deadline)
     return DemoPlan(units=units, past_results=past)
 
 
@@ -425,13 +439,7 @@ def write_registers(plan: DemoPlan, folder: Path) -> tuple[Path, Path]:
 def _fixed(app: PlannedApplication) -> ApplicationForm:
     f = app.form
     if app.flaw == "name_unit":
-        return f.model_copy(
-            update={
-                "title": f.title[len(f.title) - len(f.title.lstrip()) :][2:]
-                if False
-                else _strip_unit(f)
-            }
-        )
+        return f.model_copy(update={"title": _strip_unit(f)})
     if app.flaw == "name_framing":
         return f.model_copy(
             update={"title": f.title.removeprefix("关于").removesuffix("的研究报告")}

@@ -5,8 +5,10 @@ files). Nothing here reads the database."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email
+import io
 import json
 import shlex
 from dataclasses import dataclass, field
@@ -22,25 +24,33 @@ class SimulationError(RuntimeError):
 
 
 class Qcamp:
-    """The staff's door: `qcamp …` invoked in this process, its printed output returned."""
+    """The staff's door: `qcamp …` run in this process (its command line parsed as typed), what
+    it prints returned; a refusal (exit code not 0) raises `SimulationError` with its message."""
 
     def __init__(self) -> None:
-        from typer.testing import CliRunner
+        import typer.main
 
         from deployments.cli import app
 
-        self.app = app
-        self.runner = CliRunner()
+        self.command = typer.main.get_command(app)  # built once: typer rebuilds it per run
 
     def __call__(self, *args: object) -> str:
         argv = [str(a) for a in args]
-        result = self.runner.invoke(self.app, argv, catch_exceptions=False)
-        if result.exit_code != 0:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = self.command.main(argv, prog_name="qcamp", standalone_mode=False)
+            except Exception as exc:  # a usage error: the message the command line would print
+                show = getattr(exc, "show", None)
+                if not callable(show):
+                    raise
+                show()
+                code = getattr(exc, "exit_code", 2)
+        if code:
             raise SimulationError(
-                f"qcamp {shlex.join(argv)} 退出码 {result.exit_code}：{result.output}"
-                f"{result.stderr if result.stderr_bytes is not None else ''}"
+                f"qcamp {shlex.join(argv)} 退出码 {code}：{out.getvalue()}{err.getvalue()}"
             )
-        return result.stdout
+        return out.getvalue()
 
 
 @dataclass

@@ -9,11 +9,14 @@ import datetime as dt
 import json
 from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+
+if TYPE_CHECKING:
+    from storage.uow import UnitOfWork
 
 checkins_app = typer.Typer(help="项目实施：导入项目单位返回的进度报告", no_args_is_help=True)
 
@@ -94,13 +97,34 @@ def results_import(
             )
 
 
+# TODO(integrator): these two queries belong in storage's repositories (this branch may not edit
+# storage/): the notification records' count by status, and the batches' statuses.
+def _messages_by_status(uow: UnitOfWork) -> dict[str, int]:
+    """How many notification records there are in each delivery status."""
+    from sqlalchemy import func, select
+
+    from storage import orm
+
+    record = orm.NotificationRecord
+    query = select(record.status, func.count(record.id)).group_by(record.status)
+    return {status: n for status, n in uow.session.execute(query).all()}
+
+
+def _batch_statuses(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, str]]:
+    """(recommending unit id, status) of every batch received for the campaign."""
+    from sqlalchemy import select
+
+    from storage import orm
+
+    batch = orm.SubmissionBatch
+    query = select(batch.recommending_unit_id, batch.status).where(batch.campaign_id == campaign_id)
+    return [(unit, status) for unit, status in uow.session.execute(query).all()]
+
+
 def campaign_status(year: int) -> dict[str, Any]:
     """The campaign's summary as staff read it: batches, projects by state, stage progress, each
     recommending unit's projects, messages and documents (read only)."""
-    from sqlalchemy import func, select
-
     from domain.states import ProjectState
-    from storage import orm
     from storage.settings import get_settings
     from storage.uow import UnitOfWork
     from tasks.progress import progress_rows
@@ -110,19 +134,8 @@ def campaign_status(year: int) -> dict[str, Any]:
         apps = uow.repo.applications(ctx.campaign_id)
         units = list(uow.repo.recommending_units())
         documents = len(uow.repo.documents(ctx.campaign_id))
-        # TODO(integrator): these two counts belong in a repository (storage/ is not this area's).
-        sent_by_status = dict(
-            uow.session.execute(
-                select(
-                    orm.NotificationRecord.status, func.count(orm.NotificationRecord.id)
-                ).group_by(orm.NotificationRecord.status)
-            ).all()
-        )
-        batches = uow.session.execute(
-            select(orm.SubmissionBatch.recommending_unit_id, orm.SubmissionBatch.status).where(
-                orm.SubmissionBatch.campaign_id == ctx.campaign_id
-            )
-        ).all()
+        sent_by_status = _messages_by_status(uow)
+        batches = _batch_statuses(uow, ctx.campaign_id)
         unit_rows = [(u.id, u.code, u.name) for u in units]
         app_rows = [(a.recommending_unit_id, a.state) for a in apps]
     not_approved = {

@@ -35,6 +35,7 @@ def _plain_prefect() -> None:
     from prefect.flows import Flow
     from prefect.tasks import Task
 
+    import deployments.ephemeral_api
     import simulation.demo
 
     class _Done:
@@ -63,6 +64,8 @@ def _plain_prefect() -> None:
     flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
     flows.campaign.create_markdown_artifact = _noop  # type: ignore[assignment]
     simulation.demo.start_temporary_api = lambda: None  # type: ignore[assignment]
+    # `qcamp run` (the staff's door the demo runs each day through) starts none either.
+    deployments.ephemeral_api.start_temporary_api = lambda: None  # type: ignore[assignment]
     prefect.context.SyncClientContext.get_or_create = contextlib.nullcontext  # type: ignore[method-assign, assignment]
 
 

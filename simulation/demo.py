@@ -180,6 +180,9 @@ def _run(
     api: TemporaryAPI | None,
     started: float,
 ) -> DemoReport:
+    # Prefect sets up its log handlers when first imported in full: here, so that they write to
+    # this process's stderr, not to the output a door's run captures.
+    import prefect.main  # noqa: F401
     from prefect.settings import (
         PREFECT_CLIENT_MAX_RETRIES,
         PREFECT_FLOWS_HEARTBEAT_FREQUENCY,

@@ -85,20 +85,25 @@ class Memory:
     projects: dict[str, Project] = field(default_factory=dict)  # by plan number
     declined: bool = False  # an expert declined (the demo has one)
     objections: dict[int, bool] = field(default_factory=dict)  # number -> resolved
+    approvals_read: set[Path] = field(default_factory=set)
 
     def plan(self, world: World) -> list[Project]:
         """The plan's projects (from the approval messages), by their 申报编号 (from the audit
         workbook); empty until the plan is published."""
-        if not self.projects:
-            approvals = world.mailbox.of("approval")
-            if approvals and not self.audit_keys:
+        for msg in world.mailbox.of("approval"):
+            if msg.path in self.approvals_read:
+                continue
+            self.approvals_read.add(msg.path)
+            if not self.audit_keys:
                 self.audit_keys = audit_keys(world)
-            for msg in approvals:
-                code, name = self.units[msg.to]
-                for number, title, applicant in APPROVED_LINE.findall(msg.text):
-                    self.projects[number] = Project(
+            code, name = self.units[msg.to]
+            for number, title, applicant in APPROVED_LINE.findall(msg.text):
+                self.projects.setdefault(
+                    number,
+                    Project(
                         number, self.audit_keys[title, applicant], title, applicant, code, name
-                    )
+                    ),
+                )
         return sorted(self.projects.values(), key=lambda p: p.key)
 
 

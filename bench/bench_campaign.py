@@ -1,4 +1,4 @@
-"""Benchmark of the whole campaign (`qcamp demo`) with Prefect and the same domain work in plain
+"""Benchmark of the whole campaign (`python -m simulation`) with Prefect and the same domain work in plain
 Python without Prefect; prints wall time, peak memory and Prefect's overhead ratio.
 
     uv run python bench/bench_campaign.py                # 200 and 1,200 projects, both modes
@@ -35,7 +35,8 @@ def _plain_prefect() -> None:
     from prefect.flows import Flow
     from prefect.tasks import Task
 
-    import deployments.demo
+    import deployments.ephemeral_api
+    import simulation.demo
 
     class _Done:
         def __init__(self, value: object) -> None:
@@ -62,7 +63,9 @@ def _plain_prefect() -> None:
 
     flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
     flows.campaign.create_markdown_artifact = _noop  # type: ignore[assignment]
-    deployments.demo.start_temporary_api = lambda: None  # type: ignore[assignment]
+    simulation.demo.start_temporary_api = lambda: None  # type: ignore[assignment]
+    # `qcamp run` (the staff's door the demo runs each day through) starts none either.
+    deployments.ephemeral_api.start_temporary_api = lambda: None  # type: ignore[assignment]
     prefect.context.SyncClientContext.get_or_create = contextlib.nullcontext  # type: ignore[method-assign, assignment]
 
 
@@ -72,7 +75,7 @@ def child(mode: str, projects: int, out: Path) -> None:
     set_prefect_defaults()  # as `qcamp` runs: quiet, no telemetry
     if mode == "plain":
         _plain_prefect()
-    from deployments.demo import run_demo
+    from simulation.demo import run_demo
 
     started = time.perf_counter()
     report = run_demo(2025, projects, out, seed=2025, echo=lambda _s: None)

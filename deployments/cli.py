@@ -133,32 +133,9 @@ def intake(
         typer.echo(f"审核意见：{b.feedback_document}")
 
 
-@app.command("demo")
-def demo(
-    year: Annotated[int, typer.Option("--year", help="活动年度")] = 2025,
-    projects: Annotated[int, typer.Option("--projects", help="模拟申报项目数")] = 200,
-    out: Annotated[Path | None, typer.Option("--out", help="输出目录，默认 ./out/<年度>")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="随机种子")] = 2025,
-    pdf: Annotated[
-        bool, typer.Option("--pdf/--no-pdf", help="另用 LibreOffice 把荣誉证书转成 PDF（需已安装）")
-    ] = False,
-) -> None:
-    """用模拟时钟和模拟数据完整运行一届质量攻关活动，生成全部文档。"""
-    from deployments.demo import DemoError, run_demo, summary_text
-
-    if projects < 1:
-        fail("--projects 须为正整数。")
-    out_dir = out or Path("out") / str(year)
-    try:
-        report = run_demo(year, projects, out_dir, seed=seed, echo=typer.echo, pdf=pdf)
-    except DemoError as exc:
-        fail(str(exc))
-    typer.echo(summary_text(report))
-
-
 def _register_stage_commands() -> None:
     """The stage packages' own sub-commands (审核、培训、走访、成果、专家、评分、异议、运行与部署)."""
-    from deployments import cli_evaluation, cli_middle, cli_ops
+    from deployments import cli_doors, cli_evaluation, cli_middle, cli_ops
 
     app.add_typer(cli_middle.audit_app, name="audit")
     app.add_typer(cli_middle.training_app, name="training")
@@ -169,6 +146,7 @@ def _register_stage_commands() -> None:
     app.add_typer(cli_evaluation.evaluation_app, name="evaluation")
     app.add_typer(cli_evaluation.objections_app, name="objections")
     cli_ops.register(app)
+    cli_doors.register(app)
 
 
 _register_stage_commands()

@@ -2,4 +2,4 @@
 # The main job on the embedded default (SQLite): a whole campaign on a simulated clock.
 # Usage: scripts/demo.sh [--year 2025] [--projects 200] [--out DIR]
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
-exec "${UV[@]}" run --frozen qcamp demo "$@"
+exec "${UV[@]}" run --frozen python -m simulation "$@"

@@ -34,7 +34,7 @@ from domain.models import (
     TeamMember,
 )
 from domain.uscc import make_uscc
-from services.context import CampaignContext
+from simulation.world import World
 
 DISTRICT_DIVISIONS = {
     "和平区": "120101", "河东区": "120102", "河西区": "120103", "南开区": "120104",
@@ -248,7 +248,67 @@ def make_form(
     )
 
 
-def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPlan:
+def _break_rules(
+    rng: random.Random,
+    all_apps: list[PlannedApplication],
+    past: list[tuple[int, str, str, str]],
+    year: int,
+) -> None:
+    """About one form in twelve breaks a rule the intake checks (each rule in turn)."""
+    flawed = rng.sample(all_apps, k=max(6, len(all_apps) // 12))
+    flaws = [
+        "name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin",
+        "duplicate_campaign",
+    ]  # fmt: skip
+    for n, app in enumerate(flawed):
+        app.flaw = flaws[n % len(flaws)]
+        f = app.form
+        if app.flaw == "name_unit":
+            short = f.applicant.removeprefix("天津").split("有限")[0].split("股份")[0]
+            app.form = f.model_copy(update={"title": f"{short}{f.title}"})
+        elif app.flaw == "name_framing":
+            app.form = f.model_copy(update={"title": f"关于{f.title}的研究报告"})
+        elif app.flaw == "uscc":
+            app.form = f.model_copy(
+                update={"uscc": f.uscc[:-1] + ("0" if f.uscc[-1] != "0" else "1")}
+            )
+        elif app.flaw == "missing":
+            app.form = f.model_copy(update={"goal": ""})
+        elif app.flaw == "duplicate_past":
+            past.append((year - 2, _reword(f.title), f.applicant, ""))
+        elif app.flaw == "duplicate_campaign":
+            twin = next(a for a in all_apps if a is not app and not a.flaw)
+            app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
+        elif app.flaw == "outside_tianjin":
+            app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
+
+
+def _schedule(rng: random.Random, units: list[PlannedUnit], deadline: dt.datetime) -> None:
+    """When each unit sends its batch, which units resend fixed forms, and the one late unit."""
+    for unit in units:
+        if not unit.applications:
+            continue
+        unit.submit_at = (
+            deadline - dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
+        ).replace(minute=rng.choice((5, 20, 35, 50)), second=0)
+        fixable = [
+            a
+            for a in unit.applications
+            if a.flaw in {"name_unit", "name_framing", "missing", "uscc"}
+        ]
+        if fixable and rng.random() < 0.6:
+            unit.resubmit_at = min(
+                unit.submit_at + dt.timedelta(days=rng.randint(1, 3)),
+                deadline - dt.timedelta(hours=2),
+            )
+    # The late unit is one that has something to send (small demos leave some units empty).
+    late_unit = [u for u in units if u.applications][-1]
+    late_unit.late = True
+    late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
+    late_unit.resubmit_at = None
+
+
+def plan_demo(world: World, rng: random.Random, projects: int) -> DemoPlan:
     """Who submits what and when; a few forms break rules, one unit is late, some resubmit."""
     units = plan_units(rng)
     chains = list(CHAIN_TOPICS)
@@ -274,63 +334,17 @@ def plan_demo(ctx: CampaignContext, rng: random.Random, projects: int) -> DemoPl
         title, _o, _i = _title(rng, chain)
         past.append(
             (
-                rng.randint(2019, ctx.year - 1),
+                rng.randint(2019, world.year - 1),
                 f"{title}（{rng.choice(['一期', '攻关', '改进'])}）" if title in used else title,
                 f"天津{rng.choice(BRAND_WORDS)}有限公司",
                 "",
             )
         )
-    flawed = rng.sample(all_apps, k=max(6, len(all_apps) // 12))
-    flaws = [
-        "name_unit", "name_framing", "uscc", "missing", "duplicate_past", "outside_tianjin",
-        "duplicate_campaign",
-    ]  # fmt: skip
-    for n, app in enumerate(flawed):
-        app.flaw = flaws[n % len(flaws)]
-        f = app.form
-        if app.flaw == "name_unit":
-            short = f.applicant.removeprefix("天津").split("有限")[0].split("股份")[0]
-            app.form = f.model_copy(update={"title": f"{short}{f.title}"})
-        elif app.flaw == "name_framing":
-            app.form = f.model_copy(update={"title": f"关于{f.title}的研究报告"})
-        elif app.flaw == "uscc":
-            app.form = f.model_copy(
-                update={"uscc": f.uscc[:-1] + ("0" if f.uscc[-1] != "0" else "1")}
-            )
-        elif app.flaw == "missing":
-            app.form = f.model_copy(update={"goal": ""})
-        elif app.flaw == "duplicate_past":
-            past.append((ctx.year - 2, _reword(f.title), f.applicant, ""))
-        elif app.flaw == "duplicate_campaign":
-            twin = next(a for a in all_apps if a is not app and not a.flaw)
-            app.form = f.model_copy(update={"title": twin.form.title.replace("率", "的比率", 1)})
-        elif app.flaw == "outside_tianjin":
-            app.form = f.model_copy(update={"uscc": make_uscc(rng, division="110105")})
+    _break_rules(rng, all_apps, past, world.year)
 
-    _make_distinct(rng, all_apps, past, ctx.config.rules.duplicate_threshold)
+    _make_distinct(rng, all_apps, past, world.config.rules.duplicate_threshold)
 
-    deadline = ctx.calendar.application_deadline
-    for unit in units:
-        if not unit.applications:
-            continue
-        unit.submit_at = (
-            deadline - dt.timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 8))
-        ).replace(minute=rng.choice((5, 20, 35, 50)), second=0)
-        fixable = [
-            a
-            for a in unit.applications
-            if a.flaw in {"name_unit", "name_framing", "missing", "uscc"}
-        ]
-        if fixable and rng.random() < 0.6:
-            unit.resubmit_at = min(
-                unit.submit_at + dt.timedelta(days=rng.randint(1, 3)),
-                deadline - dt.timedelta(hours=2),
-            )
-    # The late unit is one that has something to send (small demos leave some units empty).
-    late_unit = [u for u in units if u.applications][-1]
-    late_unit.late = True
-    late_unit.submit_at = deadline + dt.timedelta(days=2, hours=-13)
-    late_unit.resubmit_at = None
+    _schedule(rng, units, world.calendar.application_deadline)
     return DemoPlan(units=units, past_results=past)
 
 
@@ -422,13 +436,7 @@ def write_registers(plan: DemoPlan, folder: Path) -> tuple[Path, Path]:
 def _fixed(app: PlannedApplication) -> ApplicationForm:
     f = app.form
     if app.flaw == "name_unit":
-        return f.model_copy(
-            update={
-                "title": f.title[len(f.title) - len(f.title.lstrip()) :][2:]
-                if False
-                else _strip_unit(f)
-            }
-        )
+        return f.model_copy(update={"title": _strip_unit(f)})
     if app.flaw == "name_framing":
         return f.model_copy(
             update={"title": f.title.removeprefix("关于").removesuffix("的研究报告")}
@@ -587,10 +595,10 @@ def _batch_forms(unit: PlannedUnit, version: int) -> list[ApplicationForm]:
 
 
 def drop_batch(
-    ctx: CampaignContext, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
+    world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
 ) -> Path:
     """A unit's batch as it arrives in the commission's inbox, with its time of receipt."""
-    folder = ctx.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
+    folder = world.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
     shutil.copytree(staging / unit.code / f"v{version}", folder)
     (folder / BATCH_MARKER).write_text(
         json.dumps(
@@ -602,18 +610,18 @@ def drop_batch(
     return folder
 
 
-def simulate_submissions(ctx: CampaignContext, plan: DemoPlan, staging: Path) -> None:
+def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
     """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
     for unit in plan.units:
         if not unit.applications:
             continue
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
-            if when is None or when > ctx.now:
+            if when is None or when > world.now:
                 continue
             marker = (
-                list((ctx.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
-                if (ctx.inbox / unit.code).exists()
+                list((world.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
+                if (world.inbox / unit.code).exists()
                 else []
             )
             if not marker:
-                drop_batch(ctx, unit, version, when, staging)
+                drop_batch(world, unit, version, when, staging)

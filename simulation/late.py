@@ -2,13 +2,17 @@
 experts filling their score sheets (real .xlsx files imported like any other), the staff's
 scripted confirmation of the excellent list, and one objection during the 公示, dismissed.
 
-`simulate_late(ctx, rng)` runs at every tick before the campaign; it does what the participants
-would have done by `ctx.now` and has not been done yet, so running it twice changes nothing."""
+`simulate_late(world, rng, memory)` runs at every tick before the campaign; it does what the
+participants would have done by `world.now` and have not done yet, learning it from the messages
+they received (invitations with the score sheets, the public notice), the published draw record
+and `qcamp status`, and acting through `qcamp` (decline, scores import, confirm, objections)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
+import json
 import random
 import re
 import zipfile
@@ -17,25 +21,13 @@ from pathlib import Path
 from lxml import etree
 from openpyxl import Workbook
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
-from sqlalchemy import select
 
 from domain.calendar import SHANGHAI
 from domain.models import DISTRICTS, FOCUS_CHAINS
 from domain.workdays import next_working_day
-from services.context import CampaignContext
 from simulation.early import CITY_UNITS, person_name
-from storage import orm
-from storage.uow import UnitOfWork
-from tasks.evaluation import (
-    confirm_excellent,
-    decline,
-    excellent_confirmed,
-    import_scores,
-    missing_scores,
-    panel_sheet_path,
-    write_panel_sheet,
-)
-from tasks.publicity import add_objection, resolve_objection
+from simulation.middle import Memory
+from simulation.world import SimulationError, World
 
 POLICY_BY = "质量发展处（演示脚本）"
 SCORING_DAYS = 2  # experts return their sheets this many days after the draw
@@ -100,12 +92,12 @@ def _unit(text: str) -> float:
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0x100000000
 
 
-def _fill(source: Path, target: Path, rng: random.Random, harsh_label: str | None) -> Path:
+def _fill(source: Path | bytes, target: Path, rng: random.Random, harsh_label: str | None) -> Path:
     """An expert's filled copy of the panel's score workbook: a number in every criterion cell
     of every result row on each expert's sheet, as Excel stores a typed number (``<v>`` in the
     cell the sheet already has). The sheets' XML is read and edited directly; everything else
     in the file is copied as it is."""
-    with zipfile.ZipFile(source) as package:
+    with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as package:
         parts = {name: package.read(name) for name in package.namelist()}
     shared = _shared_strings(parts)
     sheet_parts = _sheet_parts(parts)
@@ -220,108 +212,146 @@ def _put_numbers(xml: str, numbers: dict[str, float]) -> str:
     return xml
 
 
-def _simulate_evaluation(ctx: CampaignContext, rng: random.Random) -> None:
-    with UnitOfWork() as uow:
-        step = uow.repo.step_done(ctx.campaign_id, "evaluation", "panels_drawn")
-        if step is None or uow.repo.step_done(ctx.campaign_id, "evaluation", "aggregated"):
-            return
-        if ctx.now < step.as_of + dt.timedelta(days=SCORING_DAYS):
-            return
-        panels = uow.session.scalars(
-            select(orm.ExpertPanel)
-            .where(orm.ExpertPanel.campaign_id == ctx.campaign_id)
-            .order_by(orm.ExpertPanel.key)
-        ).all()
-        declined_before = any((p.draw_record or {}).get("declined") for p in panels)
-        first = next((p for p in panels if p.reserves), None)
-        decliner = (first.key, first.members[-1]) if first and not declined_before else None
-        missing = missing_scores(uow, ctx)
-    if decliner is not None:
-        decline(ctx, decliner[0], decliner[1], "评审期间出差在外，无法参加（演示）")
-        with UnitOfWork() as uow:
-            missing = missing_scores(uow, ctx)
-    returned = ctx.out_dir / "simulation" / "专家回传评分表"
+def _first_invitation(world: World) -> dt.datetime | None:
+    """When the experts were first invited to score."""
+    invited = world.mailbox.of("panel_invitation")
+    return invited[0].date if invited else None
+
+
+def _draw_record(world: World) -> list[dict]:
+    """The panels as the published draw record lists them (members, reserves, declined)."""
+    path = world.folder("成果评定") / f"{world.year}年质量攻关评定组抽取记录.json"
+    if not path.exists():
+        return []
+    panels = json.loads(path.read_text(encoding="utf-8")).get("panels", [])
+    return sorted(panels, key=lambda p: p["panel_id"])
+
+
+def _sheet_name(world: World, panel_key: str) -> str:
+    return f"{world.year}年质量攻关成果评分表_评定组{panel_key}.xlsx"
+
+
+def _simulate_evaluation(world: World, rng: random.Random, memory: Memory) -> None:
+    """Two days after the draw, one expert declines and the experts return their filled sheets."""
+    drawn = _first_invitation(world)
+    if drawn is None or world.now < drawn + dt.timedelta(days=SCORING_DAYS):
+        return
+    panels = _draw_record(world)
+    returned = world.out_dir / "simulation" / "专家回传评分表"
+    missing = [
+        p
+        for p in panels
+        if not (
+            returned / _sheet_name(world, p["panel_id"]).replace(".xlsx", "_已填.xlsx")
+        ).exists()
+    ]
+    if not missing:
+        return
+    declined_before = memory.declined or any(p.get("declined") for p in panels)
+    first = next((p for p in panels if p.get("reserves")), None)
+    if first is not None and not declined_before:
+        world.run_now(
+            "evaluation", "decline", "--panel", first["panel_id"], "--expert",
+            first["members"][-1], "--reason", "评审期间出差在外，无法参加（演示）",
+        )  # fmt: skip
+        memory.declined = True
     returned.mkdir(parents=True, exist_ok=True)
     harsh_done = False
-    for panel_key in sorted(missing):
-        with UnitOfWork() as uow:
-            panel = uow.session.scalar(
-                select(orm.ExpertPanel).where(
-                    orm.ExpertPanel.campaign_id == ctx.campaign_id,
-                    orm.ExpertPanel.key == panel_key,
-                )
-            )
-            assert panel is not None
-            sheet = panel_sheet_path(ctx, panel)  # as sent to the experts (rewritten on decline)
-            if not sheet.exists():
-                sheet = write_panel_sheet(ctx, uow, panel)
-            harsh = None
-            if not harsh_done:
-                member = uow.session.scalar(
-                    select(orm.Expert).where(orm.Expert.key == panel.members[0])
-                )
-                harsh = f"{member.name}（{member.key}）" if member else None
-                harsh_done = True
-            uow.commit()
-        target = returned / sheet.name.replace(".xlsx", "_已填.xlsx")
-        import_scores(ctx, _fill(sheet, target, rng, harsh))
+    for panel in missing:
+        name = _sheet_name(world, panel["panel_id"])
+        # as sent to the experts: the commission rewrites it when a member is replaced
+        sheet = (world.folder("成果评定") / "评分表" / name).read_bytes()
+        harsh = None
+        if not harsh_done:
+            harsh = _expert_label(sheet, panel["members"][0])
+            harsh_done = True
+        target = returned / name.replace(".xlsx", "_已填.xlsx")
+        world.run_now("scores", "import", _fill(sheet, target, rng, harsh))
 
 
-def _simulate_decision(ctx: CampaignContext) -> None:
-    if not ctx.is_due(ctx.calendar.excellent_decision) or excellent_confirmed(ctx):
+def _expert_label(sheet: bytes, expert_key: str) -> str | None:
+    """How the score sheet names one expert: "姓名（编号）"."""
+    with zipfile.ZipFile(io.BytesIO(sheet)) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    meta = _rows(_cells(parts[_sheet_parts(parts)["_meta"]], _shared_strings(parts)))
+    labels = [str(r[2]) for r in meta if r and r[0] == "expert"]
+    return next((label for label in labels if label.endswith(f"（{expert_key}）")), None)
+
+
+def _evaluation_steps(world: World) -> set[str]:
+    """The 成果评定 steps done, as `qcamp status` shows them."""
+    status = json.loads(world.run("status", "--json"))
+    row = next(r for r in status["stages"] if r["阶段"] == "成果评定")
+    return set(row["已完成步骤"].split("、"))
+
+
+def _simulate_decision(world: World) -> None:
+    if not world.is_due(world.calendar.excellent_decision):
         return
-    with UnitOfWork() as uow:
-        if not uow.repo.step_done(ctx.campaign_id, "evaluation", "aggregated"):
-            return
-    confirm_excellent(ctx, POLICY_BY, source="policy")
+    steps = _evaluation_steps(world)
+    if "excellent_confirmed" in steps or "aggregated" not in steps:
+        return
+    world.run_now("evaluation", "confirm", "--by", POLICY_BY)
 
 
-def _simulate_objection(ctx: CampaignContext, rng: random.Random) -> None:
-    with UnitOfWork() as uow:
-        notice = uow.session.scalar(
-            select(orm.PublicNotice).where(
-                orm.PublicNotice.campaign_id == ctx.campaign_id,
-                orm.PublicNotice.kind == "publicity",
-            )
-        )
-        if notice is None or not notice.application_ids:
-            return
-        objections = uow.session.scalars(
-            select(orm.Objection).where(orm.Objection.campaign_id == ctx.campaign_id)
-        ).all()
-        target = uow.session.get(orm.Application, sorted(notice.application_ids)[0])
-        assert target is not None
-        ref = target.plan_number or str(target.id)
-        starts_on = notice.starts_on
+PUBLICITY_START = re.compile(r"公示期为(\d{4})年(\d{1,2})月(\d{1,2})日至")
+NOTICE_LINE = re.compile(r"^\d+\. (.+?)：(.+)$", re.MULTILINE)
+
+
+def _publicity(world: World, memory: Memory) -> tuple[str, dt.date] | None:
+    """The first result on the public notice (by 申报编号) and the day the notice starts, from
+    the notice the units received."""
+    notices = world.mailbox.of("public_notice")
+    if not notices:
+        return None
+    found = PUBLICITY_START.search(notices[0].text)
+    if found is None:
+        return None
+    listed = [
+        memory.audit_keys[title, applicant]
+        for msg in notices
+        for applicant, title in NOTICE_LINE.findall(msg.text)
+    ]
+    if not listed:
+        return None
+    first = min(listed)
+    plan = next((p.plan_number for p in memory.plan(world) if p.key == first), str(first))
+    return plan, dt.date(*(int(x) for x in found.groups()))
+
+
+def _simulate_objection(world: World, rng: random.Random, memory: Memory) -> None:
+    notice = _publicity(world, memory)
+    if notice is None:
+        return
+    ref, starts_on = notice
     received = dt.datetime.combine(
         next_working_day(starts_on, include_self=False), dt.time(10, 30), tzinfo=SHANGHAI
     )
-    if not objections and ctx.now >= received:
-        add_objection(
-            ctx,
-            ref,
-            f"{person_name(rng)}（实名，联系电话 13{rng.randint(100000000, 999999999)}）",
-            "反映该成果的经济效益数据与企业年报不一致，请核实。",
-            received,
-        )
-        with UnitOfWork() as uow:
-            objections = uow.session.scalars(
-                select(orm.Objection).where(orm.Objection.campaign_id == ctx.campaign_id)
-            ).all()
+    if not memory.objections and world.now >= received:
+        printed = world.run_now(
+            "objections", "add", "--project", ref,
+            "--by", f"{person_name(rng)}（实名，联系电话 13{rng.randint(100000000, 999999999)}）",
+            "--content", "反映该成果的经济效益数据与企业年报不一致，请核实。",
+            "--received", received.isoformat(),
+        )  # fmt: skip
+        number = re.search(r"编号 (\d+)", printed)
+        if number is None:
+            raise SimulationError(f"异议登记未返回编号：{printed}")
+        memory.objections[int(number.group(1))] = False
     resolve_at = received + dt.timedelta(days=2)
-    for objection in objections:
-        if objection.outcome is None and ctx.now >= resolve_at:
-            resolve_objection(
-                ctx,
-                objection.id,
-                "dismissed",
+    for objection, resolved in list(memory.objections.items()):
+        if not resolved and world.now >= resolve_at:
+            world.qcamp(
+                "objections", "resolve", "--id", objection, "--outcome", "dismissed",
+                "--reason",
                 "经核实，成果材料中的经济效益为攻关项目产生的直接效益，与年报口径不同，数据真实",
-                resolved_at=resolve_at,
-            )
+                "--year", world.year, "--as-of", resolve_at.isoformat(),
+            )  # fmt: skip
+            memory.objections[objection] = True
 
 
-def simulate_late(ctx: CampaignContext, rng: random.Random) -> None:
-    """What experts and staff would have done by `ctx.now` (idempotent)."""
-    _simulate_evaluation(ctx, rng)
-    _simulate_decision(ctx)
-    _simulate_objection(ctx, rng)
+def simulate_late(world: World, rng: random.Random, memory: Memory) -> None:
+    """What experts and staff would have done by `world.now`."""
+    _simulate_evaluation(world, rng, memory)
+    _simulate_decision(world)
+    _simulate_objection(world, rng, memory)

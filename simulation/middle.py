@@ -1,55 +1,35 @@
-"""The demo's simulated participants for stages 2-6: the staff's scripted approval decisions,
-filled sign-in sheets, returned progress reports, the recommending units' visit records and the
-result submissions — written as the .xlsx files participants would return (under
-`ctx.inbox`) and taken in through the real import services.
+"""The demo's simulated participants for stages 2-6: the staff's scripted approval decisions
+(the filled 立项审核表 through `qcamp audit decide`), the trainers' sign-in sheets, the project
+units' returned progress reports, the recommending units' visit records and result material —
+files dropped in the commission's inbox and taken in through the `qcamp` import commands.
 
-`simulate_middle(ctx, rng)` runs at every tick before the campaign; it does what the participants
-would have done by `ctx.now` and has not been done yet (guarded by the database), so running it
-twice changes nothing. Each participant's behaviour is drawn from a stable hash of who they are,
-so it does not depend on which ticks the demo runs.
+`simulate_middle(world)` runs at every tick before the campaign; it does what the participants
+would have done by `world.now` and have not done yet. They learn what to do from the documents
+the commission publishes and the messages they receive (never from the database), and remember
+what they did themselves (`Memory`). Each participant's behaviour is drawn from a stable hash of
+who they are (`fate`), so it does not depend on which ticks the demo runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
-import html
-import io
-import random
+import os
 import re
-import zipfile
 from collections import defaultdict
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
-from sqlalchemy import select
+from openpyxl import load_workbook
 
-from documents.reports import CHECKIN_LABELS, CHECKIN_SHEET, SIGNIN_MARK_COL, SIGNIN_SHEET
-from documents.xlsx_reader import LightWorkbook, column_index, worksheet_parts
+from documents.reports import AUDIT_SHEET
+from documents.xlsx_reader import LightWorkbook
 from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW
-from documents.zip_patch import patched_zip
 from domain.calendar import SHANGHAI
-from domain.states import ProjectState
-from services.context import CampaignContext
-from storage import orm
-from storage.uow import UnitOfWork
-from tasks.audit import (
-    APPROVE,
-    REJECT,
-    ApprovalDecision,
-    pending_applications,
-    record_approval_decisions,
-    suggestion,
-)
-from tasks.follow_up import VISITED_STATES, import_visits
-from tasks.implementation import import_checkins, period_end, project_key
-from tasks.results import REQUIRED_PARTS, Submission, submit_results_batch, withdraw
-from tasks.training import import_attendance, sessions_of
+from simulation.sheets import fill_checkin, mark_signin_sheet, visit_workbook
+from simulation.world import World
+
+__all__ = ["fill_checkin", "mark_signin_sheet", "simulate_middle", "visit_workbook"]
 
 POLICY_BY = "质量发展处（演示脚本）"
 REJECT_REASONS = (
@@ -58,6 +38,9 @@ REJECT_REASONS = (
     "问题现状分析不充分，攻关措施不具体",
 )
 VISITORS = ("王建国", "刘洋", "陈静", "张伟", "李娜", "赵磊")
+APPROVE, REJECT = "通过", "不通过"  # the 决定 column's choices
+REQUIRED_PARTS = ("成果报告", "过程材料", "效益证明")  # the result material the plan asks for
+ACHIEVED = "攻关指标达到目标值，年节约成本约50万元"
 
 
 def fate(*parts: object) -> float:
@@ -70,190 +53,212 @@ def _local(day: dt.date, hour: int = 10) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
 
 
+def arrived(path: Path, when: dt.datetime) -> Path:
+    """The file as the commission's mail client saved it: modified when it arrived."""
+    stamp = when.timestamp()
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+@dataclass
+class Project:
+    """One project of the plan as its participants know it."""
+
+    plan_number: str
+    key: int  # 申报编号 on the 立项审核表 (the participants' stable identity)
+    title: str
+    applicant: str
+    unit_code: str
+    unit_name: str
+    withdrawn: bool = False
+    submitted: bool = False  # sent result material (some or all)
+    results_closed: bool = False  # complete, or recorded late: nothing more to send
+    visited: bool = False
+
+
+@dataclass
+class Memory:
+    """What the participants did and learnt so far."""
+
+    units: dict[str, tuple[str, str]]  # a recommending unit's address -> (code, name)
+    audit_keys: dict[tuple[str, str], int] = field(default_factory=dict)  # (title, applicant)
+    projects: dict[str, Project] = field(default_factory=dict)  # by plan number
+    declined: bool = False  # an expert declined (the demo has one)
+    objections: dict[int, bool] = field(default_factory=dict)  # number -> resolved
+    approvals_read: set[Path] = field(default_factory=set)
+
+    def plan(self, world: World) -> list[Project]:
+        """The plan's projects (from the approval messages), by their 申报编号 (from the audit
+        workbook); empty until the plan is published."""
+        for msg in world.mailbox.of("approval"):
+            if msg.path in self.approvals_read:
+                continue
+            self.approvals_read.add(msg.path)
+            if not self.audit_keys:
+                self.audit_keys = audit_keys(world)
+            code, name = self.units[msg.to]
+            for number, title, applicant in APPROVED_LINE.findall(msg.text):
+                self.projects.setdefault(
+                    number,
+                    Project(
+                        number, self.audit_keys[title, applicant], title, applicant, code, name
+                    ),
+                )
+        return sorted(self.projects.values(), key=lambda p: p.key)
+
+
+APPROVED_LINE = re.compile(r"^(\S+-\d{4}-\d{4}) (.+)（([^（）]+)）：立项$", re.MULTILINE)
+
+
 # ---------------------------------------------------------------------------------------------
 # 立项审核
 
 
-def simulate_decisions(ctx: CampaignContext) -> None:
-    if not ctx.is_due(ctx.calendar.audit):
+def audit_workbook(world: World) -> Path:
+    return world.folder("立项审核") / f"{world.year}年天津市质量攻关项目立项审核表.xlsx"
+
+
+def audit_keys(world: World) -> dict[tuple[str, str], int]:
+    """(项目名称, 申报单位) -> 申报编号 of the audit workbook's rows."""
+    book = LightWorkbook(audit_workbook(world))
+    try:
+        rows = book.rows(AUDIT_SHEET, min_row=HEADER_ROW)
+    finally:
+        book.close()
+    header = list(rows.pop(HEADER_ROW))
+    title, applicant, key = (header.index(h) for h in ("项目名称", "申报单位", "申报编号"))
+    return {
+        (str(r[title]), str(r[applicant])): int(str(r[key]))
+        for r in rows.values()
+        if len(r) > key and r[key] not in (None, "")
+    }
+
+
+def simulate_decisions(world: World) -> None:
+    """The staff fill the 决定/理由 columns of the audit workbook by the script's policy and
+    import it (`qcamp audit decide`); the audit stage is run first if the workbook is not out."""
+    if not world.is_due(world.calendar.audit):
         return
-    pending = set(pending_applications(ctx))
-    if not pending:
+    filled = world.inbox / "audit" / audit_workbook(world).name.replace(".xlsx", "_已填.xlsx")
+    if filled.exists():
         return
-    decisions = []
-    with UnitOfWork() as uow:
-        for app in uow.repo.applications(
-            ctx.campaign_id, [ProjectState.ACCEPTED], with_findings=True
-        ):
-            if app.id not in pending:
-                continue
-            suggested, reason = suggestion(app)
-            roll = fate(ctx.year, "audit", app.id)
-            if suggested != "通过":
-                decisions.append(
-                    ApprovalDecision(application_id=app.id, outcome=REJECT, reason=reason)
-                )
-            elif roll < 0.04:
-                why = REJECT_REASONS[int(roll * 1000) % len(REJECT_REASONS)]
-                decisions.append(
-                    ApprovalDecision(application_id=app.id, outcome=REJECT, reason=why)
-                )
-            else:
-                decisions.append(ApprovalDecision(application_id=app.id, outcome=APPROVE))
-    record_approval_decisions(ctx, decisions, POLICY_BY, "policy")
+    if not audit_workbook(world).exists():
+        world.run_now("run", "audit")
+    wb = load_workbook(audit_workbook(world))
+    ws = wb[AUDIT_SHEET]
+    headers = [c.value for c in ws[HEADER_ROW]]
+    col = {h: headers.index(h) + 1 for h in ("建议结论", "决定", "理由", "申报编号")}
+    for row in range(FIRST_DATA_ROW, ws.max_row + 1):
+        key = ws.cell(row, col["申报编号"]).value
+        if key in (None, ""):
+            continue
+        key = int(str(key))
+        roll = fate(world.year, "audit", key)
+        reason = ws.cell(row, col["理由"]).value or ""
+        if ws.cell(row, col["建议结论"]).value != APPROVE:
+            decision = REJECT
+        elif roll < 0.04:
+            decision, reason = REJECT, REJECT_REASONS[int(roll * 1000) % len(REJECT_REASONS)]
+        else:
+            decision = APPROVE
+        ws.cell(row, col["决定"]).value = decision
+        ws.cell(row, col["理由"]).value = reason or None
+    filled.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(filled)
+    world.run_now("audit", "decide", filled, "--by", POLICY_BY)
 
 
 # ---------------------------------------------------------------------------------------------
 # 宣贯培训
 
 
-def simulate_attendance(ctx: CampaignContext) -> None:
-    with UnitOfWork() as uow:
-        due = [
-            s.key
-            for s in sessions_of(uow, ctx)
-            if s.ends_at <= ctx.now
-            and not uow.repo.step_done(ctx.campaign_id, "training", f"attendance:{s.key}")
-        ]
-    for key in due:
-        sheet = ctx.folder("training") / f"签到表_{key}.xlsx"
-        if not sheet.exists():
+def simulate_attendance(world: World) -> None:
+    """After each session the trainers mark its sign-in sheet and the staff import it."""
+    sessions = sorted(world.config.training_sessions, key=lambda s: (s.starts_at, s.key))
+    for session in sessions:
+        key = session.key
+        sheet = world.folder("宣贯培训") / f"签到表_{key}.xlsx"
+        target = world.inbox / "training" / f"签到表_{key}_已签到.xlsx"
+        if session.ends_at > world.now or target.exists() or not sheet.exists():
             continue
-        target = ctx.inbox / "training" / f"签到表_{key}_已签到.xlsx"
         target.parent.mkdir(parents=True, exist_ok=True)
         mark_signin_sheet(
             sheet,
             target,
             lambda person, key=key: (
-                "已签到" if fate(ctx.year, "training", key, person) < 0.9 else "缺席"
+                "已签到" if fate(world.year, "training", key, person) < 0.9 else "缺席"
             ),
         )
-        import_attendance(ctx, target)
-
-
-def mark_signin_sheet(sheet: Path, target: Path, mark: Callable[[str], str]) -> Path:
-    """What the trainers do in Excel: type `mark(person key)` into the 签到情况 column of every
-    row with a person key (column B) and save the sheet as `target`.
-
-    The marks go into the sheet's XML directly, keeping the cells' styles, and only that part is
-    compressed again (``documents.zip_patch``): openpyxl's load and save took ~1.3 s a sheet of
-    850 people.
-    """
-    source = sheet.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(source)) as z:
-        part = worksheet_parts(z)[SIGNIN_SHEET]
-        xml = z.read(part).decode("utf-8")
-    # The person keys as the system writes them (inline strings); a sheet saved otherwise (shared
-    # strings, numbers) is read through the light reader.
-    keys = {
-        int(m.group(1)): html.unescape(m.group(2))
-        for m in re.finditer(r'<c r="B(\d+)"[^>]*? t="inlineStr"><is><t>([^<]*)</t></is></c>', xml)
-    }
-    if len(keys) < len(re.findall(r'<c r="B\d+"[^>]*?>\s*<(?:v|is)>', xml)):
-        book = LightWorkbook(source, name=sheet.name)
-        try:
-            rows = book.rows(SIGNIN_SHEET, min_row=1, max_col=2)
-        finally:
-            book.close()
-        keys = {r: str(v[1]) for r, v in rows.items() if len(v) > 1 and v[1] not in (None, "")}
-    marks = {r: mark(key) for r, key in keys.items() if r >= FIRST_DATA_ROW and key}
-    column = get_column_letter(SIGNIN_MARK_COL)
-    typed: set[int] = set()
-
-    def type_mark(cell: re.Match[str]) -> str:
-        number = int(cell.group("n"))
-        if number not in marks:
-            return cell.group(0)
-        typed.add(number)
-        style = re.search(r'\bs="(\d+)"', cell.group("attrs"))
-        return _cell_xml(f"{column}{number}", style.group(1) if style else "", marks[number])
-
-    mark_cells = rf'<c r="{column}(?P<n>\d+)"(?P<attrs>[^>]*?)(?:/>|>.*?</c>)'
-    xml = re.sub(mark_cells, type_mark, xml, flags=re.DOTALL)
-    missing = marks.keys() - typed
-
-    def add_cell(row: re.Match[str]) -> str:
-        """A row without a 签到情况 cell: the cell goes before the first cell of a later column."""
-        number = int(row.group("n"))
-        if number not in missing or row.group("body") is None:
-            return row.group(0)
-        body = row.group("body")
-        later = next(
-            (
-                c
-                for c in re.finditer(r'<c r="([A-Z]+)\d+"', body)
-                if column_index(c.group(1)) > SIGNIN_MARK_COL
-            ),
-            None,
-        )
-        at = later.start() if later else len(body)
-        new = _cell_xml(f"{column}{number}", "", marks[number])
-        return f"{row.group('open')}>{body[:at]}{new}{body[at:]}</row>"
-
-    if missing:
-        rows_xml = r'(?P<open><row r="(?P<n>\d+)"[^>]*?)(?:/>|>(?P<body>.*?)</row>)'
-        xml = re.sub(rows_xml, add_cell, xml, flags=re.DOTALL)
-    target.write_bytes(patched_zip(source, {part: xml.encode("utf-8")}))
-    return target
+        world.run_now("training", "attendance", target)
 
 
 # ---------------------------------------------------------------------------------------------
 # 项目实施
 
 
-def _checkin_plan(ctx: CampaignContext, app_id: int, period: str) -> dt.datetime | None:
+def period_end(period: str) -> dt.date:
+    year, month = (int(x) for x in period.split("-"))
+    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def _checkin_plan(world: World, key: int, period: str) -> dt.datetime | None:
     """When this project returns this period's report (None: never)."""
-    roll = fate(ctx.year, "checkin", app_id, period)
+    roll = fate(world.year, "checkin", key, period)
     start = period_end(period) + dt.timedelta(days=1)
+    due_days = world.rules.checkin_due_days
     if roll < 0.85:
-        return _local(
-            start + dt.timedelta(days=1 + int(roll * 100) % (ctx.rules.checkin_due_days - 1))
-        )
+        return _local(start + dt.timedelta(days=1 + int(roll * 100) % (due_days - 1)))
     if roll < 0.95:
-        return _local(
-            start + dt.timedelta(days=ctx.rules.checkin_due_days + 2 + int(roll * 100) % 5)
-        )
+        return _local(start + dt.timedelta(days=due_days + 2 + int(roll * 100) % 5))
     return None
 
 
-def simulate_checkins(ctx: CampaignContext) -> None:
-    periods = ctx.calendar.checkin_periods()
-    with UnitOfWork() as uow:
-        open_rows = uow.session.execute(
-            select(orm.CheckIn.application_id, orm.CheckIn.period)
-            .join(orm.Application)
-            .where(
-                orm.Application.campaign_id == ctx.campaign_id,
-                orm.CheckIn.submitted_at.is_(None),
-            )
-        ).all()
-        apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
-        due: list[tuple[dt.datetime, Path, int, str]] = []
-        for app_id, period in open_rows:
-            when = _checkin_plan(ctx, app_id, period)
-            app = apps.get(app_id)
-            if when is None or when > ctx.now or app is None:
-                continue
-            request = (
-                ctx.folder("implementation")
-                / "进度报告请求"
-                / period
-                / app.recommending_unit.code
-                / f"进度报告_{project_key(app)}.xlsx"
-            )
-            if request.exists():
-                due.append((when, request, app_id, period))
+REQUEST_PERIOD = re.compile(r"（(\d{4})年(\d{1,2})月）$")
+
+
+def checkin_requests(world: World) -> dict[tuple[str, str], bytes]:
+    """(period, plan number) -> the request workbook each project was sent (by its unit)."""
+    requests: dict[tuple[str, str], bytes] = {}
+    for msg in world.mailbox.of("checkin_request"):
+        found = REQUEST_PERIOD.search(msg.subject)
+        if not found:
+            continue
+        period = f"{int(found.group(1)):04d}-{int(found.group(2)):02d}"
+        for name, blob in msg.attachments.items():
+            number = name.removeprefix("进度报告_").removesuffix(".xlsx")
+            requests.setdefault((period, number), blob)
+    return requests
+
+
+def simulate_checkins(world: World, memory: Memory) -> None:
+    """Each project returns its period's report when its fate says; the staff import those that
+    arrived at the same moment together (`qcamp checkins import`)."""
+    periods = world.calendar.checkin_periods()
+    projects = {p.plan_number: p for p in memory.plan(world)}
+    requests = checkin_requests(world)
+    due: list[tuple[dt.datetime, str, str, str, Project]] = []
+    for period, number in requests:
+        project = projects.get(number)
+        if project is None or project.withdrawn or project.results_closed:
+            continue
+        when = _checkin_plan(world, project.key, period)
+        target = world.inbox / "checkins" / period / f"进度报告_{number}.xlsx"
+        if when is None or when > world.now or target.exists():
+            continue
+        due.append((when, period, project.unit_code, number, project))
     returned: dict[dt.datetime, list[Path]] = defaultdict(list)
-    for when, request, app_id, period in sorted(due):
+    for when, period, _unit, number, project in sorted(due, key=lambda d: d[:4]):
         index = periods.index(period)
-        stuck = fate(ctx.year, "stuck", app_id) < 0.03
+        stuck = fate(world.year, "stuck", project.key) < 0.03
         percent = (
-            20.0 if stuck else min(100.0, round(25.0 * (index + 1) + 10 * fate(app_id, period), 1))
+            20.0
+            if stuck
+            else min(100.0, round(25.0 * (index + 1) + 10 * fate(project.key, period), 1))
         )
-        target = ctx.inbox / "checkins" / period / request.name
+        target = world.inbox / "checkins" / period / f"进度报告_{number}.xlsx"
         target.parent.mkdir(parents=True, exist_ok=True)
         fill_checkin(
-            request,
+            requests[period, number],
             target,
             {
                 "phase": "执行" if index < len(periods) - 1 else "检查",
@@ -264,218 +269,145 @@ def simulate_checkins(ctx: CampaignContext) -> None:
                 "reported_on": when.date(),
             },
         )
-        returned[when].append(target)
-    # The reports received at the same moment are taken in together, as the staff would.
-    for when, paths in returned.items():
-        import_checkins(ctx, paths, received_at=when)
-
-
-def _cell_xml(ref: str, style: str, value: object) -> str:
-    s = f' s="{style}"' if style else ""
-    if isinstance(value, bool):
-        return f'<c r="{ref}"{s} t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, dt.date):  # dates and datetimes: Excel's serial number
-        return f'<c r="{ref}"{s}><v>{to_excel(value)}</v></c>'
-    if isinstance(value, int | float):
-        return f'<c r="{ref}"{s}><v>{value}</v></c>'
-    return f'<c r="{ref}"{s} t="inlineStr"><is><t>{escape(str(value))}</t></is></c>'
-
-
-def fill_checkin(request: Path, target: Path, values: dict[str, object]) -> Path:
-    """What the project unit does in Excel: type `values` (by CHECKIN_LABELS field) into the
-    request's input cells (column B) and save it as `target`.
-
-    The cells are put into the sheet's XML directly, keeping their styles, and only that part is
-    compressed again: openpyxl's load and save cost ~20 ms a workbook, 49 s for the demo's 2,300
-    reports at 1,200 projects.
-    """
-    rows = {field: HEADER_ROW + i for i, field in enumerate(CHECKIN_LABELS)}
-    source = request.read_bytes()
-    with zipfile.ZipFile(io.BytesIO(source)) as z:
-        sheet = worksheet_parts(z)[CHECKIN_SHEET]
-        xml = z.read(sheet).decode("utf-8")
-    for field, value in values.items():
-        ref = f"B{rows[field]}"
-        cell = re.compile(rf'<c r="{ref}"(?P<attrs>[^>]*?)(?:/>|>.*?</c>)', re.DOTALL)
-        found = cell.search(xml)
-        if found is None:
-            raise ValueError(f"{request.name}: no cell {ref}")
-        style = re.search(r'\bs="(\d+)"', found.group("attrs"))
-        new = _cell_xml(ref, style.group(1) if style else "", value)
-        xml = xml[: found.start()] + new + xml[found.end() :]
-    target.write_bytes(patched_zip(source, {sheet: xml.encode("utf-8")}))
-    return target
+        returned[when].append(arrived(target, when))
+    for paths in returned.values():
+        world.run_now("checkins", "import", *paths)
 
 
 # ---------------------------------------------------------------------------------------------
 # 跟踪服务
 
 
-def simulate_visits(ctx: CampaignContext) -> None:
-    start = ctx.calendar.checkins_start
-    if ctx.local_date() < start:
+def simulate_visits(world: World, memory: Memory) -> None:
+    """Each recommending unit visits its projects on their days and sends its visit records."""
+    start = world.calendar.checkins_start
+    if world.local_date() < start:
         return
-    span = (ctx.calendar.results_deadline.astimezone(SHANGHAI).date() - start).days - 10
-    with UnitOfWork() as uow:
-        apps = uow.session.execute(
-            select(
-                orm.Application.id,
-                orm.Application.plan_number,
-                orm.Application.title,
-                orm.RecommendingUnit.code,
-                orm.RecommendingUnit.name,
-            )
-            .join(orm.RecommendingUnit)
-            .where(
-                orm.Application.campaign_id == ctx.campaign_id,
-                orm.Application.is_current.is_(True),
-                orm.Application.state.in_([s.value for s in VISITED_STATES]),
-            )
-            .order_by(orm.Application.id)
-        ).all()
-        have = set(
-            uow.session.execute(
-                select(
-                    orm.FollowUpVisit.application_id,
-                    orm.FollowUpVisit.visited_on,
-                    orm.FollowUpVisit.visitor,
-                )
-                .join(orm.Application)
-                .where(orm.Application.campaign_id == ctx.campaign_id)
-            )
-        )
+    span = (world.calendar.results_deadline.astimezone(SHANGHAI).date() - start).days - 10
     by_unit: dict[str, list[list[object]]] = defaultdict(list)
-    today = ctx.local_date()
-    for app_id, plan_number, title, unit_code, unit_name in apps:
-        behind = fate(ctx.year, "unit-behind", unit_code) < 0.15
-        if behind and fate(ctx.year, "skip", app_id) < 0.5:
+    today = world.local_date()
+    visited: list[Project] = []
+    for project in memory.plan(world):
+        if project.withdrawn or project.visited:
             continue
-        day = start + dt.timedelta(days=int(fate(ctx.year, "visit", app_id) * span))
+        unit_code, key = project.unit_code, project.key
+        behind = fate(world.year, "unit-behind", unit_code) < 0.15
+        if behind and fate(world.year, "skip", key) < 0.5:
+            continue
+        day = start + dt.timedelta(days=int(fate(world.year, "visit", key) * span))
         visitor = VISITORS[int(fate("visitor", unit_code) * len(VISITORS))]
-        if day > today or (app_id, day, visitor) in have:
+        if day > today:
             continue
-        by_unit[unit_name].append(
-            [unit_name, plan_number, title, day, visitor, "现场查看攻关进度，建议加强数据记录"]
+        by_unit[project.unit_name].append(
+            [
+                project.unit_name,
+                project.plan_number,
+                project.title,
+                day,
+                visitor,
+                "现场查看攻关进度，建议加强数据记录",
+            ]
         )
+        visited.append(project)
     for unit_name, rows in by_unit.items():
-        target = ctx.inbox / "visits" / f"{unit_name}_走访记录_{ctx.local_date():%Y%m%d}.xlsx"
+        target = world.inbox / "visits" / f"{unit_name}_走访记录_{today:%Y%m%d}.xlsx"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(visit_workbook(rows))
-        import_visits(ctx, target)
-
-
-VISIT_HEADER = ("推荐单位", "项目编号", "项目名称", "走访日期", "走访人", "发现问题与建议")
-
-
-@functools.cache
-def _visit_template() -> tuple[bytes, str, str]:
-    """A unit's visit workbook as Excel would save it (one header row and a dated row), the
-    sheet's part name and the style index of its date cells; made once with openpyxl."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "走访记录"
-    ws.append(list(VISIT_HEADER))
-    ws.append(["", "", "", dt.date(2025, 1, 1), "", ""])
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    source = buffer.getvalue()
-    with zipfile.ZipFile(io.BytesIO(source)) as z:
-        sheet = worksheet_parts(z)["走访记录"]
-        xml = z.read(sheet).decode("utf-8")
-    style = re.search(r'<c r="D2"[^>]*?\bs="(\d+)"', xml)
-    return source, sheet, style.group(1) if style else ""
-
-
-def visit_workbook(rows: list[list[object]]) -> bytes:
-    """The .xlsx a recommending unit returns: the header and one row per visit.
-
-    openpyxl costs ~10 ms a workbook to build and save (254 files at 1,200 projects); the rows
-    go into a once-made workbook's sheet XML instead (`documents.zip_patch`).
-    """
-    source, sheet, date_style = _visit_template()
-    with zipfile.ZipFile(io.BytesIO(source)) as z:
-        xml = z.read(sheet).decode("utf-8")
-    lines = []
-    for r, values in enumerate([list(VISIT_HEADER), *rows], start=1):
-        cells = "".join(
-            _cell_xml(f"{chr(65 + c)}{r}", date_style if isinstance(v, dt.date) else "", v)
-            for c, v in enumerate(values)
-            if v not in (None, "")
-        )
-        lines.append(f'<row r="{r}">{cells}</row>')
-    data = f"<sheetData>{''.join(lines)}</sheetData>"
-    xml = re.sub(r"<sheetData>.*</sheetData>|<sheetData/>", lambda _: data, xml, flags=re.DOTALL)
-    xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:F{len(rows) + 1}"/>', xml)
-    return patched_zip(source, {sheet: xml.encode("utf-8")})
+        world.run_now("visits", "import", target)
+    for project in visited:
+        project.visited = True
 
 
 # ---------------------------------------------------------------------------------------------
 # 提交成果
 
 
-def _parts(plan: str, names: tuple[str, ...]) -> dict[str, str]:
+def _material(
+    world: World, project: Project, names: tuple[str, ...], when: dt.datetime, achieved: str
+) -> list[Path]:
+    """The files a unit forwards for a project's results, modified when they arrive."""
+    folder = world.inbox / "results" / f"{when.astimezone(SHANGHAI):%Y%m%d-%H%M}"
+    folder.mkdir(parents=True, exist_ok=True)
     suffix = {"成果报告": ".pdf", "过程材料": ".zip", "效益证明": ".pdf"}
-    return {n: f"{plan}_{n}{suffix[n]}" for n in names}
+    files = []
+    for name in names:
+        path = folder / f"{project.plan_number}_{name}{suffix[name]}"
+        path.write_bytes(f"{project.title}：{name}（演示）\n".encode())
+        files.append(path)
+    if achieved:
+        path = folder / f"{project.plan_number}_取得成效.txt"
+        path.write_text(achieved, encoding="utf-8")
+        files.append(path)
+    return [arrived(p, when) for p in files]
 
 
-def simulate_results(ctx: CampaignContext) -> None:
-    cal = ctx.calendar
-    if not ctx.is_due(cal.results_window_opens):
+def _results_of(world: World, project: Project, opens: dt.date, window: int) -> list[Path]:
+    """What this project's unit forwards by now and has not forwarded yet."""
+    cal, key = world.calendar, project.key
+    roll = fate(world.year, "results", key)
+    spread = int(fate(world.year, "results-day", key) * (window - 3))
+    on_day = _local(opens + dt.timedelta(days=1 + spread), 15)
+    files: list[Path] = []
+    if roll < 0.03:
+        if world.now >= _local(opens + dt.timedelta(days=5)):
+            world.run_now(
+                "results", "withdraw", project.plan_number,
+                "--reason", "项目单位生产线调整，无法完成攻关", "--by", "推荐单位联络员",
+            )  # fmt: skip
+            project.withdrawn = True
+    elif roll < 0.06:
+        late_at = cal.results_deadline + dt.timedelta(hours=6)
+        if world.now >= late_at and not project.submitted:
+            files += _material(world, project, REQUIRED_PARTS, late_at, ACHIEVED)
+    elif roll < 0.07:
+        pass  # never submits: closed at the deadline
+    elif roll < 0.11:
+        first = _local(opens + dt.timedelta(days=1 + spread // 2), 15)
+        second = first + dt.timedelta(days=5)
+        if not project.submitted and world.now >= first:
+            files += _material(world, project, REQUIRED_PARTS[:2], first, ACHIEVED)
+        if world.now >= second:
+            files += _material(world, project, REQUIRED_PARTS[2:], second, "")
+    elif not project.submitted and world.now >= on_day:
+        files += _material(world, project, REQUIRED_PARTS, on_day, ACHIEVED)
+    return files
+
+
+RESULT_LINE = re.compile(r"^(\S+-\d{4}-\d{4})：(.+)$", re.MULTILINE)
+
+
+def simulate_results(world: World, memory: Memory) -> None:
+    """The units forward their projects' result material; the staff take in what arrived by now
+    in one go (`qcamp results import`)."""
+    cal = world.calendar
+    if not world.is_due(cal.results_window_opens):
         return
     opens = cal.results_window_opens.astimezone(SHANGHAI).date()
     window = (cal.results_deadline.astimezone(SHANGHAI).date() - opens).days
-    with UnitOfWork() as uow:
-        apps = uow.session.execute(
-            select(orm.Application.id, orm.Application.plan_number)
-            .where(
-                orm.Application.campaign_id == ctx.campaign_id,
-                orm.Application.is_current.is_(True),
-                orm.Application.state == ProjectState.IN_PROGRESS.value,
-                orm.Application.plan_number.is_not(None),
-            )
-            .order_by(orm.Application.id)
-        ).all()
-        subs = set(
-            uow.session.scalars(
-                select(orm.ResultSubmission.application_id)
-                .join(orm.Application)
-                .where(orm.Application.campaign_id == ctx.campaign_id)
-            )
-        )
-    # What the units forward by now goes in as one batch (the same records and messages as
-    # one `submit_results` each, without a transaction per project).
-    batch: list[Submission] = []
-    for app_id, plan in apps:
-        roll = fate(ctx.year, "results", app_id)
-        spread = int(fate(ctx.year, "results-day", app_id) * (window - 3))
-        on_day = _local(opens + dt.timedelta(days=1 + spread), 15)
-        achieved = "攻关指标达到目标值，年节约成本约50万元"
-        if roll < 0.03:
-            if ctx.now >= _local(opens + dt.timedelta(days=5)):
-                withdraw(ctx, app_id, "项目单位生产线调整，无法完成攻关", "推荐单位联络员")
-        elif roll < 0.06:
-            late_at = cal.results_deadline + dt.timedelta(hours=6)
-            if ctx.now >= late_at and app_id not in subs:
-                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS), late_at, achieved))
-        elif roll < 0.07:
-            continue  # never submits: closed at the deadline
-        elif roll < 0.11:
-            first = _local(opens + dt.timedelta(days=1 + spread // 2), 15)
-            second = first + dt.timedelta(days=5)
-            if app_id not in subs and ctx.now >= first:
-                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS[:2]), first, achieved))
-            if ctx.now >= second:
-                batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS[2:]), second))
-        elif app_id not in subs and ctx.now >= on_day:
-            batch.append(Submission(app_id, _parts(plan, REQUIRED_PARTS), on_day, achieved))
-    submit_results_batch(ctx, batch)
+    files: list[Path] = []
+    sent: list[Project] = []
+    for project in memory.plan(world):
+        if project.withdrawn or project.results_closed:
+            continue
+        mine = _results_of(world, project, opens, window)
+        if mine:
+            files += mine
+            sent.append(project)
+    if not files:
+        return
+    printed = world.run_now("results", "import", *files)
+    by_number = {p.plan_number: p for p in sent}
+    for number, outcome in RESULT_LINE.findall(printed):
+        project = by_number.get(number)
+        if project is not None:
+            project.submitted = True
+            project.results_closed = project.results_closed or "尚缺" not in outcome
 
 
-def simulate_middle(ctx: CampaignContext, rng: random.Random) -> None:
-    """Everything the participants of stages 2-6 would have done by `ctx.now`."""
-    del rng  # behaviour is drawn per participant (see `fate`), not per tick
-    simulate_decisions(ctx)
-    simulate_attendance(ctx)
-    simulate_checkins(ctx)
-    simulate_visits(ctx)
-    simulate_results(ctx)
+def simulate_middle(world: World, memory: Memory) -> None:
+    """Everything the participants of stages 2-6 would have done by `world.now`."""
+    simulate_decisions(world)
+    simulate_attendance(world)
+    simulate_checkins(world, memory)
+    simulate_visits(world, memory)
+    simulate_results(world, memory)

@@ -38,7 +38,7 @@ def demo_run(
 
         url = request.getfixturevalue("pg_database")
         _truncate_all(url)
-    from deployments.demo import run_demo, summary_text
+    from simulation.demo import run_demo, summary_text
 
     lines: list[str] = []
     report = run_demo(2025, 36, out, seed=7, echo=lines.append, database_url=url)
@@ -90,3 +90,60 @@ def test_rerunning_a_date_already_done_changes_nothing(demo_run, prefect_api: No
         last = max(s.as_of for s in uow.repo.steps(uow.repo.campaign(2025).id))  # type: ignore[union-attr]
     annual_campaign(year=2025, as_of=last.isoformat())
     assert _counts() == before
+
+
+def test_demo_units_submit_results_once_and_are_told_once(demo_run) -> None:
+    """The simulated units forward each project's material once, whatever the ticks (moved from
+    the results stage's tests with the simulation)."""
+    with UnitOfWork() as uow:
+        submitted = list(uow.session.scalars(select(orm.ResultSubmission.application_id)))
+        states = dict(
+            uow.session.execute(
+                select(orm.Application.plan_number, orm.Application.state).where(
+                    orm.Application.plan_number.is_not(None)
+                )
+            ).all()
+        )
+        told = [
+            (n.event, n.period)
+            for n in uow.session.scalars(
+                select(orm.NotificationRecord).where(
+                    orm.NotificationRecord.event.in_(["results_receipt", "results_late"])
+                )
+            )
+        ]
+    assert submitted and len(submitted) == len(set(submitted))
+    assert len(told) == len(set(told))
+    complete = {p.rsplit(":", 1)[0] for e, p in told if p.endswith(":complete")}
+    submitted_states = {"results_submitted", "evaluated", "excellent", "published"}
+    assert complete == {p for p, s in states.items() if s in submitted_states}
+
+
+def test_demo_raises_and_dismisses_one_objection(demo_run) -> None:
+    with UnitOfWork() as uow:
+        objections = uow.session.scalars(select(orm.Objection)).all()
+    assert len(objections) == 1 and objections[0].outcome == "dismissed"
+
+
+def test_demo_participants_used_the_doors(demo_run) -> None:
+    """What the simulated participants handed in is in the inbox, as real people's files are:
+    the filled audit workbook, sign-in sheets, progress reports (modified when they arrived),
+    visit records and result material."""
+    report, summary, _lines = demo_run
+    inbox: Path = report.out_dir / "inbox"
+    assert list((inbox / "audit").glob("*_已填.xlsx"))
+    assert list((inbox / "training").glob("签到表_*_已签到.xlsx"))
+    assert list((inbox / "visits").glob("*_走访记录_*.xlsx"))
+    assert list((inbox / "results").rglob("*_成果报告.pdf"))
+    reports = list((inbox / "checkins").rglob("进度报告_*.xlsx"))
+    assert reports
+    with UnitOfWork() as uow:
+        received = set(
+            uow.session.scalars(
+                select(orm.CheckIn.submitted_at).where(orm.CheckIn.submitted_at.is_not(None))
+            )
+        )
+    arrived = {int(p.stat().st_mtime) for p in reports}
+    assert {int(r.timestamp()) for r in received} == arrived
+    # The closing summary is what `qcamp status` prints.
+    assert "通知：已发送" in summary and "数据库：" in summary

@@ -16,7 +16,6 @@ from services import promotion, publication, publicity
 from services.context import CampaignContext, StageReport
 from services.evaluation import confirm_excellent
 from services.experts import import_experts
-from simulation.late import simulate_late
 from storage import orm
 from storage.uow import UnitOfWork
 from tests.stages.conftest_late import (
@@ -151,21 +150,6 @@ def test_certificates_unique_and_one_per_participant_and_rerun_sends_nothing(
     promotion.plan_exchange_meeting(UnitOfWork(), ctx)
     assert _count(orm.NotificationRecord) == sent
     assert (before[1], before[2]) == (_count(orm.Certificate), _count(orm.StateChange))
-
-
-def test_simulation_raises_and_dismisses_one_objection(excellent_results: dt.date) -> None:
-    import random
-
-    start = excellent_results
-    _publicity("2025-09-30T10:00:00", start)
-    for as_of in ("2025-10-10T10:00:00", "2025-10-14T10:00:00", "2025-10-14T10:00:00"):
-        ctx = _ctx(as_of, start)
-        simulate_late(ctx, random.Random(1))
-    with UnitOfWork() as uow:
-        objections = uow.session.scalars(select(orm.Objection)).all()
-    assert len(objections) == 1 and objections[0].outcome == "dismissed"
-    _, outcome = _publicity("2025-10-14T10:00:00", start)
-    assert outcome.complete
 
 
 def test_certificates_without_pdf_when_switched_off(

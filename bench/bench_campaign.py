@@ -1,5 +1,10 @@
-"""Benchmark of the whole campaign (`python -m simulation`) with Prefect and the same domain work in plain
-Python without Prefect; prints wall time, peak memory and Prefect's overhead ratio.
+"""Benchmark of the whole campaign (`python -m simulation`) with Prefect and the same work without
+it; prints wall time, peak memory and Prefect's overhead ratio.
+
+The baseline ("plain") is the same demo with the staff running every stage as
+`qcamp run … --direct`: the stages' bodies with each step's own function, i.e. the service calls,
+and no Prefect API started (`flows.campaign.run_campaign_directly`); nothing is patched. Both
+modes must leave the same records: the benchmark stops if their counts differ.
 
     uv run python bench/bench_campaign.py                # 200 and 1,200 projects, both modes
     uv run python bench/bench_campaign.py --projects 200 # one size
@@ -23,62 +28,19 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _plain_prefect() -> None:
-    """Make flows and tasks plain function calls and artifacts no-ops: the same code path, no
-    orchestration, and no Prefect API started or waited for. Only for the benchmark's baseline."""
-    import prefect.artifacts
-    import prefect.context
-    from prefect.flows import Flow
-    from prefect.tasks import Task
-
-    import deployments.ephemeral_api
-    import simulation.demo
-
-    class _Done:
-        def __init__(self, value: object) -> None:
-            self.value = value
-
-        def result(self) -> object:
-            return self.value
-
-        def wait(self) -> None:
-            return None
-
-    Flow.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
-    Task.__call__ = lambda self, *a, **k: self.fn(*a, **k)  # type: ignore[method-assign]
-    Task.submit = lambda self, *a, **k: _Done(self.fn(*a, **k))  # type: ignore[method-assign]
-    Task.map = lambda self, *its, **k: [_Done(self.fn(*a)) for a in zip(*its, strict=True)]  # type: ignore[method-assign]
-
-    def _noop(*_a: object, **_k: object) -> None:
-        return None
-
-    for name in ("create_markdown_artifact", "create_table_artifact", "create_link_artifact"):
-        setattr(prefect.artifacts, name, _noop)
-    import flows.campaign
-    import flows.stage
-
-    flows.stage.create_markdown_artifact = _noop  # type: ignore[assignment]
-    flows.campaign.create_markdown_artifact = _noop  # type: ignore[assignment]
-    simulation.demo.start_temporary_api = lambda: None  # type: ignore[assignment]
-    # `qcamp run` (the staff's door the demo runs each day through) starts none either.
-    deployments.ephemeral_api.start_temporary_api = lambda: None  # type: ignore[assignment]
-    prefect.context.SyncClientContext.get_or_create = contextlib.nullcontext  # type: ignore[method-assign, assignment]
 
 
 def child(mode: str, projects: int, out: Path) -> None:
     from deployments.prefect_defaults import set_prefect_defaults
 
     set_prefect_defaults()  # as `qcamp` runs: quiet, no telemetry
-    if mode == "plain":
-        _plain_prefect()
     from simulation.demo import run_demo
 
     started = time.perf_counter()
-    report = run_demo(2025, projects, out, seed=2025, echo=lambda _s: None)
+    report = run_demo(2025, projects, out, seed=2025, echo=lambda _s: None, direct=mode == "plain")
     seconds = time.perf_counter() - started
     own = resource.getrusage(resource.RUSAGE_SELF)
     server = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -91,12 +53,24 @@ def child(mode: str, projects: int, out: Path) -> None:
                 "server_mb": server.ru_maxrss / 1024,
                 "own_cpu": own.ru_utime + own.ru_stime,
                 "server_cpu": server.ru_utime + server.ru_stime,
+                "records": record_counts(out / "demo.sqlite"),
             }
         )
     )
 
 
-def measure(mode: str, projects: int) -> dict[str, float]:
+COUNTED = ("applications", "state_changes", "stage_steps", "documents", "notification_records")
+
+
+def record_counts(database: Path) -> dict[str, int]:
+    """How many rows the run left in the tables both modes must fill alike."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}
+
+
+def measure(mode: str, projects: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="qcamp-bench-") as tmp:
         started = time.perf_counter()
         proc = subprocess.run(
@@ -126,6 +100,7 @@ def measure(mode: str, projects: int) -> dict[str, float]:
             "peak_mb": inner["own_mb"] + inner["server_mb"],
             "own_cpu": inner["own_cpu"],
             "server_cpu": inner["server_cpu"],
+            "records": inner["records"],
         }
 
 
@@ -146,10 +121,16 @@ def main() -> None:
     )
     for n in sizes:
         campaign: dict[str, list[float]] = {"prefect": [], "plain": []}
+        records: dict[str, dict[str, int]] = {}
         for _ in range(args.repeat):
             for mode in ("prefect", "plain"):
                 r = measure(mode, n)
                 campaign[mode].append(r["campaign"])
+                records.setdefault(mode, r["records"])
+                if r["records"] != records[mode] or r["records"] != records["prefect"]:
+                    raise SystemExit(
+                        f"两种模式留下的记录不同（{n}项）：{records['prefect']} 与 {r['records']}"
+                    )
                 print(
                     f"{n:>6} {mode:>8} {r['wall']:>10.1f} {r['campaign']:>11.1f} "
                     f"{r['peak_mb']:>12.0f} {r['own_cpu']:>10.1f} {r['server_cpu']:>10.1f}",

@@ -25,6 +25,12 @@ def demo(
     pdf: Annotated[
         bool, typer.Option("--pdf/--no-pdf", help="另用 LibreOffice 把荣誉证书转成 PDF（需已安装）")
     ] = False,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct", help="各阶段不经 Prefect 编排直接运行（qcamp run … --direct；基准对比用）"
+        ),
+    ] = False,
 ) -> None:
     """用模拟时钟和模拟数据完整运行一届质量攻关活动，生成全部文档。"""
     from simulation.demo import DemoError, run_demo, summary_text
@@ -33,7 +39,9 @@ def demo(
         fail("--projects 须为正整数。")
     out_dir = out or Path("out") / str(year)
     try:
-        report = run_demo(year, projects, out_dir, seed=seed, echo=typer.echo, pdf=pdf)
+        report = run_demo(
+            year, projects, out_dir, seed=seed, echo=typer.echo, pdf=pdf, direct=direct
+        )
     except DemoError as exc:
         fail(str(exc))
     typer.echo(summary_text(report))

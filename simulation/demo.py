@@ -129,16 +129,18 @@ def run_demo(
     echo: Callable[[str], object] = print,
     database_url: str | None = None,
     pdf: bool = False,
+    direct: bool = False,
 ) -> DemoReport:
     """The whole campaign; `database_url` (an empty database) replaces the demo's own SQLite;
-    `pdf` also converts the certificates to PDF where LibreOffice is installed."""
+    `pdf` also converts the certificates to PDF where LibreOffice is installed; `direct` has the
+    staff run the stages without Prefect (`qcamp run … --direct`: the benchmark's baseline)."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()
     database = prepare_environment(out_dir, database_url, pdf)
     # Prefect's temporary API takes a few seconds to start: it starts while the data is prepared.
-    api = start_temporary_api()
+    api = None if direct else start_temporary_api()
     try:
-        return _run(year, projects, out_dir, seed, echo, database, api, started)
+        return _run(year, projects, out_dir, seed, echo, database, api, started, direct)
     finally:
         if api is not None:
             api.stop()
@@ -179,6 +181,7 @@ def _run(
     database: str,
     api: TemporaryAPI | None,
     started: float,
+    direct: bool = False,
 ) -> DemoReport:
     # Prefect sets up its log handlers when first imported in full: here, so that they write to
     # this process's stderr, not to the output a door's run captures.
@@ -189,7 +192,7 @@ def _run(
         temporary_settings,
     )
 
-    world = World.open(year, out_dir)
+    world = World.open(year, out_dir, direct=direct)
     cast = _prepare(world, random.Random(seed), projects)
     cal = world.calendar
     ticks = demo_ticks(
@@ -236,14 +239,14 @@ def _run_ticks(
     from prefect.context import SyncClientContext
 
     # One API client for the whole simulated year (Prefect otherwise opens one per flow run).
-    with SyncClientContext.get_or_create():
+    with contextlib.nullcontext() if world.direct else SyncClientContext.get_or_create():
         for n, tick in enumerate(ticks, start=1):
             tick_started = time.perf_counter()
             world.now = tick
             early.simulate_submissions(world, cast.plan, cast.staging)
             middle.simulate_middle(world, cast.memory)
             late.simulate_late(world, random.Random(f"{seed}-{tick.isoformat()}-late"), cast.memory)
-            did = stages_done(world.run_now("run", "campaign"))
+            did = stages_done(world.run_stage("campaign"))
             echo(
                 f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"
                 f"（{time.perf_counter() - tick_started:.1f}秒）"

@@ -143,7 +143,7 @@ def simulate_decisions(world: World) -> None:
     if filled.exists():
         return
     if not audit_workbook(world).exists():
-        world.run_now("run", "audit")
+        world.run_stage("audit")
     wb = load_workbook(audit_workbook(world))
     ws = wb[AUDIT_SHEET]
     headers = [c.value for c in ws[HEADER_ROW]]

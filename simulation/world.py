@@ -127,18 +127,21 @@ class World:
     out_dir: Path
     qcamp: Qcamp
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(SHANGHAI))
+    direct: bool = (
+        False  # staff run the stages with `--direct` (no Prefect): the benchmark's baseline
+    )
     mailbox: Mailbox = field(init=False)
 
     def __post_init__(self) -> None:
         self.mailbox = Mailbox(self.out_dir / "outbox")
 
     @classmethod
-    def open(cls, year: int, out_dir: Path) -> World:
+    def open(cls, year: int, out_dir: Path, *, direct: bool = False) -> World:
         """The campaign as `qcamp status` tells it (this also opens it in the system)."""
         qcamp = Qcamp()
         status = json.loads(qcamp("status", "--year", year, "--json"))
         config = CampaignConfig.model_validate(status["config"])
-        return cls(year=year, config=config, out_dir=out_dir, qcamp=qcamp)
+        return cls(year=year, config=config, out_dir=out_dir, qcamp=qcamp, direct=direct)
 
     @property
     def calendar(self) -> CampaignCalendar:
@@ -177,3 +180,7 @@ class World:
     def run_now(self, *args: object) -> str:
         """`qcamp ARGS --year Y --as-of <now>`."""
         return self.qcamp(*args, "--year", self.year, "--as-of", self.at())
+
+    def run_stage(self, stage: str) -> str:
+        """`qcamp run STAGE --year Y --as-of <now>` (with `--direct` in a direct world)."""
+        return self.run_now("run", stage, *(["--direct"] if self.direct else []))

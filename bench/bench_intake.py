@@ -30,10 +30,11 @@ def main() -> None:
 
     from domain.calendar import SHANGHAI
     from services.context import open_campaign
+    from services.intake import intake_batch
+    from services.registry import import_past_results, import_units
     from simulation import early
     from storage.db import upgrade
-    from tasks.intake import intake_batch
-    from tasks.registry import import_past_results, import_units
+    from storage.uow import UnitOfWork
 
     upgrade()
     rng = random.Random(7)
@@ -43,7 +44,7 @@ def main() -> None:
         unit.resubmit_at = None
         unit.late = False
     units_xlsx, past_xlsx = early.write_registers(plan, tmp / "registers")
-    import_units(units_xlsx)
+    import_units(UnitOfWork(), units_xlsx)
     wb = Workbook()
     ws = wb.active
     ws.append(["年份", "项目名称", "单位", "摘要"])
@@ -54,7 +55,7 @@ def main() -> None:
         title, _o, _i = early._title(rng, chain)
         ws.append([rng.randint(2012, 2024), early._with_model(rng, title), f"天津历史单位{n}", ""])
     wb.save(tmp / "past.xlsx")
-    import_past_results(tmp / "past.xlsx")
+    import_past_results(UnitOfWork(), tmp / "past.xlsx")
     started, cpu = time.perf_counter(), time.process_time()
     early.prepare_batches(plan, tmp / "staging")
     written, written_cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -66,7 +67,9 @@ def main() -> None:
         folder = tmp / "staging" / unit.code / "v1"
         if not folder.exists():
             continue
-        result = intake_batch(ctx, unit.code, sorted(folder.iterdir()), received_at=when)
+        result = intake_batch(
+            UnitOfWork(), ctx, unit.code, sorted(folder.iterdir()), received_at=when
+        )
         accepted += result.batch.accepted
         returned += result.batch.returned
     took, took_cpu = time.perf_counter() - started, time.process_time() - cpu

@@ -28,11 +28,11 @@ def main(n: int) -> None:
     from flows.implementation import implementation_body
     from flows.results import results_body
     from flows.training import training_body
+    from services.audit import ApprovalDecision, record_approval_decisions
     from services.context import StageReport
     from storage.db import get_engine, upgrade
     from storage.orm import Base
     from storage.uow import UnitOfWork
-    from tasks.audit import ApprovalDecision, record_approval_decisions
     from tests.stages.factory import context, seed
 
     os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
@@ -40,11 +40,10 @@ def main(n: int) -> None:
     Base.metadata.create_all(get_engine())
     seed(n, n_units=40)
 
-    def timed(label: str, stage: str, as_of: str, body: Callable[..., None]) -> None:
+    def timed(label: str, stage: str, as_of: str, body: Callable[..., StageReport]) -> None:
         ctx = context(as_of)
-        outcome = StageReport(stage=stage, as_of=ctx.now)
         start, cpu = time.perf_counter(), time.process_time()
-        body(ctx, outcome)
+        outcome = body(ctx)
         took, cpu = time.perf_counter() - start, time.process_time() - cpu
         print(f"{label:<30} {took:6.1f} s（CPU {cpu:5.1f} s）  {'；'.join(outcome.done)[:80]}")
 
@@ -54,6 +53,7 @@ def main(n: int) -> None:
         with UnitOfWork() as uow:
             ids = [a.id for a in uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED])]
         record_approval_decisions(
+            UnitOfWork(),
             ctx,
             [ApprovalDecision(application_id=i, outcome="approve") for i in ids],
             "基准测试",
@@ -64,10 +64,8 @@ def main(n: int) -> None:
         timed("项目实施：6月进度报告请求", "implementation", "2025-07-01", implementation_body)
         timed("项目实施：逾期提醒+督办", "implementation", "2025-07-17", implementation_body)
         timed("跟踪服务：覆盖情况", "follow_up", "2025-07-01", follow_up_body)
-        # the results body returns its report
-        results = lambda ctx, outcome: outcome.done.extend(results_body(ctx).done)  # noqa: E731
-        timed("提交成果：T-14 提醒", "results", "2025-09-17 10:00", results)
-        timed("提交成果：截止关闭+汇总表", "results", "2025-10-01", results)
+        timed("提交成果：T-14 提醒", "results", "2025-09-17 10:00", results_body)
+        timed("提交成果：截止关闭+汇总表", "results", "2025-10-01", results_body)
 
 
 if __name__ == "__main__":

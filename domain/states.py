@@ -68,3 +68,14 @@ def check_transition(current: str, target: ProjectState) -> None:
     state = ProjectState(current)
     if target not in TRANSITIONS[state]:
         raise IllegalTransition(f"项目状态不能从“{state.label}”变为“{target.label}”")
+
+
+# Projects in the year's plan (立项): every state from approval on.
+APPROVED_STATES: frozenset[str] = frozenset(s.value for s in ProjectState) - {
+    S.SUBMITTED.value,
+    S.RETURNED.value,
+    S.ACCEPTED.value,
+    S.REJECTED.value,
+}
+# Projects recognised as excellent results (优秀成果), before and after publication.
+EXCELLENT_STATES: frozenset[str] = frozenset({S.EXCELLENT.value, S.PUBLISHED.value})

@@ -7,7 +7,8 @@ from prefect import flow
 
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
-from tasks.publicity import STAGE, post_public_notice, publish_results
+from services.publicity import STAGE
+from tasks.publicity import post_public_notice, publish_results
 
 
 def publicity_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:

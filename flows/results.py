@@ -9,7 +9,8 @@ from prefect import flow
 
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
-from tasks.results import STAGE, close_results, results_status, send_reminders
+from services.results import STAGE
+from tasks.results import close_results, results_status, send_reminders
 
 
 def results_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:

@@ -34,6 +34,8 @@ run_pytest() {
 
 "${UV[@]}" run --frozen ruff check .
 "${UV[@]}" run --frozen ruff format --check .
+echo "== 分层约定（import-linter）=="
+"${UV[@]}" run --frozen lint-imports --no-cache
 
 pg_ok=0
 ensure_postgres || pg_ok=1

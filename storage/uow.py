@@ -231,6 +231,17 @@ class CampaignRepository:
             query = query.where(orm.StageStep.stage == stage)
         return self.session.scalars(query.order_by(orm.StageStep.id)).all()
 
+    # messages ---------------------------------------------------------------------------------
+    def message_counts_by_status(self, campaign_id: int) -> dict[str, int]:
+        """How many of the campaign's messages are in each delivery status (sent, pending …)."""
+        record = orm.NotificationRecord
+        rows = self.session.execute(
+            select(record.status, func.count(record.id))
+            .where(record.campaign_id == campaign_id)
+            .group_by(record.status)
+        ).all()
+        return {status: n for status, n in rows}
+
     # documents --------------------------------------------------------------------------------
     def record_document(
         self, campaign_id: int, *, stage: str, kind: str, title: str, path: str

@@ -7,21 +7,11 @@ from __future__ import annotations
 from prefect import task
 from prefect.states import State
 
-from documents.inbox import BATCH_MARKER
 from services import application
 from services.application import UnitBatches
 from services.context import CampaignContext, StageReport
 from services.intake import IntakeResult
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "BATCH_MARKER",
-    "close_applications",
-    "find_inbox_batches",
-    "intake_unit_batches",
-    "publish_call",
-    "send_reminders",
-]
 
 RETRY_DELAYS = [2, 10]
 

@@ -3,35 +3,15 @@ of work and returns its report. The rules, queries and documents live behind the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from prefect import task
 
 from services import audit as service
 from services.audit import (
-    APPROVE,
-    REJECT,
-    ApprovalDecision,
     AuditDecisionForm,
     DecisionsReport,
-    suggestion,
 )
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "APPROVE",
-    "REJECT",
-    "ApprovalDecision",
-    "apply_decisions",
-    "pending_applications",
-    "publish_plan",
-    "record_approval_decisions",
-    "record_dashboard_decisions",
-    "remind_staff",
-    "suggestion",
-    "write_audit",
-]
 
 # Every service here is idempotent (a rerun completes what is missing and duplicates nothing),
 # so a database outage is worth a retry.
@@ -94,17 +74,3 @@ def publish_plan(ctx: CampaignContext) -> StageReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# For simulation/middle.py, which still calls these with the old signatures until it acts only
-# through the CLI and the dashboard form; remove them then.
-
-
-def pending_applications(ctx: CampaignContext) -> list[int]:
-    """Accepted applications that have no approval decision yet."""
-    return service.pending_applications(UnitOfWork(), ctx)
-
-
-def record_approval_decisions(
-    ctx: CampaignContext, decisions: Sequence[ApprovalDecision], decided_by: str, source: str
-) -> int:
-    """Store the decisions (all or none); returns how many were new."""
-    return service.record_approval_decisions(UnitOfWork(), ctx, decisions, decided_by, source)

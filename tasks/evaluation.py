@@ -3,37 +3,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from pathlib import Path
-
 from prefect import task
 
-from domain.evaluation import EvaluationError, split_list
-from services import evaluation, experts, panels, scores
+from services import evaluation, panels, scores
 from services.context import CampaignContext, StageReport
-from services.evaluation import panel_sheet_path, result_key
-from services.experts import ExpertImport
-from services.panels import write_panel_sheet
-from services.scores import ScoreImport, missing_scores
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "EvaluationError",
-    "aggregate_scores",
-    "apply_excellent_decisions",
-    "confirm_excellent",
-    "decline",
-    "draw_expert_panels",
-    "excellent_confirmed",
-    "import_experts",
-    "import_scores",
-    "missing_scores",
-    "panel_sheet_path",
-    "result_key",
-    "send_score_sheets",
-    "split_list",
-    "write_panel_sheet",
-]
 
 RETRIES = {"retries": 2, "retry_delay_seconds": [2, 10]}
 
@@ -63,41 +37,3 @@ def apply_excellent_decisions(ctx: CampaignContext) -> StageReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# The doors the demo's simulation (simulation/late.py) and deployments/demo.py still call with
-# their old signatures, until they act through the CLI (issue 14). Nothing else uses them.
-
-
-def import_experts(xlsx: Path | str) -> ExpertImport:
-    return experts.import_experts(UnitOfWork(), xlsx)
-
-
-def import_scores(ctx: CampaignContext, xlsx: Path | str) -> ScoreImport:
-    return scores.import_scores(UnitOfWork(), ctx, xlsx)
-
-
-def decline(ctx: CampaignContext, panel_key: str, expert_key: str, reason: str) -> str | None:
-    return panels.decline(UnitOfWork(), ctx, panel_key, expert_key, reason)
-
-
-def excellent_confirmed(ctx: CampaignContext) -> bool:
-    return evaluation.excellent_confirmed(UnitOfWork(), ctx)
-
-
-def confirm_excellent(
-    ctx: CampaignContext,
-    decided_by: str,
-    *,
-    source: str,
-    exclude: Iterable[str] = (),
-    include: Iterable[str] = (),
-    reason: str = "",
-) -> tuple[int, int]:
-    return evaluation.confirm_excellent(
-        UnitOfWork(),
-        ctx,
-        decided_by,
-        source=source,
-        exclude=exclude,
-        include=include,
-        reason=reason,
-    )

@@ -4,24 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 from prefect import task
 
-from domain.visits import VISITED_STATES, VisitImportError, VisitImportResult
 from services import follow_up as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "STAGE",
-    "VISITED_STATES",
-    "VisitImportError",
-    "VisitImportResult",
-    "coverage_report",
-    "follow_up_status",
-    "import_visits",
-]
 
 STAGE = service.STAGE
 
@@ -39,8 +27,3 @@ def coverage_report(ctx: CampaignContext, step: str, label: str, until: dt.date)
 
 def follow_up_status(ctx: CampaignContext) -> StageReport:
     return service.follow_up_status(UnitOfWork(), ctx)
-
-
-def import_visits(ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
-    """走访记录 from one workbook; all rows or none (`VisitImportError`)."""
-    return service.import_visits(UnitOfWork(), ctx, xlsx)

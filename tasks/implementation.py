@@ -4,27 +4,11 @@ returned progress reports (the CLI and the simulation call it)."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from pathlib import Path
-
 from prefect import task
 
-from domain.checkins import CheckinError, period_end, project_key
 from services import implementation as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "STAGE",
-    "CheckinError",
-    "chase_overdue",
-    "implementation_status",
-    "import_checkins",
-    "period_end",
-    "project_key",
-    "request_checkins",
-]
 
 STAGE = service.STAGE
 
@@ -53,11 +37,3 @@ def chase_overdue(ctx: CampaignContext, period: str) -> StageReport:
 
 def implementation_status(ctx: CampaignContext) -> StageReport:
     return service.implementation_status(UnitOfWork(), ctx)
-
-
-def import_checkins(
-    ctx: CampaignContext, paths: Sequence[Path], received_at: dt.datetime | None = None
-) -> tuple[int, int]:
-    """Returned progress reports; all files or none (`CheckinError`). Returns (on time, late)."""
-    result = service.import_checkins(UnitOfWork(), ctx, paths, received_at)
-    return result.on_time, result.late

@@ -4,33 +4,11 @@ report. Submissions and withdrawals are not tasks: they arrive through the CLI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from prefect import task
 
 from services import results
 from services.context import CampaignContext, StageReport
-from services.results import (
-    REQUIRED_PARTS,
-    STAGE,
-    ResultsError,
-    Submission,
-    SubmissionOutcome,
-)
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "REQUIRED_PARTS",
-    "STAGE",
-    "ResultsError",
-    "Submission",
-    "SubmissionOutcome",
-    "close_results",
-    "results_status",
-    "send_reminders",
-    "submit_results_batch",
-    "withdraw",
-]
 
 # Both steps are idempotent (a message is queued once per unit and day; the close is recorded
 # once), so a database or mail outage is worth a retry.
@@ -55,15 +33,3 @@ def results_status(ctx: CampaignContext) -> StageReport:
 
 
 # The simulated units' doors, until the simulation acts through the CLI.
-
-
-def submit_results_batch(
-    ctx: CampaignContext, submissions: Sequence[Submission]
-) -> list[SubmissionOutcome]:
-    """`services.results.submit_results_batch` in its own unit of work."""
-    return results.submit_results_batch(UnitOfWork(), ctx, submissions)
-
-
-def withdraw(ctx: CampaignContext, application: int | str, reason: str, by: str) -> None:
-    """`services.results.withdraw` in its own unit of work."""
-    results.withdraw(UnitOfWork(), ctx, application, reason, by)

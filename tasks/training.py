@@ -3,26 +3,13 @@ unit of work and returns its report. The rules, queries and documents live behin
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from services import training as service
 from services.context import CampaignContext, StageReport
-from services.training import AttendanceResult, SeatingReport
-from storage import orm
+from services.training import SeatingReport
 from storage.uow import UnitOfWork
-
-__all__ = [
-    "assign_and_invite",
-    "import_attendance",
-    "reinvite_absentees",
-    "sessions_of",
-    "store_sessions",
-    "training_status",
-    "write_rosters",
-]
 
 # Every service here is idempotent (one transaction each; a rerun completes what is missing and
 # duplicates nothing), so a database outage is worth a retry.
@@ -87,15 +74,3 @@ def training_status(ctx: CampaignContext) -> StageReport:
 
 
 # ---------------------------------------------------------------------------------------------
-# For simulation/middle.py, which still calls these with the old signatures until it acts only
-# through the CLI; remove them then.
-
-
-def import_attendance(ctx: CampaignContext, xlsx: Path) -> AttendanceResult:
-    """A marked sign-in sheet imported (see `services.training.import_attendance`)."""
-    return service.import_attendance(UnitOfWork(), ctx, xlsx)
-
-
-def sessions_of(uow: UnitOfWork, ctx: CampaignContext) -> list[orm.TrainingSession]:
-    """The campaign's 培训场次, inside the caller's unit of work."""
-    return uow.training.training_sessions(ctx.campaign_id)

@@ -95,3 +95,11 @@ class IntakeRepository(Repository):
             .where(orm.Application.batch_id == batch_id)
             .order_by(orm.Application.id)
         ).all()
+
+    def batch_statuses(self, campaign_id: int) -> list[tuple[int, str]]:
+        """(recommending unit id, status) of every batch received for the campaign."""
+        batch = orm.SubmissionBatch
+        rows = self.session.execute(
+            select(batch.recommending_unit_id, batch.status).where(batch.campaign_id == campaign_id)
+        ).all()
+        return [(unit, status) for unit, status in rows]

@@ -1,4 +1,4 @@
-"""Prefect's temporary local API (used when no `PREFECT_API_URL` is set, e.g. `qcamp demo`), with
+"""Prefect's temporary local API (used when no `PREFECT_API_URL` is set, e.g. `qcamp-demo`), with
 short retry waits when its SQLite database is momentarily busy.
 
 Why: Prefect's server on SQLite answers `503 Service Unavailable` when a write meets another

@@ -6,7 +6,7 @@ trigger on `qcamp.application.returned` and e.g. send a notification.
 
 Events are emitted only where a Prefect server is configured (`PREFECT_API_URL`: served
 deployments, workers, the test harness), because that is where automations live. With the
-temporary API of a one-off local run (`qcamp demo`, `qcamp run` without a server; see
+temporary API of a one-off local run (`qcamp-demo`, `qcamp run` without a server; see
 `deployments.ephemeral_api`) nothing can listen, and a simulated year's
 thousands of state changes would only load the throwaway server; there, and outside Prefect
 altogether, this does nothing (no error, no warning), so scripts and tests may call it freely.

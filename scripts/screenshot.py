@@ -3,7 +3,7 @@
     uv run python scripts/screenshot.py [--projects 20] [--output docs/dashboard.png]
 
 Starts a throwaway Prefect server (SQLite, in a temporary PREFECT_HOME) on a free port, runs the
-demo campaign against it (`qcamp demo`; if that fails, `annual_campaign` on a few dates), then
+demo campaign against it (`qcamp-demo`; if that fails, `annual_campaign` on a few dates), then
 opens the flow-run page of the last campaign run in headless Chromium (Debian's `chromium`) and
 saves the picture. Everything temporary is removed at the end.
 """
@@ -51,16 +51,15 @@ def wait_healthy(api_url: str, server: subprocess.Popen[bytes], timeout: float =
 
 
 def run_campaign(env: dict[str, str], year: int, projects: int, work: Path) -> None:
-    qcamp = Path(sys.executable).with_name("qcamp")
     demo = subprocess.run(
-        [str(qcamp), "demo", "--year", str(year), "--projects", str(projects)]
+        [sys.executable, "-m", "simulation", "--year", str(year), "--projects", str(projects)]
         + ["--out", str(work / "out" / str(year))],
         env=env,
         cwd=work,
     )
     if demo.returncode == 0:
         return
-    print("qcamp demo 未成功，改为直接运行 annual_campaign", file=sys.stderr)
+    print("演示未成功，改为直接运行 annual_campaign", file=sys.stderr)
     script = (
         "import sys\n"
         "from storage.db import upgrade\n"

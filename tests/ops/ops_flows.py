@@ -13,7 +13,7 @@ import os
 from prefect import flow, task
 
 from flows.events import emit_state_change
-from flows.stage import run_stage
+from flows.stage import StepRunner, orchestrated, run_stage
 from services.context import CampaignContext, StageReport
 from storage.settings import get_settings
 from storage.uow import UnitOfWork
@@ -53,7 +53,7 @@ def crash_once(step: str) -> None:
     raise RuntimeError(f"模拟故障：步骤 {step} 提交后中断")
 
 
-def flaky_body(ctx: CampaignContext) -> StageReport:
+def flaky_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> StageReport:
     outcome = StageReport.start(STAGE, ctx)
     for step in STEPS:
         commit_step(ctx, outcome, step)

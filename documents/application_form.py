@@ -1352,67 +1352,77 @@ def _promise_block(cell: _Cell, heading: str, body: str, stamp: str, date_text: 
     _para(cell, date_text, align=WD_ALIGN_PARAGRAPH.RIGHT)
 
 
-def _write_table_layout(doc: DocxDocument, form: ApplicationForm, *, blank: bool) -> None:
-    f = form
-    w = _MAIN_WIDTHS
-    _section_heading(doc, "一、基本信息")
-    t = _table(doc, w)
+def _full_row(t: Table, label: str, value: str) -> None:
+    """A row of 基本信息: the label, then its value across the rest of the row."""
+    cells = _row(t, _MAIN_WIDTHS)
+    _label_cell(cells[0], label)
+    _set_cell(_merge(cells, 1, 4), value)
 
-    def full(label: str, value: str) -> None:
+
+def _pair_row(t: Table, label1: str, value1: str, label2: str, value2: str) -> None:
+    """A row of 基本信息 holding two fields side by side."""
+    cells = _row(t, _MAIN_WIDTHS)
+    _label_cell(cells[0], label1)
+    _set_cell(_merge(cells, 1, 2), value1)
+    _label_cell(cells[3], label2)
+    _set_cell(cells[4], value2)
+
+
+def _contact_rows(t: Table, label: str, person: ContactPerson, *, full_details: bool) -> None:
+    """项目负责人/质量负责人: 姓名/电话 in one row, or 姓名/职务 and 电话/邮箱 in two."""
+    w = _MAIN_WIDTHS
+    if not full_details:  # the printed form asks 质量负责人 for 姓名/电话 only
         cells = _row(t, w)
         _label_cell(cells[0], label)
-        _set_cell(_merge(cells, 1, 4), value)
+        _label_cell(cells[1], "姓名")
+        _set_cell(cells[2], person.name)
+        _label_cell(cells[3], "电话")
+        _set_cell(cells[4], person.phone)
+        return
+    r1, r2 = _row(t, w), _row(t, w)
+    _label_cell(r1[0].merge(r2[0]), label)  # merged down two rows
+    for cells, (l1, v1, l2, v2) in (
+        (r1, ("姓名", person.name, "职务", person.position)),
+        (r2, ("电话", person.phone, "邮箱", person.email)),
+    ):
+        _label_cell(cells[1], l1)
+        _set_cell(cells[2], v1)
+        _label_cell(cells[3], l2)
+        _set_cell(cells[4], v2)
 
-    def pair(label1: str, value1: str, label2: str, value2: str) -> None:
-        cells = _row(t, w)
-        _label_cell(cells[0], label1)
-        _set_cell(_merge(cells, 1, 2), value1)
-        _label_cell(cells[3], label2)
-        _set_cell(cells[4], value2)
 
-    full("项目名称", f.title)
-    full("申报单位", f.applicant)
-    pair("统一社会信用代码", f.uscc, "所属区", f.district)
-    full("单位地址", f.address)
-    full("所属产业链", f.chain)
-    full("项目类型", _choice(PROJECT_TYPES, f.project_type, blank))
-    pair("是否联合申报", _choice(("是", "否"), f.joint, blank), "联合申报单位", f.joint_units)
-    full("推荐单位", f.recommending_unit)
+def _basic_info_section(doc: DocxDocument, f: ApplicationForm, *, blank: bool) -> None:
+    """一、基本信息: the unit, the project's classification, the dates and the two leads."""
+    _section_heading(doc, "一、基本信息")
+    t = _table(doc, _MAIN_WIDTHS)
+    _full_row(t, "项目名称", f.title)
+    _full_row(t, "申报单位", f.applicant)
+    _pair_row(t, "统一社会信用代码", f.uscc, "所属区", f.district)
+    _full_row(t, "单位地址", f.address)
+    _full_row(t, "所属产业链", f.chain)
+    _full_row(t, "项目类型", _choice(PROJECT_TYPES, f.project_type, blank))
+    _pair_row(
+        t, "是否联合申报", _choice(("是", "否"), f.joint, blank), "联合申报单位", f.joint_units
+    )
+    _full_row(t, "推荐单位", f.recommending_unit)
     period = (
         "      年    月  至      年    月"
         if blank
         else format_period(f.start_date, f.end_date, "cn")
     )
-    full("计划起止日期", period)
-
-    def contact(label: str, person: ContactPerson, *, full_details: bool) -> None:
-        if not full_details:  # the printed form asks 质量负责人 for 姓名/电话 only
-            cells = _row(t, w)
-            _label_cell(cells[0], label)
-            _label_cell(cells[1], "姓名")
-            _set_cell(cells[2], person.name)
-            _label_cell(cells[3], "电话")
-            _set_cell(cells[4], person.phone)
-            return
-        r1, r2 = _row(t, w), _row(t, w)
-        _label_cell(r1[0].merge(r2[0]), label)  # merged down two rows
-        for cells, (l1, v1, l2, v2) in (
-            (r1, ("姓名", person.name, "职务", person.position)),
-            (r2, ("电话", person.phone, "邮箱", person.email)),
-        ):
-            _label_cell(cells[1], l1)
-            _set_cell(cells[2], v1)
-            _label_cell(cells[3], l2)
-            _set_cell(cells[4], v2)
-
-    contact("项目负责人", f.project_lead, full_details=True)
+    _full_row(t, "计划起止日期", period)
+    _contact_rows(t, "项目负责人", f.project_lead, full_details=True)
     # A unit that also gives its quality lead's 职务/邮箱 adds the rows, as units do.
-    contact(
+    _contact_rows(
+        t,
         "质量负责人",
         f.quality_lead,
         full_details=bool(f.quality_lead.position or f.quality_lead.email),
     )
 
+
+def _members_section(doc: DocxDocument, f: ApplicationForm, *, blank: bool) -> None:
+    """二、项目组成员: one numbered row per member (six empty rows on the blank form)."""
     _section_heading(doc, "二、项目组成员")
     mt = _table(doc, _MEMBER_WIDTHS)
     head = _row(mt, _MEMBER_WIDTHS)
@@ -1427,20 +1437,24 @@ def _write_table_layout(doc: DocxDocument, form: ApplicationForm, *, blank: bool
         _set_cell(cells[2], member.title if member else "", align=WD_ALIGN_PARAGRAPH.CENTER)
         _set_cell(cells[3], member.role if member else "")
 
+
+def _long_text_rows(lt: Table, label: str, value: str, height: float = 4.0) -> None:
+    """A heading row, then a tall row for the text under it."""
+    cells = _row(lt, _LONG_WIDTHS)
+    _set_cell(_merge(cells, 0, 1), label, bold=True, fill=_LABEL_FILL)
+    cells = _row(lt, _LONG_WIDTHS, height)
+    merged = _set_cell(_merge(cells, 0, 1), value)
+    merged.vertical_alignment = WD_ALIGN_VERTICAL.TOP
+
+
+def _content_section(doc: DocxDocument, f: ApplicationForm) -> None:
+    """三、项目内容: 问题现状, 攻关目标, 主要措施或技术路线, 预期效益 and 已有基础."""
     _section_heading(doc, "三、项目内容")
     lt = _table(doc, _LONG_WIDTHS)
     lw = _LONG_WIDTHS
-
-    def long_rows(label: str, value: str, height: float = 4.0) -> None:
-        cells = _row(lt, lw)
-        _set_cell(_merge(cells, 0, 1), label, bold=True, fill=_LABEL_FILL)
-        cells = _row(lt, lw, height)
-        merged = _set_cell(_merge(cells, 0, 1), value)
-        merged.vertical_alignment = WD_ALIGN_VERTICAL.TOP
-
-    long_rows(_PROMISE_HINTS["problem"], f.problem)
-    long_rows(_PROMISE_HINTS["goal"], f.goal)
-    long_rows(_PROMISE_HINTS["measures"], f.measures, 6.0)
+    _long_text_rows(lt, _PROMISE_HINTS["problem"], f.problem)
+    _long_text_rows(lt, _PROMISE_HINTS["goal"], f.goal)
+    _long_text_rows(lt, _PROMISE_HINTS["measures"], f.measures, 6.0)
     cells = _row(lt, lw)
     _set_cell(_merge(cells, 0, 1), "预期效益", bold=True, fill=_LABEL_FILL)
     cells = _row(lt, lw)
@@ -1449,8 +1463,11 @@ def _write_table_layout(doc: DocxDocument, form: ApplicationForm, *, blank: bool
     cells = _row(lt, lw, 2.5)
     _label_cell(cells[0], "社会效益")
     _set_cell(cells[1], f.social_benefit)
-    long_rows(_PROMISE_HINTS["foundation"], f.foundation, 3.0)
+    _long_text_rows(lt, _PROMISE_HINTS["foundation"], f.foundation, 3.0)
 
+
+def _promise_section(doc: DocxDocument, f: ApplicationForm) -> None:
+    """四、承诺与推荐意见: the applicant's integrity promise and the recommending unit's opinion."""
     _section_heading(doc, "四、承诺与推荐意见")
     pt = _table(doc, (15.6,))
     cells = _row(pt, (15.6,), 5.0)
@@ -1465,6 +1482,14 @@ def _write_table_layout(doc: DocxDocument, form: ApplicationForm, *, blank: bool
     _promise_block(
         cells[0], "推荐单位意见", f.recommendation_opinion, "推荐单位（盖章）", "年    月    日"
     )
+
+
+def _write_table_layout(doc: DocxDocument, form: ApplicationForm, *, blank: bool) -> None:
+    """The official form: 基本信息, 项目组成员, 项目内容, then 承诺与推荐意见."""
+    _basic_info_section(doc, form, blank=blank)
+    _members_section(doc, form, blank=blank)
+    _content_section(doc, form)
+    _promise_section(doc, form)
 
 
 def _extra_details(person: ContactPerson) -> str:

@@ -160,48 +160,47 @@ _REQUIRED: tuple[tuple[str, Callable[[ApplicationForm], str], str], ...] = (
 )
 
 
-def check_form(
-    form: ApplicationForm,
-    *,
-    past_index: PastResultIndex | None,
-    threshold: float,
-    title_max_len: int = DEFAULT_MAX_LEN,
-) -> list[Finding]:
-    """All findings about one application form; `threshold` is the duplicate-similarity
-    threshold of the campaign (e.g. 0.75)."""
+def _missing_fields(form: ApplicationForm) -> list[Finding]:
+    """MISSING_FIELD for each required field left empty, in the order of the form."""
+    return [_missing(label, how) for label, get, how in _REQUIRED if not compact(get(form))]
+
+
+def _uscc_findings(form: ApplicationForm) -> list[Finding]:
+    """A 统一社会信用代码 that is not valid, or not registered in Tianjin."""
+    if not compact(form.uscc):
+        return []
+    error = validate_uscc(form.uscc)
+    if error is not None:
+        return [
+            Finding(
+                code=USCC_INVALID,
+                severity=Severity.ERROR,
+                field="统一社会信用代码",
+                message=error,
+                detail={"value": normalize_uscc(form.uscc)},
+            )
+        ]
+    if is_tianjin(form.uscc):
+        return []
+    code = normalize_uscc(form.uscc)
+    return [
+        Finding(
+            code=NOT_REGISTERED_IN_TIANJIN,
+            severity=Severity.WARNING,
+            field="统一社会信用代码",
+            message=(
+                f"统一社会信用代码“{code}”第3-8位登记机关行政区划码为“{code[2:8]}”，"
+                "不是天津市（应以12开头）。申报单位须在天津市注册；如为经主管部门认定的"
+                "行业质量组织，请在推荐意见中说明，否则请核对代码或更换申报主体"
+            ),
+            detail={"division": code[2:8]},
+        )
+    ]
+
+
+def _district_and_type_findings(form: ApplicationForm) -> list[Finding]:
+    """A 所属区 that is not a Tianjin district, or a 项目类型 outside the prescribed types."""
     findings: list[Finding] = []
-    for label, get, how in _REQUIRED:
-        if not compact(get(form)):
-            findings.append(_missing(label, how))
-
-    if compact(form.uscc):
-        error = validate_uscc(form.uscc)
-        if error is not None:
-            findings.append(
-                Finding(
-                    code=USCC_INVALID,
-                    severity=Severity.ERROR,
-                    field="统一社会信用代码",
-                    message=error,
-                    detail={"value": normalize_uscc(form.uscc)},
-                )
-            )
-        elif not is_tianjin(form.uscc):
-            code = normalize_uscc(form.uscc)
-            findings.append(
-                Finding(
-                    code=NOT_REGISTERED_IN_TIANJIN,
-                    severity=Severity.WARNING,
-                    field="统一社会信用代码",
-                    message=(
-                        f"统一社会信用代码“{code}”第3-8位登记机关行政区划码为“{code[2:8]}”，"
-                        "不是天津市（应以12开头）。申报单位须在天津市注册；如为经主管部门认定的"
-                        "行业质量组织，请在推荐意见中说明，否则请核对代码或更换申报主体"
-                    ),
-                    detail={"division": code[2:8]},
-                )
-            )
-
     if compact(form.district) and normalize_district(form.district) is None:
         findings.append(
             _invalid(
@@ -220,94 +219,133 @@ def check_form(
                 form.project_type.strip(),
             )
         )
+    return findings
 
-    joint = normalize_joint(form.joint)
-    joint_units = form.joint_units.strip()
+
+def _joint_application_findings(
+    form: ApplicationForm, joint: bool | None, joint_units: str
+) -> list[Finding]:
+    """是否联合申报 not 是/否, or at odds with 联合申报单位."""
     if compact(form.joint) and joint is None:
-        findings.append(
+        return [
             _invalid(
                 "是否联合申报",
                 f"“是否联合申报”填写为“{form.joint.strip()}”，请填写“是”或“否”",
                 form.joint.strip(),
             )
-        )
-    elif joint is None and joint_units:
-        findings.append(
+        ]
+    if joint is None and joint_units:
+        return [
             _invalid(
                 "是否联合申报",
                 f"已填写联合申报单位“{joint_units}”，但“是否联合申报”未填写，"
                 "请填写“是”；如不是联合申报，请删去联合申报单位",
                 "",
             )
-        )
-    elif joint is True and not joint_units:
-        findings.append(
+        ]
+    if joint is True and not joint_units:
+        return [
             _invalid(
                 "联合申报单位",
                 "“是否联合申报”为“是”，但“联合申报单位”未填写，"
                 "请填写各联合申报单位全称；如不是联合申报，请将“是否联合申报”改为“否”",
                 "",
             )
-        )
+        ]
+    return []
 
-    findings.extend(
-        check_title(form.title, form.applicant, form.joint_units, max_len=title_max_len)
-    )
 
-    if past_index is not None and compact(form.title):
-        text = "\n".join(t for t in (form.problem, form.goal) if t.strip())
-        for match in past_index.match(form.title, text, threshold=threshold):
-            past = match.past
-            sim = round(match.similarity, 2)
-            unit = f"（{past.unit}）" if past.unit else ""
-            findings.append(
-                Finding(
-                    code=DUPLICATE_PAST_RESULT,
-                    severity=Severity.ERROR,
-                    field="项目名称",
-                    message=(
-                        f"项目与{past.year}年优秀成果“{past.title}”{unit}高度相似"
-                        f"（相似度{sim:.2f}），疑似雷同。历年优秀成果不得重复申报；如确为新的攻关"
-                        "课题，请在项目名称、问题现状和攻关目标中写明与该成果不同的攻关对象或指标"
-                    ),
-                    detail={
-                        "matched_title": past.title,
-                        "year": past.year,
-                        "unit": past.unit,
-                        "similarity": sim,
-                    },
-                )
-            )
-
-    chain = normalize_chain(form.chain)
-    if compact(form.chain) and chain not in FOCUS_CHAINS:
-        shown = form.chain.strip()
-        hint = (
-            ""
-            if chain == OTHER_CHAIN
-            else "；如属重点产业链，请按规范名称填写（如“高端装备”“集成电路”“生物医药”）"
-        )
+def _past_result_duplicates(
+    form: ApplicationForm, past_index: PastResultIndex | None, threshold: float
+) -> list[Finding]:
+    """DUPLICATE_PAST_RESULT for each past excellent result the project nearly repeats."""
+    if past_index is None or not compact(form.title):
+        return []
+    findings: list[Finding] = []
+    text = "\n".join(t for t in (form.problem, form.goal) if t.strip())
+    for match in past_index.match(form.title, text, threshold=threshold):
+        past = match.past
+        sim = round(match.similarity, 2)
+        unit = f"（{past.unit}）" if past.unit else ""
         findings.append(
             Finding(
-                code=OUT_OF_FOCUS_AREA,
-                severity=Severity.INFO,
-                field="所属产业链",
-                message=f"所属产业链“{shown}”不在本年度重点支持的产业链范围内，不影响申报{hint}",
-                detail={"chain": shown},
-            )
-        )
-
-    if joint is True and joint_units:
-        findings.append(
-            Finding(
-                code=JOINT_PRIORITY,
-                severity=Severity.INFO,
-                field="是否联合申报",
-                message=f"联合申报项目（联合申报单位：{joint_units}），按工作方案优先推荐",
-                detail={"joint_units": joint_units},
+                code=DUPLICATE_PAST_RESULT,
+                severity=Severity.ERROR,
+                field="项目名称",
+                message=(
+                    f"项目与{past.year}年优秀成果“{past.title}”{unit}高度相似"
+                    f"（相似度{sim:.2f}），疑似雷同。历年优秀成果不得重复申报；如确为新的攻关"
+                    "课题，请在项目名称、问题现状和攻关目标中写明与该成果不同的攻关对象或指标"
+                ),
+                detail={
+                    "matched_title": past.title,
+                    "year": past.year,
+                    "unit": past.unit,
+                    "similarity": sim,
+                },
             )
         )
     return findings
+
+
+def _focus_area_findings(form: ApplicationForm) -> list[Finding]:
+    """OUT_OF_FOCUS_AREA (info) when the 所属产业链 is not one of this year's focus chains."""
+    chain = normalize_chain(form.chain)
+    if not compact(form.chain) or chain in FOCUS_CHAINS:
+        return []
+    shown = form.chain.strip()
+    hint = (
+        ""
+        if chain == OTHER_CHAIN
+        else "；如属重点产业链，请按规范名称填写（如“高端装备”“集成电路”“生物医药”）"
+    )
+    return [
+        Finding(
+            code=OUT_OF_FOCUS_AREA,
+            severity=Severity.INFO,
+            field="所属产业链",
+            message=f"所属产业链“{shown}”不在本年度重点支持的产业链范围内，不影响申报{hint}",
+            detail={"chain": shown},
+        )
+    ]
+
+
+def _joint_priority(joint: bool | None, joint_units: str) -> list[Finding]:
+    """JOINT_PRIORITY (info): joint applications are recommended first under the plan."""
+    if joint is not True or not joint_units:
+        return []
+    return [
+        Finding(
+            code=JOINT_PRIORITY,
+            severity=Severity.INFO,
+            field="是否联合申报",
+            message=f"联合申报项目（联合申报单位：{joint_units}），按工作方案优先推荐",
+            detail={"joint_units": joint_units},
+        )
+    ]
+
+
+def check_form(
+    form: ApplicationForm,
+    *,
+    past_index: PastResultIndex | None,
+    threshold: float,
+    title_max_len: int = DEFAULT_MAX_LEN,
+) -> list[Finding]:
+    """All findings about one application form; `threshold` is the duplicate-similarity
+    threshold of the campaign (e.g. 0.75)."""
+    joint = normalize_joint(form.joint)
+    joint_units = form.joint_units.strip()
+    return [
+        *_missing_fields(form),
+        *_uscc_findings(form),
+        *_district_and_type_findings(form),
+        *_joint_application_findings(form, joint, joint_units),
+        *check_title(form.title, form.applicant, form.joint_units, max_len=title_max_len),
+        *_past_result_duplicates(form, past_index, threshold),
+        *_focus_area_findings(form),
+        *_joint_priority(joint, joint_units),
+    ]
 
 
 # --- forms against the summary table --------------------------------------------------------------

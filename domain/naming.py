@@ -445,6 +445,110 @@ def _finding(message: str, rule: str, **detail: str | int) -> Finding:
     )
 
 
+def _unit_name_findings(text: str, applicant: str, joint_units: str) -> list[Finding]:
+    """The applicant's or a joint unit's name in the title (the longest variant, once per unit)."""
+    findings: list[Finding] = []
+    for unit in [applicant, *split_units(joint_units)]:
+        variant = next((v for v in unit_name_variants(unit) if v in text), None)
+        if variant is not None:
+            findings.append(
+                _finding(
+                    f"项目名称不应包含单位名称“{variant}”，请删去单位名称，{_FORMAT_HINT}",
+                    "unit_name",
+                    unit=variant,
+                )
+            )
+    return findings
+
+
+def _framing_findings(text: str) -> list[Finding]:
+    """A "关于…/浅谈/研究报告/论…" framing, as in official letters or papers."""
+    framing = next((p for p in _FRAMING_PREFIXES if text.startswith(p)), None)
+    if framing is None:
+        framing = next((p for p in _FRAMING_ANYWHERE if p in text), None)
+    if framing is None and text.startswith("论") and not text.startswith(("论证", "论坛")):
+        framing = "论"
+    if framing is None:
+        return []
+    return [
+        _finding(
+            f"项目名称不应采用“{framing}……”这类公文或论文式表述，"
+            f"请直接写明攻关对象和要改进的特性，{_FORMAT_HINT}",
+            "framing",
+            word=framing,
+        )
+    ]
+
+
+def _slogan_findings(text: str) -> list[Finding]:
+    """Slogans ("打造", "一流", "新台阶" …) in the title."""
+    slogans = [s for s in _SLOGANS if s in text]
+    if not slogans:
+        return []
+    shown = "”“".join(slogans)
+    return [
+        _finding(
+            f"项目名称不应使用口号式用语“{shown}”，请改为平实、具体的表述，{_FORMAT_HINT}",
+            "slogan",
+            words="、".join(slogans),
+        )
+    ]
+
+
+def _punctuation_findings(text: str) -> list[Finding]:
+    """Punctuation in the title, other than inside a model number or specification."""
+    marks = _punctuation(text)
+    if not marks:
+        return []
+    shown = "".join(f"「{m}」" for m in marks)
+    return [
+        _finding(
+            f"项目名称不应使用标点符号{shown}，请删去标点，写成一个简洁的短语；"
+            "型号规格可保留连字符或括号，如“XK-200型”“（Φ50）”",
+            "punctuation",
+            marks="".join(marks),
+        )
+    ]
+
+
+def _length_findings(text: str, max_len: int, min_len: int) -> list[Finding]:
+    """A title longer than `max_len` or shorter than `min_len` characters."""
+    length = len(text)
+    if length > max_len:
+        return [
+            _finding(
+                f"项目名称共{length}个字，超过{max_len}个字的上限，请精简，只保留攻关对象和目标特性，"
+                "删去背景、手段和修饰语",
+                "too_long",
+                length=length,
+                limit=max_len,
+            )
+        ]
+    if length < min_len:
+        return [
+            _finding(
+                f"项目名称仅{length}个字，过于简略，请写明具体的攻关对象和要改进的特性，{_FORMAT_HINT}",
+                "too_short",
+                length=length,
+                limit=min_len,
+            )
+        ]
+    return []
+
+
+def _vagueness_findings(text: str, min_len: int) -> list[Finding]:
+    """A title of full length that still names no concrete object (product, process, device)."""
+    if len(text) < min_len or len(_concrete_part(text)) >= 2:
+        return []
+    return [
+        _finding(
+            f"项目名称“{text}”过于笼统，没有具体的攻关对象，请写明针对哪种产品、工序、"
+            f"设备或服务环节，{_FORMAT_HINT}",
+            "vague",
+        )
+    ]
+
+
 def check_title(
     title: str,
     applicant: str = "",
@@ -458,85 +562,11 @@ def check_title(
     text = re.sub(r"\s+", "", _nfkc(title))
     if not text:
         return []
-    findings: list[Finding] = []
-
-    for unit in [applicant, *split_units(joint_units)]:
-        for variant in unit_name_variants(unit):
-            if variant in text:
-                findings.append(
-                    _finding(
-                        f"项目名称不应包含单位名称“{variant}”，请删去单位名称，{_FORMAT_HINT}",
-                        "unit_name",
-                        unit=variant,
-                    )
-                )
-                break
-
-    framing = next((p for p in _FRAMING_PREFIXES if text.startswith(p)), None)
-    if framing is None:
-        framing = next((p for p in _FRAMING_ANYWHERE if p in text), None)
-    if framing is None and text.startswith("论") and not text.startswith(("论证", "论坛")):
-        framing = "论"
-    if framing is not None:
-        findings.append(
-            _finding(
-                f"项目名称不应采用“{framing}……”这类公文或论文式表述，"
-                f"请直接写明攻关对象和要改进的特性，{_FORMAT_HINT}",
-                "framing",
-                word=framing,
-            )
-        )
-
-    slogans = [s for s in _SLOGANS if s in text]
-    if slogans:
-        shown = "”“".join(slogans)
-        findings.append(
-            _finding(
-                f"项目名称不应使用口号式用语“{shown}”，请改为平实、具体的表述，{_FORMAT_HINT}",
-                "slogan",
-                words="、".join(slogans),
-            )
-        )
-
-    marks = _punctuation(text)
-    if marks:
-        shown = "".join(f"「{m}」" for m in marks)
-        findings.append(
-            _finding(
-                f"项目名称不应使用标点符号{shown}，请删去标点，写成一个简洁的短语；"
-                "型号规格可保留连字符或括号，如“XK-200型”“（Φ50）”",
-                "punctuation",
-                marks="".join(marks),
-            )
-        )
-
-    length = len(text)
-    if length > max_len:
-        findings.append(
-            _finding(
-                f"项目名称共{length}个字，超过{max_len}个字的上限，请精简，只保留攻关对象和目标特性，"
-                "删去背景、手段和修饰语",
-                "too_long",
-                length=length,
-                limit=max_len,
-            )
-        )
-    elif length < min_len:
-        findings.append(
-            _finding(
-                f"项目名称仅{length}个字，过于简略，请写明具体的攻关对象和要改进的特性，{_FORMAT_HINT}",
-                "too_short",
-                length=length,
-                limit=min_len,
-            )
-        )
-
-    if length >= min_len and len(_concrete_part(text)) < 2:
-        findings.append(
-            _finding(
-                f"项目名称“{text}”过于笼统，没有具体的攻关对象，请写明针对哪种产品、工序、"
-                f"设备或服务环节，{_FORMAT_HINT}",
-                "vague",
-            )
-        )
-    return findings
+    return [
+        *_unit_name_findings(text, applicant, joint_units),
+        *_framing_findings(text),
+        *_slogan_findings(text),
+        *_punctuation_findings(text),
+        *_length_findings(text, max_len, min_len),
+        *_vagueness_findings(text, min_len),
+    ]

@@ -147,3 +147,28 @@ def test_demo_participants_used_the_doors(demo_run) -> None:
     assert {int(r.timestamp()) for r in received} == arrived
     # The closing summary is what `qcamp status` prints.
     assert "通知：已发送" in summary and "数据库：" in summary
+
+
+def test_the_same_year_without_prefect_leaves_the_same_records(demo_run, tmp_path: Path) -> None:
+    """`qcamp run … --direct` (the benchmark's baseline; a day's work while Prefect is down) runs
+    the same stage bodies with each step's service call: the same year leaves the same rows."""
+    from simulation.demo import run_demo
+
+    with_prefect = _counts()
+    saved = dict(os.environ)
+    try:
+        run_demo(
+            2025,
+            36,
+            tmp_path / "2025",
+            seed=7,
+            echo=lambda _line: None,
+            database_url=f"sqlite:///{tmp_path / 'direct.sqlite'}",
+            direct=True,
+        )
+        without = _counts()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert without == with_prefect
+    assert without["notification_records"] > 0 and without["documents"] > 0

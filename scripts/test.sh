@@ -18,6 +18,21 @@ ensure_postgres() {
   return 1
 }
 
+# What the document tests need: LibreOffice (Word/Excel to PDF), CJK fonts, poppler (PDF pages).
+ensure_document_tools() {
+  if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then return 0; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "缺少 LibreOffice / poppler，且本机没有 apt-get：请手动安装 libreoffice、poppler-utils。" >&2
+    return 1
+  fi
+  echo "正在安装 LibreOffice、中文字体和 poppler（文档测试需要，仅首次）……" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk poppler-utils >&2
+}
+
 run_pytest() {
   local label="$1"; shift
   echo "== 测试（${label}）=="
@@ -36,6 +51,11 @@ run_pytest() {
 "${UV[@]}" run --frozen ruff format --check .
 echo "== 分层约定（import-linter）=="
 "${UV[@]}" run --frozen lint-imports --no-cache
+
+if ! ensure_document_tools && [ "${CI:-}" = "true" ]; then
+  echo "CI 中文档测试不可跳过：LibreOffice / poppler 安装失败。" >&2
+  exit 1
+fi
 
 pg_ok=0
 ensure_postgres || pg_ok=1

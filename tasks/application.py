@@ -12,8 +12,7 @@ from services.application import UnitBatches
 from services.context import CampaignContext, StageReport
 from services.intake import IntakeResult
 from storage.uow import UnitOfWork
-
-RETRY_DELAYS = [2, 10]
+from tasks.retry import OUTAGE_RETRIES
 
 
 def not_bad_input(task: object, task_run: object, state: State) -> bool:
@@ -31,8 +30,7 @@ def not_bad_input(task: object, task_run: object, state: State) -> bool:
 @task(
     name="publish-call",
     task_run_name="call-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def publish_call(ctx: CampaignContext) -> StageReport:
     """征集通知: the blank forms, sent to every registered recommending unit, once."""
@@ -42,8 +40,7 @@ def publish_call(ctx: CampaignContext) -> StageReport:
 @task(
     name="application-reminders",
     task_run_name="reminders-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def send_reminders(ctx: CampaignContext) -> StageReport:
     """申报截止前提醒 to the units that still owe a batch."""
@@ -53,8 +50,7 @@ def send_reminders(ctx: CampaignContext) -> StageReport:
 @task(
     name="inbox-batches",
     task_run_name="inbox-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def find_inbox_batches(ctx: CampaignContext) -> dict[str, UnitBatches]:
     """The batches waiting in the inbox, by unit, in the order they arrived."""
@@ -64,8 +60,7 @@ def find_inbox_batches(ctx: CampaignContext) -> dict[str, UnitBatches]:
 @task(
     name="intake",
     task_run_name="intake-{unit_code}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
     retry_condition_fn=not_bad_input,
 )
 def intake_unit_batches(
@@ -78,8 +73,7 @@ def intake_unit_batches(
 @task(
     name="close-applications",
     task_run_name="close-applications-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def close_applications(ctx: CampaignContext) -> StageReport:
     """After the deadline: the merged 立项申报汇总表 of every accepted application, once."""

@@ -12,17 +12,16 @@ from services.audit import (
 )
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 # Every service here is idempotent (a rerun completes what is missing and duplicates nothing),
 # so a database outage is worth a retry.
-RETRY_DELAYS = [2, 10]
 
 
 @task(
     name="audit-workbook",
     task_run_name="audit-workbook-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def write_audit(ctx: CampaignContext) -> StageReport:
     """立项审核表 of every accepted application, once."""
@@ -32,8 +31,7 @@ def write_audit(ctx: CampaignContext) -> StageReport:
 @task(
     name="audit-dashboard-decisions",
     task_run_name="audit-dashboard-decisions-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def record_dashboard_decisions(ctx: CampaignContext, form: AuditDecisionForm) -> StageReport:
     """The decisions the staff submitted on the dashboard form."""
@@ -43,8 +41,7 @@ def record_dashboard_decisions(ctx: CampaignContext, form: AuditDecisionForm) ->
 @task(
     name="audit-remind-staff",
     task_run_name="audit-remind-staff-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def remind_staff(ctx: CampaignContext, pending: int) -> StageReport:
     """The dashboard form timed out: the staff reminded (once a day)."""
@@ -54,8 +51,7 @@ def remind_staff(ctx: CampaignContext, pending: int) -> StageReport:
 @task(
     name="apply-decisions",
     task_run_name="apply-decisions-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def apply_decisions(ctx: CampaignContext) -> DecisionsReport:
     """When every accepted application is decided: approve / reject them, number the plan."""
@@ -65,8 +61,7 @@ def apply_decisions(ctx: CampaignContext) -> DecisionsReport:
 @task(
     name="publish-plan",
     task_run_name="publish-plan-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def publish_plan(ctx: CampaignContext) -> StageReport:
     """项目计划 (xlsx + docx notice), approved → in progress, every unit told; once."""

@@ -10,6 +10,7 @@ from prefect import task
 from services import follow_up as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 STAGE = service.STAGE
 
@@ -17,8 +18,7 @@ STAGE = service.STAGE
 @task(
     name="visit-coverage",
     task_run_name="visit-coverage-{label}",
-    retries=2,
-    retry_delay_seconds=[2, 10],
+    **OUTAGE_RETRIES,
 )
 def coverage_report(ctx: CampaignContext, step: str, label: str, until: dt.date) -> StageReport:
     """The coverage report as of `until`, once per step (a rerun writes it again)."""

@@ -9,6 +9,7 @@ from prefect import task
 from services import implementation as service
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 STAGE = service.STAGE
 
@@ -16,8 +17,7 @@ STAGE = service.STAGE
 @task(
     name="checkin-requests",
     task_run_name="checkin-requests-{period}",
-    retries=2,
-    retry_delay_seconds=[2, 10],
+    **OUTAGE_RETRIES,
 )
 def request_checkins(ctx: CampaignContext, period: str) -> StageReport:
     """The period's requests, once (a rerun after a failure sends what is missing)."""
@@ -27,8 +27,7 @@ def request_checkins(ctx: CampaignContext, period: str) -> StageReport:
 @task(
     name="checkin-overdue",
     task_run_name="checkin-overdue-{period}",
-    retries=2,
-    retry_delay_seconds=[2, 10],
+    **OUTAGE_RETRIES,
 )
 def chase_overdue(ctx: CampaignContext, period: str) -> StageReport:
     """Reminders, then escalation, for the period's overdue reports (each message once)."""

@@ -7,6 +7,7 @@ from prefect import task
 from services import promotion
 from services.context import CampaignContext, StageReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 STAGE = promotion.STAGE
 
@@ -15,8 +16,7 @@ STAGE = promotion.STAGE
 @task(
     name="exchange-meeting",
     task_run_name="exchange-meeting-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=[2, 10],
+    **OUTAGE_RETRIES,
 )
 def plan_exchange_meeting(ctx: CampaignContext) -> StageReport:
     """Once, after publication: the agenda and the invitations."""

@@ -10,20 +10,20 @@ from services import publication, publicity
 from services.context import CampaignContext, StageReport
 from services.publicity import NoticePeriod, NoticeReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 # Both steps are idempotent (the notice is posted once; a publication stopped after its first
 # transaction is finished by the next run, and messages are queued once), so a database or
 # mail outage is worth a retry.
-RETRIES = {"retries": 2, "retry_delay_seconds": [2, 10]}
 
 
-@task(name="public-notice", task_run_name="public-notice-{ctx.year}", **RETRIES)
+@task(name="public-notice", task_run_name="public-notice-{ctx.year}", **OUTAGE_RETRIES)
 def post_public_notice(ctx: CampaignContext) -> NoticeReport:
     """Once: the 公示 of the proposed excellent results; the report carries its period."""
     return publicity.post_public_notice(UnitOfWork(), ctx)
 
 
-@task(name="publish-results", task_run_name="publish-{ctx.year}", **RETRIES)
+@task(name="publish-results", task_run_name="publish-{ctx.year}", **OUTAGE_RETRIES)
 def publish_results(ctx: CampaignContext, notice: NoticePeriod) -> StageReport:
     """At the end of the period, once no objection is open: the publication and certificates."""
     return publication.publish_results(UnitOfWork(), ctx, notice)

@@ -10,17 +10,16 @@ from services import training as service
 from services.context import CampaignContext, StageReport
 from services.training import SeatingReport
 from storage.uow import UnitOfWork
+from tasks.retry import OUTAGE_RETRIES
 
 # Every service here is idempotent (one transaction each; a rerun completes what is missing and
 # duplicates nothing), so a database outage is worth a retry.
-RETRY_DELAYS = [2, 10]
 
 
 @task(
     name="training-sessions",
     task_run_name="training-sessions-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def store_sessions(ctx: CampaignContext) -> StageReport:
     """The configured 培训场次 into the database, once each."""
@@ -30,8 +29,7 @@ def store_sessions(ctx: CampaignContext) -> StageReport:
 @task(
     name="training-absentees",
     task_run_name="training-absentees-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def reinvite_absentees(ctx: CampaignContext) -> SeatingReport:
     """After a 培训场次's attendance is in: its absentees invited to a later one, once."""
@@ -41,8 +39,7 @@ def reinvite_absentees(ctx: CampaignContext) -> SeatingReport:
 @task(
     name="training-assign",
     task_run_name="training-assign-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def assign_and_invite(ctx: CampaignContext) -> SeatingReport:
     """Seats and invitations for people of in-progress projects who have none yet."""
@@ -54,8 +51,7 @@ def assign_and_invite(ctx: CampaignContext) -> SeatingReport:
     name="training-rosters",
     task_run_name="training-rosters-{ctx.year}",
     cache_policy=NO_CACHE,
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def write_rosters(ctx: CampaignContext) -> StageReport:
     """培训名单 and the sign-in sheets of 培训场次 still to come."""
@@ -65,8 +61,7 @@ def write_rosters(ctx: CampaignContext) -> StageReport:
 @task(
     name="training-status",
     task_run_name="training-status-{ctx.year}",
-    retries=2,
-    retry_delay_seconds=RETRY_DELAYS,
+    **OUTAGE_RETRIES,
 )
 def training_status(ctx: CampaignContext) -> StageReport:
     """Counts for the dashboard; complete when the last 培训场次 is past and attendance is in."""

@@ -45,6 +45,8 @@ __all__ = [
     "import_attendance",
     "reinvite_absentees",
     "roster_path",
+    "rosters_missing",
+    "signin_sheet_path",
     "store_sessions",
     "training_status",
     "write_rosters",
@@ -217,20 +219,30 @@ def _give_seats(
 
 
 def assign_and_invite(uow: UnitOfWork, ctx: CampaignContext) -> SeatingReport:
-    """Seats for people of in-progress projects who have none yet, in 培训场次 still to come."""
+    """Seats for people of in-progress projects who have none yet, in 培训场次 still to come.
+
+    The rosters are due after it when it seated someone, and also whenever a roster or sign-in
+    sheet that should exist does not (a run that failed after its seats were committed): the
+    documents are rewritten from the database, nothing is given or sent twice."""
     report = SeatingReport(stage=STAGE, as_of=ctx.now)
+    seated = _seat_waiting(uow, ctx, report)
+    report.rosters_due = seated > 0 or rosters_missing(uow, ctx)
+    return report
+
+
+def _seat_waiting(uow: UnitOfWork, ctx: CampaignContext, report: SeatingReport) -> int:
+    """Seats and invitations for whoever has none yet; how many seats were given."""
     with uow:
         training_sessions = uow.training.training_sessions(ctx.campaign_id)
         seats = uow.training.seat_facts(ctx.campaign_id)
         seated = {a.person_key for a in seats}
         apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS])}
         if not apps:
-            return report
+            return 0
         people = uow.training.people_to_train(apps, plan.TRAINED_ROLES)
         waiting = [p for p in people if p.person_key not in seated]
         if not waiting:
-            # Issue 17: this returns before the rosters are considered (kept as it was for now).
-            return report
+            return 0
         upcoming = [s for s in training_sessions if s.starts_at > ctx.now]
         result = plan.assign(
             _planned_sessions(upcoming, seats), _attendees(waiting, apps), group_by="district"
@@ -253,13 +265,40 @@ def assign_and_invite(uow: UnitOfWork, ctx: CampaignContext) -> SeatingReport:
             f"{len(result.unplaced)}人未能安排培训场次（{result.unplaced[0].reason}），请增开场次"
         )
         report.counts["未安排培训人数"] = len(result.unplaced)
-    # a pass that seats nobody leaves the rosters as they are
-    report.rosters_due = bool(result.seats) or not roster_path(ctx).exists()
-    return report
+    return len(result.seats)
 
 
 def roster_path(ctx: CampaignContext) -> Path:
     return ctx.folder(STAGE) / f"{ctx.year}年质量攻关宣贯培训名单.xlsx"
+
+
+def signin_sheet_path(ctx: CampaignContext, session_key: str) -> Path:
+    return ctx.folder(STAGE) / f"签到表_{session_key}.xlsx"
+
+
+def _sheet_due(
+    uow: UnitOfWork, ctx: CampaignContext, training_session: orm.TrainingSession
+) -> bool:
+    """A sign-in sheet is (re)written for a 培训场次 still to come, and for one that has begun
+    whose sheet is missing while its attendance is still to be imported (staff need it)."""
+    if training_session.starts_at > ctx.now:
+        return True
+    return not signin_sheet_path(ctx, training_session.key).exists() and not uow.repo.step_done(
+        ctx.campaign_id, STAGE, f"attendance:{training_session.key}"
+    )
+
+
+def rosters_missing(uow: UnitOfWork, ctx: CampaignContext) -> bool:
+    """Whether the campaign has seats but its 培训名单 or a sign-in sheet due is not on disk."""
+    with uow:
+        if not uow.training.seat_facts(ctx.campaign_id):
+            return False
+        if not roster_path(ctx).exists():
+            return True
+        return any(
+            _sheet_due(uow, ctx, s) and not signin_sheet_path(ctx, s.key).exists()
+            for s in uow.training.training_sessions(ctx.campaign_id)
+        )
 
 
 def _invite(
@@ -297,7 +336,8 @@ def _invite(
 
 
 def write_rosters(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
-    """培训名单 (all 培训场次) and the sign-in sheets of 培训场次 still to come."""
+    """培训名单 (all 培训场次) and the sign-in sheets of 培训场次 still to come (and of a begun
+    one whose sheet is missing before its attendance is in), all from the database."""
     report = StageReport.start(STAGE, ctx)
     with uow:
         training_sessions = uow.training.training_sessions(ctx.campaign_id)
@@ -318,16 +358,15 @@ def write_rosters(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             for a in seats
         ]
         session_rows = [_session_row(s, i) for i, s in enumerate(training_sessions, start=1)]
-        folder = ctx.folder(STAGE)
         roster = write_training_roster(roster_path(ctx), ctx.year, session_rows, rows)
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="training_roster", title="培训名单", path=str(roster)
         )
         written = [roster]
         for training_session, row in zip(training_sessions, session_rows, strict=True):
-            if training_session.starts_at <= ctx.now:
+            if not _sheet_due(uow, ctx, training_session):
                 continue
-            path = write_signin_sheet(folder / f"签到表_{training_session.key}.xlsx", row, rows)
+            path = write_signin_sheet(signin_sheet_path(ctx, training_session.key), row, rows)
             uow.repo.record_document(
                 ctx.campaign_id,
                 stage=STAGE,

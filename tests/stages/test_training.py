@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from deployments import cli_middle
 from domain.states import ProjectState
-from flows.training import training_stage
+from flows.stage import direct
+from flows.training import training_body, training_stage
 from services import training
 from services.context import CampaignContext, StageReport
 from services.training import AttendanceError, AttendanceResult
@@ -193,3 +194,42 @@ def test_cli_training_attendance_exits_2_on_a_bad_sheet(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["training", "attendance", str(marked), *args])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("S1场次签到已导入：签到 ")
+
+
+def documents_recorded() -> list[str]:
+    with UnitOfWork() as uow:
+        return [d.path for d in uow.repo.documents(context("2025-05-26").campaign_id)]
+
+
+def test_a_retry_after_a_failed_roster_write_writes_every_roster_and_sheet() -> None:
+    """Issue 17: the run fails after its seats and invitations are committed (the roster's path
+    is blocked); the retry, and any later run, write the 培训名单 and the S1–S4 sign-in sheets
+    from the database, and nothing is seated, sent or recorded twice."""
+    seed(4, state=ProjectState.IN_PROGRESS)
+    ctx = context("2025-05-26")
+    blocked = training.roster_path(ctx)
+    blocked.mkdir(parents=True)  # a folder where the roster file goes
+    with pytest.raises(OSError):
+        training_body(ctx, run=direct)
+    placed, sent = seats(), len(invitations())
+    assert placed and sent == len(placed)
+    sheets = [ctx.folder("training") / f"签到表_{k}.xlsx" for k in ("S1", "S2", "S3", "S4")]
+    assert not any(p.exists() for p in sheets)
+
+    blocked.rmdir()
+    retry = training_body(ctx, run=direct)
+    assert blocked.is_file() and sum(roster_counts(blocked).values()) == len(placed)
+    assert all(p.is_file() for p in sheets)
+    assert {str(blocked), *map(str, sheets)} <= set(retry.documents)
+    assert seats() == placed and len(invitations()) == sent
+    recorded = documents_recorded()
+    assert len(recorded) == len(set(recorded))
+
+    # a sheet lost later is written again while its attendance is still to come …
+    sheets[0].unlink()
+    later = training_body(context("2025-06-11"), run=direct)
+    assert sheets[0].is_file() and str(sheets[0]) in later.documents
+    assert seats() == placed and len(invitations()) == sent
+    assert documents_recorded() == recorded
+    # … and a run with nothing missing writes nothing
+    assert training_body(context("2025-06-12"), run=direct).documents == []

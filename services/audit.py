@@ -148,11 +148,18 @@ def _audit_row(seq: int, app: orm.Application) -> AuditRow:
 
 
 def write_audit(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
-    """立项审核表 of every accepted application, once."""
+    """立项审核表 of every accepted application, once; written again from the database when it
+    is missing from disk while the decisions are still to be applied (staff fill it in)."""
     report = StageReport.start(STAGE, ctx)
     with uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "workbook"):
-            return report
+            if audit_workbook_path(ctx).exists() or uow.repo.step_done(
+                ctx.campaign_id, STAGE, "decisions_applied"
+            ):
+                return report
+            rewrite = True
+        else:
+            rewrite = False
         apps = uow.repo.applications(
             ctx.campaign_id, [ProjectState.ACCEPTED], with_form=True, with_findings=True
         )
@@ -161,11 +168,16 @@ def write_audit(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="audit_workbook", title="立项审核表", path=str(path)
         )
-        uow.repo.mark_step(
-            ctx.campaign_id, STAGE, "workbook", as_of=ctx.now, summary={"rows": len(rows)}
-        )
+        if not rewrite:
+            uow.repo.mark_step(
+                ctx.campaign_id, STAGE, "workbook", as_of=ctx.now, summary={"rows": len(rows)}
+            )
         uow.commit()
-    report.done.append(f"生成立项审核表：{len(rows)}个已受理项目待审核")
+    report.done.append(
+        f"重新生成缺失的立项审核表：{len(rows)}个已受理项目待审核"
+        if rewrite
+        else f"生成立项审核表：{len(rows)}个已受理项目待审核"
+    )
     report.documents.append(str(path))
     return report
 
@@ -497,7 +509,7 @@ def publish_plan(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     with uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "plan_published"):
             report.complete = True
-            return report
+            return _rewrite_plan(uow, ctx, report)
         apps = uow.repo.applications(
             ctx.campaign_id, [ProjectState.APPROVED, ProjectState.REJECTED]
         )
@@ -533,4 +545,21 @@ def publish_plan(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     report.done.append(f"公布项目计划（{len(rows)}项），通知{told}个推荐单位立项结果")
     report.documents += [str(xlsx), str(docx)]
     report.complete = True
+    return report
+
+
+def _rewrite_plan(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) -> StageReport:
+    """The published 项目计划 and its notice written again from the database (every project
+    with a plan number) when one of them is missing from disk; no message, no state change."""
+    name = f"{ctx.year}年天津市质量攻关项目计划"
+    folder = ctx.folder(STAGE)
+    if (folder / f"{name}.xlsx").exists() and (folder / f"关于公布{name}的通知.docx").exists():
+        return report
+    planned = sorted(
+        (a for a in uow.repo.applications(ctx.campaign_id) if a.plan_number),
+        key=lambda a: a.plan_number or "",
+    )
+    paths = _write_plan(ctx, _plan_rows(planned))
+    report.done.append(f"重新生成缺失的项目计划（{len(planned)}项）")
+    report.documents += [str(p) for p in paths]
     return report

@@ -126,6 +126,27 @@ def test_waits_for_decisions_then_publishes_the_plan() -> None:
     again = run("2025-05-15")
     assert again.done == [] and notifications("approval") == 6
 
+    # a published plan lost from disk is written again from the database, nobody told twice
+    Path(xlsx).unlink()
+    rewritten = run("2025-05-20")
+    assert xlsx in rewritten.documents and load_workbook(xlsx).active.max_row >= 13
+    assert notifications("approval") == 6 and set(states().values()) == {"in_progress", "rejected"}
+
+
+def test_a_lost_audit_workbook_is_written_again_until_the_decisions_are_applied() -> None:
+    ids = seed(3)
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    path.unlink()
+    again = run("2025-05-09")
+    ws = load_workbook(path)[AUDIT_SHEET]
+    assert {str(ws.cell(row=r, column=14).value) for r in range(3, 6)} == {str(i) for i in ids}
+    assert str(path) in again.documents
+    with UnitOfWork() as uow:
+        steps = [s.step for s in uow.repo.steps(1, "audit")]
+        recorded = [d.path for d in uow.repo.documents(1)]
+    assert steps.count("workbook") == 1 and recorded.count(str(path)) == 1
+
 
 def test_bad_workbook_names_row_column_and_fix_and_stores_nothing() -> None:
     ids = seed(4)

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from domain.calendar import SHANGHAI
+from flows.parameters import in_chinese
 
 if TYPE_CHECKING:
     from prefect import Flow
@@ -95,7 +96,7 @@ def default_parameters(key: str, year: int) -> dict[str, Any]:
 def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
     year = year or current_year()
     stage_tag = "campaign" if key == "campaign" else key.replace("_", "-")
-    return load_flow(key).to_deployment(
+    deployment = load_flow(key).to_deployment(
         name=deployment_name(key, year),
         parameters=default_parameters(key, year),
         tags=["qcamp", f"year-{year}", f"stage-{stage_tag}"],
@@ -104,6 +105,9 @@ def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
         # Two runs of one stage at once would race for the same records: one at a time.
         concurrency_limit=1,
     )
+    # the custom-run form: Chinese titles and descriptions (with the date format) per parameter
+    in_chinese(deployment._parameter_openapi_schema.properties)
+    return deployment
 
 
 def build_deployments(

@@ -14,8 +14,14 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
-from services.audit import STAGE, AuditDecisionForm, pending_applications
-from services.context import CampaignContext, StageReport
+from services.audit import (
+    STAGE,
+    AuditDecisionForm,
+    audit_workbook_path,
+    pending_applications,
+    pending_rows,
+)
+from services.context import CampaignContext, StageReport, markdown_table
 from storage.uow import UnitOfWork
 from tasks.audit import (
     apply_decisions,
@@ -26,19 +32,42 @@ from tasks.audit import (
 )
 
 DEFAULT_PAUSE_TIMEOUT = 3600  # seconds the dashboard form stays open
+FORM_ROWS = 200  # pending projects listed on the form
 
 
 class AuditDecisionInput(RunInput, AuditDecisionForm):
     """The form the audit flow shows in the dashboard while it waits for the staff."""
 
 
+def form_description(ctx: CampaignContext, pending: int) -> str:
+    """The decision form's text: where the audit workbook is, and the projects still to decide
+    (the first 200)."""
+    rows = pending_rows(UnitOfWork(), ctx, limit=FORM_ROWS)
+    more = f"，下表列出前{FORM_ROWS}个" if pending > len(rows) else ""
+    return "\n".join(
+        [
+            f"## {ctx.year}年质量攻关项目立项决定",
+            "",
+            f"立项审核表：`{audit_workbook_path(ctx)}`（含形式审查发现与推荐单位意见）。",
+            "",
+            f"待决定项目{pending}个{more}：",
+            "",
+            *markdown_table(
+                ("申报编号", "项目名称", "推荐单位", "建议结论"),
+                ((r.key, r.title, r.recommending_unit, r.suggested) for r in rows),
+            ),
+        ]
+    )
+
+
 def ask_staff(ctx: CampaignContext, pending: int, timeout: int) -> StageReport:
     """Pause the flow run with the decision form; record what the staff submit, or remind them
     when the form times out."""
     get_run_logger().info("等待工作人员在仪表盘作出立项决定：%d个项目", pending)
+    form_input = AuditDecisionInput.with_initial_data(description=form_description(ctx, pending))
     try:
         form = pause_flow_run(
-            wait_for_input=AuditDecisionInput,
+            wait_for_input=form_input,
             timeout=timeout,
             key=f"audit-decision-{ctx.year}",
         )

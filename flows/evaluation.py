@@ -35,15 +35,21 @@ STAFF_TIMEOUT_SECONDS = 7 * 24 * 3600
 class ExcellentListInput(RunInput):
     """优秀成果名单确认表单."""
 
-    confirm: bool = Field(False, description="确认拟认定优秀成果名单（勾选后提交即生效）")
-    decided_by: str = Field("", description="确认人姓名（记入决定记录）")
+    confirm: bool = Field(
+        False, title="确认名单", description="确认拟认定优秀成果名单（勾选后提交即生效）"
+    )
+    decided_by: str = Field("", title="确认人", description="确认人姓名（记入决定记录）")
     exclude: str = Field(
-        "", description="从拟认定名单中调出的成果编号，多个用“、”分隔；不调整则留空"
+        "",
+        title="调出的成果",
+        description="从拟认定名单中调出的成果编号，多个用“、”分隔；不调整则留空",
     )
     include: str = Field(
-        "", description="增补认定的成果编号（须已评分），多个用“、”分隔；不调整则留空"
+        "",
+        title="增补的成果",
+        description="增补认定的成果编号（须已评分），多个用“、”分隔；不调整则留空",
     )
-    reason: str = Field("", description="调整名单的理由（调出或增补时必填）")
+    reason: str = Field("", title="调整理由", description="调整名单的理由（调出或增补时必填）")
 
 
 def ask_staff(ctx: CampaignContext) -> StageReport:

@@ -58,6 +58,8 @@ __all__ = [
     "record_dashboard_decisions",
     "remind_staff",
     "suggestion",
+    "pending_rows",
+    "PendingRow",
     "write_audit",
 ]
 
@@ -73,8 +75,8 @@ class ApprovalDecision(BaseModel):
 
 
 class RejectItem(BaseModel):
-    key: str = Field(description="申报编号（审核表最后一列）或计划编号")
-    reason: str = Field(description="不予立项的理由（将告知推荐单位）")
+    key: str = Field(title="申报编号", description="申报编号（审核表最后一列）或计划编号")
+    reason: str = Field(title="理由", description="不予立项的理由（将告知推荐单位）")
 
 
 class AuditDecisionForm(BaseModel):
@@ -82,12 +84,24 @@ class AuditDecisionForm(BaseModel):
 
     approve_all_suggestions: bool = Field(
         default=False,
+        title="按建议结论决定其余项目",
         description="按审核表“建议结论”决定其余全部项目（建议通过的予以立项，建议不通过的不予立项）",
     )
     reject: list[RejectItem] = Field(
-        default_factory=list, description="不予立项的项目：申报编号及理由（优先于建议结论）"
+        default_factory=list,
+        title="不予立项的项目",
+        description="不予立项的项目：申报编号及理由（优先于建议结论）",
     )
-    decided_by: str = Field(description="决定人姓名（记入决定记录）")
+    decided_by: str = Field(title="决定人", description="决定人姓名（记入决定记录）")
+
+
+class PendingRow(BaseModel):
+    """One accepted application still without a decision, as the decision form lists it."""
+
+    key: str
+    title: str
+    recommending_unit: str
+    suggested: str
 
 
 class DecisionError(ValueError):
@@ -195,6 +209,23 @@ def pending_applications(uow: UnitOfWork, ctx: CampaignContext) -> list[int]:
             for i in uow.repo.application_ids(ctx.campaign_id, [ProjectState.ACCEPTED])
             if i not in decided
         ]
+
+
+def pending_rows(uow: UnitOfWork, ctx: CampaignContext, limit: int = 200) -> list[PendingRow]:
+    """The first `limit` accepted applications without a decision, for the decision form."""
+    with uow:
+        decided = uow.audit.decided_application_ids(ctx.campaign_id)
+        apps = uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED], with_findings=True)
+        return [
+            PendingRow(
+                key=audit_key(a),
+                title=a.title,
+                recommending_unit=a.recommending_unit.name,
+                suggested=suggestion(a)[0],
+            )
+            for a in apps
+            if a.id not in decided
+        ][:limit]
 
 
 def _decision_problems(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 from domain.calendar import SHANGHAI
+from domain.progress import STATE_GROUPS, steps_text
 from domain.stages import COMPLETE
-from domain.states import STATE_LABELS, ProjectState
+from domain.states import STATE_LABELS
 from services.context import STAGES, CampaignContext, markdown_table
 from storage.uow import UnitOfWork
 
@@ -24,7 +25,8 @@ def progress_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str]]
             {
                 "阶段": label,
                 "状态": "已完成" if complete else ("进行中" if mine else "未开始"),
-                "已完成步骤": "、".join(s.step for s in mine if s.step != COMPLETE) or "—",
+                "已完成步骤": steps_text(stage, [s.step for s in mine if s.step != COMPLETE])
+                or "—",
                 "最近一步时间": f"{last.as_of.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"
                 if last
                 else "—",
@@ -34,7 +36,7 @@ def progress_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str]]
 
 
 def unit_status_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str | int]]:
-    """Per recommending unit: its projects in each state."""
+    """Per recommending unit: its projects, in a few groups of states (`STATE_GROUPS`)."""
     with uow:
         units = {u.id: u for u in uow.repo.recommending_units()}
         counts: dict[int, Counter[str]] = {uid: Counter() for uid in units}
@@ -43,10 +45,18 @@ def unit_status_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, st
     rows: list[dict[str, str | int]] = []
     for uid, unit in units.items():
         row: dict[str, str | int] = {"推荐单位": unit.name, "项目总数": sum(counts[uid].values())}
-        for state in ProjectState:
-            row[STATE_LABELS[state]] = counts[uid][state.value]
+        for group, states in STATE_GROUPS.items():
+            row[group] = sum(counts[uid][state.value] for state in states)
         rows.append(row)
     return rows
+
+
+def _groups_note() -> str:
+    return "；".join(
+        f"{group}＝{'、'.join(STATE_LABELS[s] for s in states)}"
+        for group, states in STATE_GROUPS.items()
+        if len(states) > 1
+    )
 
 
 def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
@@ -62,4 +72,5 @@ def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
             lines += markdown_table(list(rows[0]), (row.values() for row in rows))
         else:
             lines.append("（无）")
+    lines += ["", f"注：{_groups_note()}。"]
     return "\n".join(lines)

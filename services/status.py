@@ -21,6 +21,9 @@ def campaign_status(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, Any]:
         documents = len(uow.repo.documents(ctx.campaign_id))
         messages = uow.repo.message_counts_by_status(ctx.campaign_id)
         batches = uow.intake.batch_statuses(ctx.campaign_id)
+        stage_steps: dict[str, list[str]] = {}
+        for step in uow.repo.steps(ctx.campaign_id):
+            stage_steps.setdefault(step.stage, []).append(step.step)
     late_units = {unit for unit, status in batches if status == "late"}
     return {
         "year": ctx.year,
@@ -33,6 +36,7 @@ def campaign_status(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, Any]:
         "applications": len(apps),
         "states": dict(Counter(state for _u, state in apps)),
         "stages": progress_rows(UnitOfWork(), ctx),
+        "stage_steps": stage_steps,
         "units": [
             {
                 "code": code,

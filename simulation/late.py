@@ -279,10 +279,9 @@ def _expert_label(sheet: bytes, expert_key: str) -> str | None:
 
 
 def _evaluation_steps(world: World) -> set[str]:
-    """The 成果评定 steps done, as `qcamp status` shows them."""
+    """The 成果评定 steps done, by their keys in `qcamp status --json`."""
     status = json.loads(world.run("status", "--json"))
-    row = next(r for r in status["stages"] if r["阶段"] == "成果评定")
-    return set(row["已完成步骤"].split("、"))
+    return set(status["stage_steps"].get("evaluation", []))
 
 
 def _simulate_decision(world: World) -> None:

@@ -19,6 +19,9 @@ def implementation_body(ctx: CampaignContext, *, run: StepRunner = orchestrated)
             reports.append(run(request_checkins, ctx, work.period))
         if work.chase:
             reports.append(run(chase_overdue, ctx, work.period))
+    # request files lost from disk after their period was asked: written again, not re-sent
+    for period in service.requests_missing(UnitOfWork(), ctx):
+        reports.append(run(request_checkins, ctx, period))
     return StageReport.start(STAGE, ctx).merge(*reports, run(implementation_status, ctx))
 
 

@@ -122,17 +122,68 @@ def _send_requests(
         )
 
 
+def _requests_folder(ctx: CampaignContext, period: str) -> Path:
+    return ctx.folder(STAGE) / "进度报告请求" / period
+
+
+def _request_path(folder: Path, app: orm.Application) -> Path:
+    return folder / app.recommending_unit.code / f"进度报告_{project_key(app)}.xlsx"
+
+
+def requests_missing(uow: UnitOfWork, ctx: CampaignContext) -> list[str]:
+    """The periods already asked whose request files are not all on disk: `request_checkins`
+    writes them again."""
+    with uow:
+        asked = [
+            s.step.removeprefix("requested:")
+            for s in uow.repo.steps(ctx.campaign_id, STAGE)
+            if s.step.startswith("requested:")
+        ]
+        if not asked:
+            return []
+        apps = uow.repo.applications(ctx.campaign_id)
+        return [
+            period
+            for period in asked
+            if any(
+                not _request_path(_requests_folder(ctx, period), app).exists()
+                for app in apps
+                if app.id in uow.implementation.projects_asked(period)
+            )
+        ]
+
+
+def _rewrite_requests(
+    uow: UnitOfWork, ctx: CampaignContext, period: str, report: StageReport
+) -> StageReport:
+    """The request files of a period already asked, written again from the database where they
+    are missing on disk (they are the request messages' attachments); nothing is sent again."""
+    asked = uow.implementation.projects_asked(period)
+    folder = _requests_folder(ctx, period)
+    due = due_at(ctx, period)
+    jobs = [
+        (path, _request(app, period, due))
+        for app in uow.repo.applications(ctx.campaign_id, with_form=True)
+        if app.id in asked and not (path := _request_path(folder, app)).exists()
+    ]
+    if jobs:
+        write_checkin_requests(jobs)
+        report.done.append(f"重新生成缺失的{period_label(period)}进度报告请求{len(jobs)}份")
+        report.documents.append(str(folder))
+    return report
+
+
 def request_checkins(uow: UnitOfWork, ctx: CampaignContext, period: str) -> StageReport:
     """On the first day after `period`: a CheckIn row and a request file per project, once."""
     report = StageReport.start(STAGE, ctx)
     step = f"requested:{period}"
     with uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, step):
-            return report
+            return _rewrite_requests(uow, ctx, period, report)
         apps = uow.repo.applications(ctx.campaign_id, [ProjectState.IN_PROGRESS], with_form=True)
         have = uow.implementation.projects_asked(period)
         due = due_at(ctx, period)
-        folder = ctx.folder(STAGE) / "进度报告请求" / period
+        folder = _requests_folder(ctx, period)
         jobs: list[tuple[Path, CheckinRequest]] = []
         by_unit: dict[int, list[tuple[orm.Application, Path]]] = defaultdict(list)
         for app in apps:
@@ -142,7 +193,7 @@ def request_checkins(uow: UnitOfWork, ctx: CampaignContext, period: str) -> Stag
                         application_id=app.id, period=period, requested_at=ctx.now, due_at=due
                     )
                 )
-            path = folder / app.recommending_unit.code / f"进度报告_{project_key(app)}.xlsx"
+            path = _request_path(folder, app)
             by_unit[app.recommending_unit.id].append((app, path))
             jobs.append((path, _request(app, period, due)))
         write_checkin_requests(jobs)

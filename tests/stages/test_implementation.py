@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from documents.reports import CHECKIN_LABELS
 from domain.states import ProjectState
+from flows.implementation import implementation_body
+from flows.stage import direct
 from services import follow_up, implementation
 from services.context import CampaignContext, StageReport
 from services.follow_up import VisitImportError
@@ -116,6 +118,22 @@ def test_checkins_requested_chased_and_escalated_once() -> None:
     run(implementation_run, "implementation", "2025-08-01")
     flagged = run(implementation_run, "implementation", "2025-08-12")
     assert flagged.counts["停滞项目"] == 2  # no report in June nor July
+
+
+def test_a_lost_request_file_is_written_again_and_nothing_is_sent_twice() -> None:
+    seed(4, n_units=2, state=ProjectState.IN_PROGRESS)
+    first = implementation_body(context("2025-07-01"), run=direct)
+    files = sorted(Path(first.documents[0]).rglob("*.xlsx"))
+    assert len(files) == 4 and count("checkin_request") == 2
+    original = load_workbook(files[1])["进度报告"]["B2"].value
+    files[1].unlink()
+    later = implementation_body(context("2025-07-03"), run=direct)
+    assert files[1].is_file() and load_workbook(files[1])["进度报告"]["B2"].value == original
+    assert any("重新生成缺失的2025年6月进度报告请求1份" in d for d in later.done)
+    assert count("checkin_request") == 2
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.CheckIn)) == 4
+    assert implementation_body(context("2025-07-04"), run=direct).done == []
 
 
 def test_bad_checkin_names_file_cell_and_fix(tmp_path: Path) -> None:

@@ -146,16 +146,32 @@ def invite(
     )
 
 
+def _rewrite_sheets(
+    uow: UnitOfWork, ctx: CampaignContext, keys: list[str], report: StageReport
+) -> None:
+    """The score sheets of panels already invited that are missing on disk, written again from
+    the database (current members and results); nobody is invited again."""
+    if not keys:
+        return
+    with uow:
+        paths = [write_panel_sheet(ctx, uow, find_panel(uow, ctx, key)) for key in keys]
+        uow.commit()
+    report.done.append(f"重新生成缺失的评分表{len(paths)}份：评定组{'、'.join(keys)}")
+    report.documents += [str(p) for p in paths]
+
+
 def send_score_sheets(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     """Once per panel: its score sheet, and an invitation with the sheet to each member (one
     transaction per panel, so a rerun completes the panels that are missing)."""
     report = StageReport.start(STAGE, ctx)
     with uow:
-        todo = [
-            p.key
-            for p in uow.evaluation.panels(ctx.campaign_id)
-            if not uow.repo.step_done(ctx.campaign_id, STAGE, f"sheet:{p.key}")
-        ]
+        todo, lost = [], []
+        for p in uow.evaluation.panels(ctx.campaign_id):
+            if not uow.repo.step_done(ctx.campaign_id, STAGE, f"sheet:{p.key}"):
+                todo.append(p.key)
+            elif not panel_sheet_path(ctx, p).exists():
+                lost.append(p.key)
+    _rewrite_sheets(uow, ctx, lost, report)
     sheets: list[Path] = []
     invited = 0
     for key in todo:

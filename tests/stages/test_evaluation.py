@@ -197,6 +197,20 @@ def test_aggregation_drops_highest_and_lowest_and_flags_outliers(
         assert sorted(r.rank for r in results.values()) == list(range(1, len(results) + 1))
 
 
+def test_a_lost_score_sheet_is_written_again_without_inviting_again(late_campaign) -> None:  # noqa: ANN001
+    ctx = late_campaign
+    first = _draw(ctx)
+    sheets = [Path(p) for p in first.documents if "评分表" in Path(p).name]
+    assert sheets and all(p.is_file() for p in sheets)
+    before = _counts()
+    sheets[0].unlink()
+    again = _draw(ctx)
+    assert sheets[0].is_file() and str(sheets[0]) in again.documents
+    assert any("重新生成缺失的评分表1份" in d for d in again.done)
+    assert _counts() == before
+    assert _draw(ctx).documents == []
+
+
 def test_decline_replaces_from_reserves_and_invites(late_campaign) -> None:  # noqa: ANN001
     ctx = late_campaign
     _draw(ctx)

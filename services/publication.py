@@ -62,12 +62,15 @@ def publish_results(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePeriod)
     with uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "published"):
             report.complete = True
+            _rewrite_publication(uow, ctx, notice, report)
             return report
         if uow.publicity.notice(ctx.campaign_id, "publication") is None:
             if _publication_waits(uow, ctx, notice, report):
                 return report
             _record_publication(uow, ctx, notice)
             uow.commit()
+        else:  # a run that stopped after step 1: its Word files must be there for step 2
+            _rewrite_publication(uow, ctx, notice, report)
         files = _certificate_files(uow, ctx)
     pdfs = _convert_certificates(files)
     with uow:
@@ -130,6 +133,66 @@ def _record_publication(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePer
     if published:
         _issue_certificates(uow, ctx, published, issued_on)
     _write_commendation(uow, ctx, published, issued_on)
+
+
+def _rewrite_publication(
+    uow: UnitOfWork, ctx: CampaignContext, notice: NoticePeriod, report: StageReport
+) -> None:
+    """Step 1's files written again from the database where they are missing on disk: the
+    publication notice and list, the commendation list, each unit's certificates (Word). No
+    state, row or message changes; PDFs are made only by the publication's own step 2."""
+    publication, published = _published(uow, ctx)
+    issued_on = publication.starts_on
+    docx, xlsx, commendation = _publication_paths(ctx)
+    written: list[Path] = []
+    if not (docx.exists() and xlsx.exists()):
+        scores = uow.publicity.scores_of([a.id for a in published])
+        entries = [notice_entry(i, a, scores.get(a.id)) for i, a in enumerate(published, 1)]
+        period = (notice.starts_on, notice.ends_on)
+        write_publication(
+            docx, xlsx, ctx.year, entries, issued_on, issuer=ctx.config.issuer, notice_period=period
+        )
+        written += [docx, xlsx]
+    if not commendation.exists():
+        _write_commendation(uow, ctx, published, issued_on)
+        written.append(commendation)
+    written += _rewrite_certificates(uow, ctx, published, issued_on)
+    if written:
+        report.done.append(f"重新生成缺失的公布文件{len(written)}份")
+        report.documents += [str(p) for p in written]
+
+
+def _rewrite_certificates(
+    uow: UnitOfWork, ctx: CampaignContext, published: list[orm.Application], issued_on: dt.date
+) -> list[Path]:
+    """Each unit's certificate Word file that is missing, from the stored certificates."""
+    apps = {a.id: a for a in published}
+    per_unit: dict[int, list[orm.Certificate]] = defaultdict(list)
+    for cert in sorted(uow.publicity.certificates(ctx.campaign_id), key=lambda c: c.id):
+        if cert.application_id in apps:
+            per_unit[apps[cert.application_id].recommending_unit_id].append(cert)
+    units = {u.id: u for u in uow.repo.recommending_units()}
+    written = []
+    for unit_id, certs in per_unit.items():
+        path = _certificate_path(ctx, units[unit_id].name)
+        if path.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = [
+            CertificateData(
+                serial=c.serial,
+                kind=CertificateKind.UNIT
+                if c.holder_kind == "unit"
+                else CertificateKind.PARTICIPANT,
+                recipient=c.holder,
+                title=apps[c.application_id].title,
+                unit="" if c.holder_kind == "unit" else apps[c.application_id].applicant_name,
+            )
+            for c in certs
+        ]
+        write_certificates(path, ctx.year, data, issued_on=issued_on, issuer=ctx.config.issuer)
+        written.append(path)
+    return written
 
 
 def _decide(

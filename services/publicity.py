@@ -91,6 +91,7 @@ def post_public_notice(uow: UnitOfWork, ctx: CampaignContext) -> NoticeReport:
         notice = uow.publicity.notice(ctx.campaign_id, "publicity")
         if notice is not None:
             report.notice = NoticePeriod(starts_on=notice.starts_on, ends_on=notice.ends_on)
+            _rewrite_notice(uow, ctx, notice, report)
             return report
         if not uow.repo.step_done(ctx.campaign_id, "evaluation", "states_applied"):
             report.waiting.append("成果评定尚未完成（优秀成果名单未确认）")
@@ -124,6 +125,25 @@ def post_public_notice(uow: UnitOfWork, ctx: CampaignContext) -> NoticeReport:
     report.documents.append(str(path))
     report.notice = NoticePeriod(starts_on=start, ends_on=end)
     return report
+
+
+def _rewrite_notice(
+    uow: UnitOfWork, ctx: CampaignContext, notice: orm.PublicNotice, report: StageReport
+) -> None:
+    """The posted 公示 written again from the database (its results, period and scores) when
+    its file is missing on disk; nobody is told again."""
+    if not notice.document or Path(notice.document).exists():
+        return
+    by_id = {
+        a.id: a
+        for a in uow.repo.applications(ctx.campaign_id, with_people=True)
+        if a.id in notice.application_ids
+    }
+    scores = uow.publicity.scores_of(list(by_id))
+    apps = [by_id[i] for i in notice.application_ids if i in by_id]
+    path = _write_notice(ctx, apps, scores, notice.starts_on, notice.ends_on)
+    report.done.append(f"重新生成缺失的优秀成果公示（{len(apps)}项）")
+    report.documents.append(str(path))
 
 
 def _nothing_to_publish(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) -> None:

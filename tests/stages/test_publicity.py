@@ -144,6 +144,23 @@ def test_certificates_unique_and_one_per_participant_and_rerun_sends_nothing(
     before = (_count(orm.NotificationRecord), _count(orm.Certificate), _count(orm.StateChange))
     ctx, again = _publicity("2025-10-14T10:00:00", start)
     assert not again.done
+
+    # files of the notice and the publication lost from disk: written again from the database
+    with UnitOfWork() as uow:
+        lost = [Path(d.path) for d in uow.repo.documents(ctx.campaign_id)]
+        lost = [p for p in lost if p.suffix == ".docx" and ctx.folder("publicity") in p.parents]
+    assert len(lost) >= 4  # the notice, the publication, the commendation, certificates
+    for path in lost:
+        path.unlink()
+    ctx, rewritten = _publicity("2025-10-15T10:00:00", start)
+    assert all(p.is_file() for p in lost), [p for p in lost if not p.exists()]
+    assert any("重新生成缺失的优秀成果公示" in d for d in rewritten.done)
+    assert any("重新生成缺失的公布文件" in d for d in rewritten.done)
+    assert before == (
+        _count(orm.NotificationRecord),
+        _count(orm.Certificate),
+        _count(orm.StateChange),
+    )
     promo = promotion.plan_exchange_meeting(UnitOfWork(), ctx)
     assert promo.complete and promo.documents
     sent = _count(orm.NotificationRecord)

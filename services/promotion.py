@@ -35,8 +35,11 @@ def plan_exchange_meeting(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     the invitations to the published results' units (their project leads) and recommending units."""
     report = StageReport.start(STAGE, ctx)
     with uow:
-        if uow.repo.step_done(ctx.campaign_id, STAGE, "meeting_planned"):
+        planned = uow.repo.step_done(ctx.campaign_id, STAGE, "meeting_planned")
+        if planned is not None:
             report.complete = True
+            if planned.summary.get("talks") and not agenda_path(ctx).exists():
+                _rewrite_agenda(uow, ctx, report)
             return report
         if not uow.repo.step_done(ctx.campaign_id, "publicity", "published"):
             report.waiting.append("等待优秀成果公布")
@@ -44,7 +47,7 @@ def plan_exchange_meeting(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED], with_people=True)
         speakers: Speakers = {a.id: speaker_of(a.people) for a in apps}
         groups = _agenda(uow, apps, speakers)
-        path = ctx.folder(STAGE) / f"{ctx.year}年天津市质量攻关优秀成果交流会议程.docx"
+        path = agenda_path(ctx)
         sent = 0
         if groups:
             sent = _announce(uow, ctx, apps, speakers, groups, path)
@@ -66,6 +69,34 @@ def plan_exchange_meeting(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         report.done.append("本年度无公布的优秀成果，不召开交流会")
     report.complete = True
     return report
+
+
+def agenda_path(ctx: CampaignContext) -> Path:
+    return ctx.folder(STAGE) / f"{ctx.year}年天津市质量攻关优秀成果交流会议程.docx"
+
+
+def _write_agenda(ctx: CampaignContext, groups: dict[str, list[AgendaEntry]], path: Path) -> None:
+    meeting = ctx.calendar.exchange_meeting.astimezone(SHANGHAI)
+    write_exchange_agenda(
+        path,
+        ctx.year,
+        groups,
+        meeting.date(),
+        MEETING_PLACE,
+        start_time=meeting.time().replace(tzinfo=None),
+        host=ctx.config.issuer,
+    )
+
+
+def _rewrite_agenda(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) -> None:
+    """The planned meeting's agenda written again from the database when it is missing on
+    disk; nobody is invited again."""
+    apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED], with_people=True)
+    groups = _agenda(uow, apps, {a.id: speaker_of(a.people) for a in apps})
+    path = agenda_path(ctx)
+    _write_agenda(ctx, groups, path)
+    report.done.append("重新生成缺失的优秀成果交流会议程")
+    report.documents.append(str(path))
 
 
 def _agenda(
@@ -102,15 +133,7 @@ def _announce(
 ) -> int:
     """The agenda written and recorded; each unit, recommending unit and speaker invited once."""
     meeting = ctx.calendar.exchange_meeting.astimezone(SHANGHAI)
-    write_exchange_agenda(
-        path,
-        ctx.year,
-        groups,
-        meeting.date(),
-        MEETING_PLACE,
-        start_time=meeting.time().replace(tzinfo=None),
-        host=ctx.config.issuer,
-    )
+    _write_agenda(ctx, groups, path)
     uow.repo.record_document(
         ctx.campaign_id,
         stage=STAGE,

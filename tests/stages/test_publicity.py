@@ -166,6 +166,11 @@ def test_certificates_unique_and_one_per_participant_and_rerun_sends_nothing(
     sent = _count(orm.NotificationRecord)
     promotion.plan_exchange_meeting(UnitOfWork(), ctx)
     assert _count(orm.NotificationRecord) == sent
+    agenda = Path(promo.documents[0])
+    agenda.unlink()
+    replanned = promotion.plan_exchange_meeting(UnitOfWork(), ctx)
+    assert agenda.is_file() and replanned.documents == [str(agenda)]
+    assert _count(orm.NotificationRecord) == sent
     assert (before[1], before[2]) == (_count(orm.Certificate), _count(orm.StateChange))
 
 

@@ -44,6 +44,15 @@ def batch_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name != BATCH_MARKER)
 
 
+def folder_file_names(folder: Path, limit: int = 200) -> list[str]:
+    """The names of a batch folder's files (its marker left out), as far as they can be
+    listed; for the record of a batch that could not be taken."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name != BATCH_MARKER)[:limit]
+    except OSError:
+        return []
+
+
 @contextmanager
 def opened_batch(paths: Sequence[Path], max_bytes: int) -> Iterator[list[BatchItem]]:
     """The documents of a batch (files, folders, .zip), each checked by `documents.safety`; a

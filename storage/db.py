@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.settings import PROJECT_ROOT, get_settings
@@ -41,6 +42,16 @@ def engine_for(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether an error is the database being unreachable, locked or gone away (worth a retry),
+    rather than something wrong with what was being stored."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
+    ) or isinstance(error, sa_exc.TimeoutError)
 
 
 def get_engine() -> Engine:

@@ -346,3 +346,23 @@ def test_units_import_refuses_channels_that_would_mail_the_wrong_person_or_store
     assert runner.invoke(app, ["units", "import", str(ok)]).exit_code == 0
     with UnitOfWork() as uow:
         assert [u.channels for u in uow.repo.recommending_units()] == [[good]]
+
+
+def test_a_broken_or_naive_batch_marker_stops_no_run(units, tmp_path: Path) -> None:
+    """A marker that is not JSON counts as arrived when it was written; one without a time zone
+    is Shanghai time. Neither fails the run; both batches are taken."""
+    import os
+
+    ctx = open_campaign(2025, ON_TIME + dt.timedelta(hours=5))
+    one = write_batch(tmp_path / "one", [fix_uscc(good_form(0))])
+    two = write_batch(tmp_path / "two", [fix_uscc(good_form(1))])
+    broken = drop(ctx, "DIST-16", "20250415-1000-v1", list(one.iterdir()), ON_TIME)
+    (broken / BATCH_MARKER).write_text("{not json", encoding="utf-8")
+    os.utime(broken / BATCH_MARKER, (ON_TIME.timestamp(), ON_TIME.timestamp()))
+    naive = drop(ctx, "ASSN-HJXH", "20250415-1100-v1", list(two.iterdir()), ON_TIME)
+    (naive / BATCH_MARKER).write_text(
+        json.dumps({"unit": "ASSN-HJXH", "received_at": "2025-04-15T11:00:00"}), encoding="utf-8"
+    )
+    report = take_inbox(UnitOfWork(), ctx)
+    assert report.done == ["受理2个批次：受理2项，退回0项，逾期批次0个"]
+    assert set(current_titles(ctx.campaign_id)) == {"DIST-16", "ASSN-HJXH"}

@@ -366,3 +366,21 @@ def test_a_broken_or_naive_batch_marker_stops_no_run(units, tmp_path: Path) -> N
     report = take_inbox(UnitOfWork(), ctx)
     assert report.done == ["受理2个批次：受理2项，退回0项，逾期批次0个"]
     assert set(current_titles(ctx.campaign_id)) == {"DIST-16", "ASSN-HJXH"}
+
+
+def test_the_intake_command_says_a_refused_resubmission_leaves_the_accepted_version(
+    units, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    base = ["intake", "--year", "2025", "--unit", "ASSN-HJXH", "--received-at"]
+    good = write_batch(tmp_path / "v1", [fix_uscc(good_form(0))])
+    first = runner.invoke(app, [*base, "2025-04-15T10:00", str(good)])
+    assert first.exit_code == 0 and "受理1项" in first.output, first.output
+    (tmp_path / "v2").mkdir()
+    scans = _no_forms(tmp_path / "v2")
+    second = runner.invoke(app, [*base, "2025-04-16T10:00", *map(str, scans)])
+    assert second.exit_code == 0, second.output
+    assert "第2版" in second.output and "整批未受理，此前受理的版本继续有效" in second.output
+    assert "NO_READABLE_FORM" in second.output and "盖章扫描件.pdf" in second.output
+    with UnitOfWork() as uow:
+        assert [a.state for a in uow.repo.applications(uow.repo.campaign(2025).id)] == ["accepted"]

@@ -20,7 +20,7 @@ from services.context import CampaignContext, StageReport
 from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
 from storage import orm
-from storage.db import is_outage
+from storage.db import is_retryable
 from storage.uow import UnitOfWork
 
 STAGE = "application"
@@ -120,14 +120,14 @@ def take_unit_batches(
 ) -> list[IntakeResult]:
     """Every batch one recommending unit dropped since the last run, in the order received;
     each batch remembers its inbox folder, so a rerun takes it once. Each batch is taken in its
-    own transaction: one that fails for any reason but a database outage is set aside
+    own transaction: one that fails for any reason but the database's is set aside
     (recorded as refused, the unit told) and the others go on."""
     results = []
     for folder, received_at in batches:
         try:
             result = intake_batch(uow, ctx, unit_code, batch_files(folder), received_at=received_at)
         except Exception as exc:  # noqa: BLE001 - one unit's input never stops the run
-            if is_outage(exc):
+            if is_retryable(exc):  # the database's trouble, not the batch's: the task retries
                 raise
             results.append(set_batch_aside(uow, ctx, unit_code, folder, received_at, exc))
             continue

@@ -44,14 +44,20 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def is_outage(error: BaseException) -> bool:
-    """Whether an error is the database being unreachable, locked or gone away (worth a retry),
-    rather than something wrong with what was being stored."""
+def is_retryable(error: BaseException) -> bool:
+    """Whether an error is the database's, not the input's: unreachable, locked, gone away, or
+    a write that collided with another run's (a unique key taken meanwhile). Worth a retry,
+    never a reason to refuse what was being stored."""
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(
-        error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.DisconnectionError
-    ) or isinstance(error, sa_exc.TimeoutError)
+        error,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.IntegrityError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError,
+    )
 
 
 def get_engine() -> Engine:

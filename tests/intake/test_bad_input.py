@@ -384,3 +384,34 @@ def test_the_intake_command_says_a_refused_resubmission_leaves_the_accepted_vers
     assert "NO_READABLE_FORM" in second.output and "盖章扫描件.pdf" in second.output
     with UnitOfWork() as uow:
         assert [a.state for a in uow.repo.applications(uow.repo.campaign(2025).id)] == ["accepted"]
+
+
+def test_a_database_outage_is_raised_for_a_retry_never_taken_as_a_bad_batch(
+    units, tmp_path: Path
+) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from sqlalchemy.orm import sessionmaker
+
+    from services.application import take_unit_batches
+    from services.intake import IntakeError
+    from storage.db import is_retryable
+
+    ctx = open_campaign(2025, ON_TIME + dt.timedelta(hours=1))
+    good = write_batch(tmp_path / "good", [fix_uscc(good_form(0))])
+    folder = drop(ctx, "DIST-16", "20250415-1000-v1", list(good.iterdir()), ON_TIME)
+    gone = create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite'}")
+    with pytest.raises(OperationalError) as outage:
+        take_unit_batches(UnitOfWork(sessionmaker(gone)), ctx, "DIST-16", [(folder, ON_TIME)])
+    assert table_counts()["submission_batches"] == 0 and not messages()
+    # What tells the database's trouble from the batch's, on real errors: a run that lost a
+    # race for a unique key retries too; a bad file or a name the disk refuses does not.
+    with pytest.raises(IntegrityError) as collision, UnitOfWork() as uow:
+        uow.add(orm.RecommendingUnit(code="DIST-16", name="重复"))
+        uow.flush()
+    with pytest.raises(OSError) as disk:
+        (tmp_path / LONG_NAME).write_bytes(b"x")
+    assert is_retryable(outage.value) and is_retryable(collision.value)
+    assert not is_retryable(disk.value) and not is_retryable(IntakeError("未登记"))
+    taken = take_unit_batches(UnitOfWork(), ctx, "DIST-16", [(folder, ON_TIME)])
+    assert [r.batch.accepted for r in taken] == [1]  # the retry takes it as if nothing happened

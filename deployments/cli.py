@@ -121,6 +121,7 @@ def intake(
     typer.echo(
         f"{b.unit_name} 第{b.version}版：共{len(result.applications)}项，受理{b.accepted}项，退回{b.returned}项"
         + ("（逾期，不予受理）" if b.late else "")
+        + ("（整批未受理，此前受理的版本继续有效）" if b.status == "refused" else "")
     )
     for f in b.findings:
         typer.echo(f"  [批次] {f.code} {f.message}")

@@ -105,7 +105,9 @@ def status_lines(status: dict[str, Any]) -> list[str]:
     batches = status["batches"]
     lines = [
         f"收到报送批次 {batches['total']} 个（其中逾期 {batches['late']} 个，"
-        f"被新版本取代 {batches['superseded']} 个），现行申报项目 {status['applications']} 项。",
+        f"被新版本取代 {batches['superseded']} 个"
+        + (f"，整批未受理 {batches['refused']} 个" if batches.get("refused") else "")
+        + f"），现行申报项目 {status['applications']} 项。",
         "",
         "各状态项目数：",
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from documents.safety import BatchItem, iter_batch
+from domain.calendar import SHANGHAI
 
 BATCH_MARKER = "batch.json"
 
@@ -33,15 +34,38 @@ def inbox_batches(inbox: Path) -> list[InboxBatch]:
     found = []
     for marker in sorted(inbox.glob(f"*/*/{BATCH_MARKER}")):
         folder = marker.parent
+        unit, received_at = _read_marker(marker)
+        found.append(InboxBatch(unit or folder.parent.name, folder, received_at))
+    return found
+
+
+def _read_marker(marker: Path) -> tuple[str, dt.datetime]:
+    """The unit and arrival time a batch marker gives. A marker that cannot be read (broken
+    JSON, no or a bad time) stops no run: the batch counts as arrived when the marker was
+    written, for the unit whose folder it is in."""
+    try:
         meta = json.loads(marker.read_text(encoding="utf-8"))
         received_at = dt.datetime.fromisoformat(meta["received_at"])
-        found.append(InboxBatch(meta.get("unit") or folder.parent.name, folder, received_at))
-    return found
+        unit = str(meta.get("unit") or "")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "", dt.datetime.fromtimestamp(marker.stat().st_mtime, tz=SHANGHAI)
+    if received_at.tzinfo is None:
+        received_at = received_at.replace(tzinfo=SHANGHAI)
+    return unit, received_at
 
 
 def batch_files(folder: Path) -> list[Path]:
     """The files of an inbox batch (its marker left out), in name order."""
     return sorted(p for p in folder.iterdir() if p.name != BATCH_MARKER)
+
+
+def folder_file_names(folder: Path, limit: int = 200) -> list[str]:
+    """The names of a batch folder's files (its marker left out), as far as they can be
+    listed; for the record of a batch that could not be taken."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.name != BATCH_MARKER)[:limit]
+    except OSError:
+        return []
 
 
 @contextmanager

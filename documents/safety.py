@@ -416,6 +416,34 @@ def _refused(name: str, err: UnreadableFile) -> BatchItem:
     return BatchItem(name, None, b"", err)
 
 
+MAX_NAME_BYTES = 255  # what ext4, NTFS, APFS and tmpfs take for one file or folder name
+
+
+def _long_name_part(member: str) -> str | None:
+    """The part of an archive member's path that no filesystem takes as a name (over 255 bytes
+    in UTF-8), or None."""
+    for part in re.split(r"[\\/]", member):
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            return part
+    return None
+
+
+def _shortened(name: str) -> str:
+    """A long name as messages show it: its first 20 characters, an ellipsis and its suffix."""
+    stem, suffix = os.path.splitext(name)
+    return f"{stem[:20]}…{suffix[:10]}" if len(name) > 30 else name
+
+
+def _name_too_long(display: str, part: str) -> UnreadableFile:
+    size = len(part.encode("utf-8", "surrogatepass"))
+    shown = _shortened(part)
+    return _unreadable(
+        shown,
+        f"在压缩包「{display}」中的文件名过长（{size} 字节，超过 {MAX_NAME_BYTES} 字节上限），"
+        "系统无法保存。请把文件名缩短到 80 个汉字以内后重新打包提交。",
+    )
+
+
 class _Batch:
     def __init__(self, limits: BatchLimits, workdir: Path | None) -> None:
         self.limits = limits
@@ -434,7 +462,7 @@ class _Batch:
             candidate = f"{stem}_{n}{suffix}"
         self.used.add(candidate.lower())
         target = self.workdir / candidate
-        target.write_bytes(data)
+        target.write_bytes(data)  # OSError is the caller's: the name or the disk refused it
         return target
 
     def item(self, name: str, data: bytes, path: Path | None) -> BatchItem:
@@ -449,7 +477,20 @@ class _Batch:
             )
         except UnreadableFile as err:
             return _refused(name, err)
-        return BatchItem(name, path if path is not None else self._extract(name, data), data)
+        if path is not None:
+            return BatchItem(name, path, data)
+        try:
+            return BatchItem(name, self._extract(name, data), data)
+        except OSError:
+            shown = _shortened(PurePosixPath(name).name)
+            return _refused(
+                name.replace(PurePosixPath(name).name, shown),
+                _unreadable(
+                    shown,
+                    "的文件名无法保存到磁盘（过长或含系统不允许的字符）。"
+                    "请把文件名缩短、只用汉字、字母、数字和下划线后重新提交。",
+                ),
+            )
 
     def expand_zip(self, name: str, data: bytes, depth: int) -> Iterator[BatchItem]:
         lim = self.limits
@@ -494,6 +535,10 @@ class _Batch:
                     continue
                 safe = "/".join(p for p in re.split(r"[\\/]", member) if p not in ("", ".", ".."))
                 item_name = f"{name}/{safe}"
+                if (long_part := _long_name_part(member)) is not None:
+                    err = _name_too_long(display, long_part)
+                    yield _refused(item_name.replace(long_part, err.file), err)
+                    continue
                 if _bad_member_name(member):
                     yield _refused(
                         item_name,

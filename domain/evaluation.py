@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
+from domain import limits
+from domain.limits import too_long_message
+
 EXCELLENT_DECISION = "excellent"  # Decision.kind of the staff's decision on the excellent list
 EXCELLENT = "excellent"
 NOT_EXCELLENT = "not_excellent"
@@ -79,6 +82,15 @@ def panel_seed(year: int, configured: int | None) -> int:
 # the expert list (专家库)
 
 
+EXPERT_LIMITS = (
+    ("姓名", limits.PERSON_NAME_MAX),
+    ("单位", limits.UNIT_NAME_MAX),
+    ("职称", limits.PERSON_TITLE_MAX),
+    ("电话", limits.PHONE_MAX),
+    ("邮箱", limits.EMAIL_MAX),
+)
+
+
 class ExpertRow(BaseModel):
     """One expert as the list gives them."""
 
@@ -125,6 +137,9 @@ def _expert_row_problems(where: str, values: Mapping[str, str]) -> list[str]:
         problems.append(
             f"{where}「邮箱」列「{email}」不是有效邮箱地址：请改为 name@example.com 形式"
         )
+    for column, limit in EXPERT_LIMITS:
+        if message := too_long_message(column, values[column], limit):
+            problems.append(f"{where}{message}")
     return problems
 
 

@@ -16,6 +16,8 @@ from domain.models import Finding, Severity
 FILE_TOO_LARGE = "FILE_TOO_LARGE"
 FILE_UNREADABLE = "FILE_UNREADABLE"
 LATE_SUBMISSION = "LATE_SUBMISSION"
+NO_READABLE_FORM = "NO_READABLE_FORM"  # a batch without one readable form: refused as a whole
+BATCH_UNPROCESSABLE = "BATCH_UNPROCESSABLE"  # a batch that failed while it was taken: set aside
 FORM_ACCEPTED = "FORM_ACCEPTED"  # the feedback's line for a form without findings
 
 FILE_FIELD = "文件"
@@ -106,6 +108,36 @@ def late_submission(received_at: dt.datetime, deadline: dt.datetime) -> Finding:
         message=f"本批次于{_when(received_at)}送达，"
         f"已超过截止时间{_when(deadline)}，按规定不予受理。"
         "如有特殊情况，请与市市场监管委质量发展处联系。",
+    )
+
+
+def no_readable_form(*, has_current: bool) -> Finding:
+    """A batch in which not one application form could be read: it replaces nothing."""
+    keep = (
+        "贵单位此前已受理的申报材料继续有效，本批次不取代它们。"
+        if has_current
+        else "本批次未受理任何项目。"
+    )
+    return Finding(
+        code=NO_READABLE_FORM,
+        severity=Severity.ERROR,
+        field=FILE_FIELD,
+        message=f"本批次没有一份可以读取的申报书（.docx），整批不予受理。{keep}"
+        "请按各文件的问题修改后，将申报书（.docx）与汇总表（.xlsx）一并重新报送。",
+    )
+
+
+def batch_unprocessable(problem: str, *, has_current: bool) -> Finding:
+    """A batch that could not be taken at all (an error while reading or storing it): set
+    aside, so that it stops no other batch and is not tried again on every run."""
+    keep = "贵单位此前已受理的申报材料继续有效。" if has_current else ""
+    return Finding(
+        code=BATCH_UNPROCESSABLE,
+        severity=Severity.ERROR,
+        field=FILE_FIELD,
+        message=f"本批次无法处理，已单独搁置，不予受理：{problem}{keep}"
+        "请检查文件能否用 Word/WPS/Excel 正常打开、文件名是否过长，重新保存后再报送；"
+        "如仍不能解决，请与市市场监管委质量发展处联系。",
     )
 
 

@@ -10,6 +10,7 @@ from domain.states import ProjectState
 BATCH_RECEIVED = "received"  # on time; its applications are the unit's current ones
 BATCH_LATE = "late"  # after the deadline: recorded, not accepted
 BATCH_SUPERSEDED = "superseded"  # an on-time batch replaced by the unit's later one
+BATCH_REFUSED = "refused"  # no readable form, or it could not be processed: never current
 
 QUALITY_LEAD = "质量负责人"
 PROJECT_LEAD = "项目负责人"

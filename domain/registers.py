@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain import limits
 from domain.models import RecommendingUnitKind
 
 UNIT_COLUMNS = ["单位代码", "单位名称"]
@@ -13,14 +14,31 @@ UNIT_OPTIONAL_COLUMNS = ["类型", "联系人", "电话", "邮箱", "通知渠�
 PAST_RESULT_COLUMNS = ["年份", "项目名称"]
 PAST_RESULT_OPTIONAL_COLUMNS = ["单位", "摘要"]
 FIRST_YEAR, LAST_YEAR = 1990, 2100
+UNIT_LIMITS = {
+    "单位代码": limits.UNIT_CODE_MAX,
+    "单位名称": limits.UNIT_NAME_MAX,
+    "联系人": limits.CONTACT_MAX,
+    "电话": limits.PHONE_MAX,
+    "邮箱": limits.EMAIL_MAX,
+}
+PAST_RESULT_LIMITS = {"项目名称": limits.TITLE_MAX, "单位": limits.UNIT_NAME_MAX}
 
 
 class ImportProblem(ValueError):
     """A spreadsheet that cannot be imported; the message names file, row, column and fix."""
 
 
+def check_lengths(file: str, records: Sequence[dict[str, str]], sizes: dict[str, int]) -> None:
+    """Every value fits its column (the same limit on SQLite and PostgreSQL)."""
+    for r in records:
+        for column, limit in sizes.items():
+            if message := limits.too_long_message(column, r.get(column, ""), limit):
+                raise ImportProblem(f"文件“{file}”第{r['_row']}行{message}（本次未导入任何记录）")
+
+
 def check_units(file: str, records: Sequence[dict[str, str]]) -> None:
     """Every unit's 类型 is a known kind and every 单位代码 appears once."""
+    check_lengths(file, records, UNIT_LIMITS)
     kinds = {k.value for k in RecommendingUnitKind}
     seen: set[str] = set()
     for r in records:
@@ -42,7 +60,8 @@ def notice_channels(value: str) -> list[str]:
 
 
 def check_past_results(file: str, records: Sequence[dict[str, str]]) -> None:
-    """Every past result's 年份 is a four-digit year."""
+    """Every past result's 年份 is a four-digit year, and its texts fit their columns."""
+    check_lengths(file, records, PAST_RESULT_LIMITS)
     for r in records:
         if not r["年份"].isdigit() or not FIRST_YEAR <= int(r["年份"]) <= LAST_YEAR:
             raise ImportProblem(

@@ -49,6 +49,44 @@ def _literal_secret(url: str) -> str | None:
     return None
 
 
+def _names_mail_recipient(url: str) -> bool:
+    """A ``mailto``/``mailtos`` URL names whom it writes to: a ``to=`` address, or a user@host
+    without a password (apprise then writes to that address). With a password and no ``to=``,
+    apprise writes to the sender's own mailbox."""
+    masked = PLACEHOLDER.sub("PLACEHOLDER", url)
+    try:
+        parts = urlsplit(masked)
+    except ValueError:
+        return False
+    if any(k.lower() == "to" and v.strip() for k, v in parse_qsl(parts.query)):
+        return True
+    return bool(parts.username) and parts.password is None and bool(parts.hostname)
+
+
+def channel_problem(url: str) -> str | None:
+    """What is wrong with a channel URL as written in a register (Chinese, with the fix), or
+    None: not an apprise URL, a literal password or token, a mail channel that names no
+    recipient."""
+    if "://" not in url and not url.startswith("outbox:"):
+        return (
+            f"渠道地址格式有误：{redact(url)}。应为 apprise 地址（如 mailtos://…?to=收件邮箱、"
+            "wecombot://…）或 outbox:///目录"
+        )
+    part = _literal_secret(url)
+    if part:
+        return (
+            f"渠道地址 {redact(url)} 含明文{part}：请改用 {{env:变量名}} 或 {{secret:密钥块名}}，"
+            "如 mailtos://{env:QCAMP_SMTP_USER}:{env:QCAMP_SMTP_PASSWORD}@smtp.example.cn"
+            "?to=收件邮箱；密钥不得写入名录或数据库"
+        )
+    if url.lower().startswith(("mailto://", "mailtos://")) and not _names_mail_recipient(url):
+        return (
+            f"邮件渠道 {redact(url)} 没有写收件人，邮件会发回发件人自己的邮箱："
+            "请在地址后加上 ?to=收件邮箱（已有参数时用 &to=收件邮箱）"
+        )
+    return None
+
+
 class Recipient(BaseModel):
     """收件人: a unit, a person, an expert or the campaign staff."""
 

@@ -175,6 +175,18 @@ TEMPLATES: dict[str, MessageTemplate] = {
             ),
         ),
         _T(
+            event="batch_refused",
+            name="批次未受理",
+            rule="rule:batch_refused",
+            subject="申报材料未受理通知：{campaign_title}（第{version}批次）",
+            body=(
+                "{recipient_name}：\n"
+                "贵单位于{received_at}报送的申报材料（第{version}批次）不予受理，原因如下：\n"
+                "{reasons}\n"
+                "请按上述要求修改后，于{resubmit_by}前重新报送。"
+            ),
+        ),
+        _T(
             event="approval",
             name="立项结果",
             rule="rule:approval",

@@ -11,15 +11,16 @@ from documents.inbox import batch_files, inbox_batches
 from documents.reports import write_summary_workbook
 from documents.summary_table import write_blank_summary
 from domain.calendar import SHANGHAI
-from domain.intake import owes_batch
+from domain.intake import BATCH_REFUSED, owes_batch
 from domain.models import SummaryRow
 from domain.reminders import reminder_due
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
-from services.intake import IntakeResult, intake_batch
+from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
 from storage import orm
+from storage.db import is_retryable
 from storage.uow import UnitOfWork
 
 STAGE = "application"
@@ -118,10 +119,18 @@ def take_unit_batches(
     uow: UnitOfWork, ctx: CampaignContext, unit_code: str, batches: UnitBatches
 ) -> list[IntakeResult]:
     """Every batch one recommending unit dropped since the last run, in the order received;
-    each batch remembers its inbox folder, so a rerun takes it once."""
+    each batch remembers its inbox folder, so a rerun takes it once. Each batch is taken in its
+    own transaction: one that fails for any reason but the database's is set aside
+    (recorded as refused, the unit told) and the others go on."""
     results = []
     for folder, received_at in batches:
-        result = intake_batch(uow, ctx, unit_code, batch_files(folder), received_at=received_at)
+        try:
+            result = intake_batch(uow, ctx, unit_code, batch_files(folder), received_at=received_at)
+        except Exception as exc:  # noqa: BLE001 - one unit's input never stops the run
+            if is_retryable(exc):  # the database's trouble, not the batch's: the task retries
+                raise
+            results.append(set_batch_aside(uow, ctx, unit_code, folder, received_at, exc))
+            continue
         with uow:
             batch = uow.intake.unit_batch(ctx.campaign_id, unit_code, result.batch.version)
             if batch is not None and not batch.source_dir:
@@ -134,15 +143,27 @@ def take_unit_batches(
 def inbox_report(
     ctx: CampaignContext, pending: dict[str, UnitBatches], results: list[IntakeResult]
 ) -> StageReport:
-    """What taking the inbox did: batches, accepted and returned forms, late batches."""
+    """What taking the inbox did: batches, accepted and returned forms, late batches; for the
+    staff, each batch refused as a whole and each one that could not be recorded at all."""
     report = StageReport.start(STAGE, ctx)
     if not pending:
         return report
     accepted = sum(r.batch.accepted for r in results)
     returned = sum(r.batch.returned for r in results)
     late = sum(1 for r in results if r.batch.late)
+    refused = [r for r in results if r.batch.status == BATCH_REFUSED]
     batches = sum(len(b) for b in pending.values())
-    report.done.append(f"受理{batches}个批次：受理{accepted}项，退回{returned}项，逾期批次{late}个")
+    line = f"受理{batches}个批次：受理{accepted}项，退回{returned}项，逾期批次{late}个"
+    report.done.append(line + (f"，整批未受理{len(refused)}个" if refused else ""))
+    for r in refused:
+        reason = r.batch.findings[-1].message if r.batch.findings else ""
+        if r.batch.version:
+            report.failed.append(
+                f"{r.batch.unit_name}（{r.batch.unit}）第{r.batch.version}批次整批未受理，"
+                f"已通知该单位：{reason}"
+            )
+        else:
+            report.failed.append(f"收件目录中“{r.batch.unit}”的批次无法受理：{reason}")
     return report
 
 

@@ -4,11 +4,12 @@ the commission checks them, stored with its findings, and answered."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
 from documents.application_form import read_form
-from documents.inbox import content_hash, missing_paths, opened_batch
+from documents.inbox import content_hash, folder_file_names, missing_paths, opened_batch
 from documents.reports import write_intake_feedback
 from documents.rows import FeedbackRow
 from documents.safety import BatchItem, UnreadableFile
@@ -22,9 +23,11 @@ from domain.eligibility import (
     missing_form_findings,
     reconcile,
 )
-from domain.intake import BATCH_LATE, BATCH_RECEIVED, BATCH_SUPERSEDED
+from domain.intake import BATCH_LATE, BATCH_RECEIVED, BATCH_REFUSED, BATCH_SUPERSEDED
+from domain.limits import DOCUMENT_TITLE_MAX, fit, form_length_findings
 from domain.models import ApplicationForm, Finding, Severity, SummaryRow
 from domain.states import ProjectState
+from domain.uscc import normalize_uscc
 from notifications.recipients import Recipient
 from services.context import CampaignContext
 from services.intake_records import (
@@ -51,6 +54,7 @@ __all__ = [
     "feedback_rows",
     "intake_batch",
     "past_results_index",
+    "set_batch_aside",
 ]
 
 STAGE = "application"
@@ -142,54 +146,116 @@ def _intake(
         forms, summaries, batch_findings = _read_files(files)
         batch_findings = file_findings + batch_findings
         per_file = _check_forms(uow, ctx, unit, forms, summaries, batch_findings)
+        status = BATCH_RECEIVED
         if late:
+            status = BATCH_LATE
             batch_findings.append(
                 texts.late_submission(received_at, ctx.calendar.application_deadline)
             )
-
-        version = (previous[-1].version + 1) if previous else 1
+        elif not forms:  # a resubmission replaces the current version only with a readable form
+            status = BATCH_REFUSED
+            has_current = bool(uow.intake.current_application_ids(ctx.campaign_id, unit.id))
+            batch_findings.append(texts.no_readable_form(has_current=has_current))
         batch = orm.SubmissionBatch(
             campaign_id=ctx.campaign_id,
             recommending_unit_id=unit.id,
-            version=version,
+            version=(previous[-1].version + 1) if previous else 1,
             received_at=received_at,
             content_hash=batch_hash,
-            status=BATCH_LATE if late else BATCH_RECEIVED,
+            status=status,
             files=[name for name, _path, _data in files] + [f.file for f in file_findings],
             findings=[f.model_dump(mode="json") for f in batch_findings],
         )
         uow.add(batch)
         uow.flush()
-        if not late:
+        if status == BATCH_RECEIVED:
             _supersede(uow, ctx, unit, batch, previous)
         to_store = _forms_to_store(forms, per_file, batch_findings, late=late)
-        store_applications(uow, ctx, unit, batch, to_store, received_at, current=not late)
-        outs = [application_out(name, form, findings) for name, form, findings in to_store]
-        feedback = _write_feedback(ctx, unit, version, to_store, batch_findings)
-        uow.repo.record_document(
-            ctx.campaign_id,
-            stage=STAGE,
-            kind="intake_feedback",
-            title=f"审核意见（{unit.name} 第{version}版）",
-            path=str(feedback),
+        store_applications(
+            uow, ctx, unit, batch, to_store, received_at, current=status == BATCH_RECEIVED
         )
-        _answer(uow, ctx, unit, version, outs, feedback, received_at, late=late)
-        accepted = sum(1 for o in outs if o.status == ProjectState.ACCEPTED)
-        batch_out = BatchOut(
+        result = _record_and_answer(uow, ctx, unit, batch, to_store, batch_findings)
+        uow.commit()
+    return result
+
+
+def _record_and_answer(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    batch: orm.SubmissionBatch,
+    to_store: list[StoredForm],
+    batch_findings: list[Finding],
+) -> IntakeResult:
+    """The batch's 审核意见, recorded, and the unit's answer; what taking the batch did."""
+    version = batch.version
+    outs = [application_out(name, form, findings) for name, form, findings in to_store]
+    feedback = _write_feedback(ctx, unit, version, to_store, batch_findings)
+    uow.repo.record_document(
+        ctx.campaign_id,
+        stage=STAGE,
+        kind="intake_feedback",
+        title=fit(f"审核意见（{unit.name} 第{version}版）", DOCUMENT_TITLE_MAX),
+        path=str(feedback),
+    )
+    if batch.status == BATCH_REFUSED:
+        tell_batch_refused(uow, ctx, unit, batch, batch_findings, feedback)
+    else:
+        _answer(
+            uow,
+            ctx,
+            unit,
+            version,
+            outs,
+            feedback,
+            batch.received_at,
+            late=batch.status == BATCH_LATE,
+        )
+    accepted = sum(1 for o in outs if o.status == ProjectState.ACCEPTED)
+    return IntakeResult(
+        applications=outs,
+        batch=BatchOut(
             unit=unit.code,
             unit_name=unit.name,
             version=version,
-            received_at=received_at,
+            received_at=batch.received_at,
             status=batch.status,
-            late=late,
+            late=batch.status == BATCH_LATE,
             files=batch.files,
             accepted=accepted,
             returned=len(outs) - accepted,
             findings=[finding_out(f) for f in batch_findings],
             feedback_document=str(feedback),
-        )
-        uow.commit()
-    return IntakeResult(applications=outs, batch=batch_out)
+        ),
+    )
+
+
+def tell_batch_refused(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit: orm.RecommendingUnit,
+    batch: orm.SubmissionBatch,
+    batch_findings: list[Finding],
+    feedback: Path | None,
+) -> None:
+    """批次未受理: the unit is told why its whole batch was not taken, with its 审核意见."""
+    reasons = [f.message for f in batch_findings if f.severity == Severity.ERROR]
+    if len(reasons) > 6:  # the attached 审核意见 lists every one
+        reasons = [*reasons[:4], f"……另有{len(reasons) - 5}条，详见所附审核意见", reasons[-1]]
+    send(
+        uow,
+        ctx,
+        event="batch_refused",
+        recipient=Recipient.for_recommending_unit(unit),
+        period=f"v{batch.version}",
+        attachments=[feedback] if feedback is not None else [],
+        context={
+            "version": batch.version,
+            "received_at": texts.local_time(batch.received_at),
+            "reasons": reasons[-5:],
+            "resubmit_by": texts.local_time(ctx.calendar.application_deadline),
+        },
+    )
 
 
 def _read_files(
@@ -205,9 +271,13 @@ def _read_files(
             # iter_batch already ran the safety checks on every file it yielded, and kept
             # the bytes it checked: they are read as they are, not from disk again.
             if suffix == ".docx":
-                forms.append((name, read_form(data, name=name, check=False)))
+                form = read_form(data, name=name, check=False)
+                forms.append((name, form.model_copy(update={"uscc": normalize_uscc(form.uscc)})))
             elif suffix == ".xlsx":
-                summaries.append((name, read_summary(data, name=name, check=False)))
+                rows = read_summary(data, name=name, check=False)
+                summaries.append(
+                    (name, [r.model_copy(update={"uscc": normalize_uscc(r.uscc)}) for r in rows])
+                )
             else:
                 findings.append(texts.not_a_form_or_summary(name))
         except UnreadableFile as exc:
@@ -230,12 +300,15 @@ def _check_forms(
     for name, form in forms:
         per_file[name] = [
             f.model_copy(update={"file": name})
-            for f in check_form(
-                form,
-                past_index=past_index,
-                threshold=ctx.rules.duplicate_threshold,
-                title_max_len=ctx.rules.title_max_length,
-            )
+            for f in [
+                *form_length_findings(form),
+                *check_form(
+                    form,
+                    past_index=past_index,
+                    threshold=ctx.rules.duplicate_threshold,
+                    title_max_len=ctx.rules.title_max_length,
+                ),
+            ]
         ]
     if not summaries:
         batch_findings.append(texts.summary_missing())
@@ -338,7 +411,9 @@ def _write_feedback(
     items: Sequence[StoredForm],
     batch_findings: list[Finding],
 ) -> Path:
-    path = ctx.folder(STAGE) / "审核意见" / f"审核意见_{unit.code}_{unit.name}_第{version}版.xlsx"
+    # A file name holds 255 bytes: a unit's name is cut to 40 characters here.
+    name = f"审核意见_{unit.code[:40]}_{unit.name[:40]}_第{version}版.xlsx"
+    path = ctx.folder(STAGE) / "审核意见" / name
     return write_intake_feedback(path, unit.name, feedback_rows(items, batch_findings))
 
 
@@ -406,3 +481,54 @@ def _answer(
                 "resubmit_by": resubmit_by,
             },
         )
+
+
+def set_batch_aside(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    unit_code: str,
+    folder: Path,
+    received_at: dt.datetime,
+    error: Exception,
+) -> IntakeResult:
+    """A batch of the inbox that could not be taken (`error`): recorded as refused with its
+    finding, so that it is not tried again on every run, and the unit told; nothing else of
+    the batch is stored. A batch of an unknown unit cannot be recorded: the staff are told."""
+    problem = (
+        str(error) if isinstance(error, IntakeError) else f"处理时出错（{type(error).__name__}）。"
+    )
+    with uow:
+        unit = uow.repo.recommending_unit(unit_code)
+        if unit is None:
+            finding = texts.batch_unprocessable(problem, has_current=False)
+            return IntakeResult(
+                applications=[],
+                batch=BatchOut(
+                    unit=unit_code,
+                    unit_name="",
+                    version=0,
+                    received_at=received_at,
+                    status=BATCH_REFUSED,
+                    late=False,
+                    findings=[finding_out(finding)],
+                ),
+            )
+        previous = uow.intake.unit_batches(ctx.campaign_id, unit.id)
+        has_current = bool(uow.intake.current_application_ids(ctx.campaign_id, unit.id))
+        finding = texts.batch_unprocessable(problem, has_current=has_current)
+        batch = orm.SubmissionBatch(
+            campaign_id=ctx.campaign_id,
+            recommending_unit_id=unit.id,
+            version=(previous[-1].version + 1) if previous else 1,
+            received_at=received_at,
+            content_hash=hashlib.sha256(f"set-aside:{folder}".encode()).hexdigest(),
+            status=BATCH_REFUSED,
+            files=folder_file_names(folder),
+            findings=[finding.model_dump(mode="json")],
+            source_dir=str(folder),
+        )
+        uow.add(batch)
+        uow.flush()
+        result = _record_and_answer(uow, ctx, unit, batch, [], [finding])
+        uow.commit()
+    return result

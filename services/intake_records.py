@@ -10,10 +10,13 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from domain import findings as texts
+from domain import limits
 from domain.eligibility import USCC_INVALID
 from domain.intake import BATCH_LATE, project_people
+from domain.limits import fit
 from domain.models import ApplicationForm, Finding, Severity
 from domain.states import ProjectState
+from domain.uscc import normalize_uscc
 from services.context import CampaignContext
 from storage import orm
 from storage.uow import UnitOfWork
@@ -81,6 +84,20 @@ def application_out(name: str, form: ApplicationForm, findings: list[Finding]) -
     )
 
 
+_PERSON_LIMITS = {
+    "person_key": limits.PERSON_KEY_MAX,
+    "name": limits.PERSON_NAME_MAX,
+    "title": limits.PERSON_TITLE_MAX,
+    "phone": limits.PHONE_MAX,
+    "email": limits.EMAIL_MAX,
+}
+
+
+def fit_person(person: dict[str, str]) -> dict[str, str]:
+    """A project person's row cut to its columns (an over-long value was returned at the door)."""
+    return {k: fit(v, _PERSON_LIMITS[k]) if k in _PERSON_LIMITS else v for k, v in person.items()}
+
+
 def _applicant_units(
     uow: UnitOfWork, wanted: dict[str, tuple[str, str, str]]
 ) -> dict[str, orm.ApplicantUnit]:
@@ -111,19 +128,20 @@ def _new_application(
     *,
     current: bool,
 ) -> orm.Application:
-    uscc = form.uscc.strip().upper()
+    # Over-long values were found and returned at the door; the record keeps what fits, the
+    # stored form keeps every character.
     return orm.Application(
         campaign_id=ctx.campaign_id,
         batch_id=batch.id,
         recommending_unit_id=unit.id,
         applicant_unit_id=applicant.id if applicant else None,
-        source_file=name,
-        title=form.title or Path(name).stem,
-        applicant_name=form.applicant,
-        uscc=uscc[:40],
-        district=form.district,
-        chain=form.chain,
-        project_type=form.project_type,
+        source_file=fit(name, limits.FILE_NAME_MAX),
+        title=fit(form.title or Path(name).stem, limits.TITLE_MAX),
+        applicant_name=fit(form.applicant, limits.UNIT_NAME_MAX),
+        uscc=fit(normalize_uscc(form.uscc), limits.APPLICATION_USCC_MAX),
+        district=fit(form.district, limits.DISTRICT_MAX),
+        chain=fit(form.chain, limits.CHAIN_MAX),
+        project_type=fit(form.project_type, limits.PROJECT_TYPE_MAX),
         joint=form.is_joint,
         form=form.model_dump(mode="json"),
         state=ProjectState.SUBMITTED.value,
@@ -145,14 +163,24 @@ def store_applications(
     order given: the rows are built in memory and written in a few multi-row inserts."""
     wanted: dict[str, tuple[str, str, str]] = {}
     for _name, form, findings in items:
-        if form.uscc and not any(f.code == USCC_INVALID for f in findings):
+        uscc = normalize_uscc(form.uscc)
+        if (
+            uscc
+            and len(uscc) <= limits.USCC_MAX
+            and not any(f.code == USCC_INVALID for f in findings)
+        ):
             wanted.setdefault(
-                form.uscc.strip().upper(), (form.applicant, form.district, form.address)
+                uscc,
+                (
+                    fit(form.applicant, limits.UNIT_NAME_MAX),
+                    fit(form.district, limits.DISTRICT_MAX),
+                    fit(form.address, limits.ADDRESS_MAX),
+                ),
             )
     applicants = _applicant_units(uow, wanted)
     apps = []
     for name, form, _findings in items:
-        uscc = form.uscc.strip().upper()
+        uscc = normalize_uscc(form.uscc)
         applicant = applicants.get(uscc) if uscc in wanted else None
         apps.append(_new_application(ctx, unit, batch, name, form, applicant, current=current))
     uow.add(*apps)
@@ -175,7 +203,7 @@ def store_applications(
     )
     uow.intake.add_people(
         [
-            {"application_id": app.id, **person}
+            {"application_id": app.id, **fit_person(person)}
             for app, (_name, form, _findings) in stored
             for person in project_people(form, app.uscc or app.applicant_name)
         ]

@@ -20,6 +20,7 @@ from domain.registers import (
     check_units,
     notice_channels,
 )
+from notifications.recipients import channel_problem
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -46,10 +47,22 @@ class PastResultsImport(BaseModel):
     existing: int = 0
 
 
+def check_unit_channels(file: str, records: list[dict[str, str]]) -> None:
+    """Every 通知渠道 is an apprise URL with its secrets as placeholders and, for mail, its
+    recipient; the first one that is not stops the import before anything is stored."""
+    for r in records:
+        for url in notice_channels(r.get("通知渠道", "")):
+            if problem := channel_problem(url):
+                raise ImportProblem(
+                    f"文件“{file}”第{r['_row']}行“通知渠道”列：{problem}（本次未导入任何记录）。"
+                )
+
+
 def import_units(uow: UnitOfWork, path: Path) -> UnitsImport:
     """`qcamp units import`. Columns 单位代码, 单位名称, 类型, 联系人, 电话, 邮箱, 通知渠道."""
     records = read_register(path, UNIT_COLUMNS, UNIT_OPTIONAL_COLUMNS)
     check_units(path.name, records)
+    check_unit_channels(path.name, records)
     result = UnitsImport()
     with uow:
         for r in records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from domain.intake import BATCH_REFUSED
 from domain.states import APPROVED_STATES, EXCELLENT_STATES
 from services.context import CampaignContext
 from services.progress import progress_rows
@@ -32,6 +33,7 @@ def campaign_status(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, Any]:
             "total": len(batches),
             "late": sum(status == "late" for _u, status in batches),
             "superseded": sum(status == "superseded" for _u, status in batches),
+            "refused": sum(status == BATCH_REFUSED for _u, status in batches),
         },
         "applications": len(apps),
         "states": dict(Counter(state for _u, state in apps)),

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.settings import PROJECT_ROOT, get_settings
@@ -41,6 +42,22 @@ def engine_for(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether an error is the database's, not the input's: unreachable, locked, gone away, or
+    a write that collided with another run's (a unique key taken meanwhile). Worth a retry,
+    never a reason to refuse what was being stored."""
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        sa_exc.OperationalError
+        | sa_exc.InterfaceError
+        | sa_exc.IntegrityError
+        | sa_exc.DisconnectionError
+        | sa_exc.TimeoutError,
+    )
 
 
 def get_engine() -> Engine:

@@ -26,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from domain import limits
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -84,12 +86,12 @@ class RecommendingUnit(Base):
 
     __tablename__ = "recommending_units"
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(40), default="")
-    contact: Mapped[str] = mapped_column(String(100), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(200), default="")
+    code: Mapped[str] = mapped_column(String(limits.UNIT_CODE_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.UNIT_NAME_MAX))
+    kind: Mapped[str] = mapped_column(String(limits.UNIT_KIND_MAX), default="")
+    contact: Mapped[str] = mapped_column(String(limits.CONTACT_MAX), default="")
+    phone: Mapped[str] = mapped_column(String(limits.PHONE_MAX), default="")
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), default="")
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
@@ -98,10 +100,10 @@ class ApplicantUnit(Base):
 
     __tablename__ = "applicant_units"
     id: Mapped[int] = mapped_column(primary_key=True)
-    uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    district: Mapped[str] = mapped_column(String(40), default="")
-    address: Mapped[str] = mapped_column(String(300), default="")
+    uscc: Mapped[str] = mapped_column(String(limits.USCC_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.UNIT_NAME_MAX))
+    district: Mapped[str] = mapped_column(String(limits.DISTRICT_MAX), default="")
+    address: Mapped[str] = mapped_column(String(limits.ADDRESS_MAX), default="")
 
 
 class SubmissionBatch(Base):
@@ -118,7 +120,7 @@ class SubmissionBatch(Base):
     status: Mapped[str] = mapped_column(String(20))  # received / late / superseded
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # batch-level findings
-    source_dir: Mapped[str] = mapped_column(String(500), default="")
+    source_dir: Mapped[str] = mapped_column(String(limits.PATH_MAX), default="")
 
     recommending_unit: Mapped[RecommendingUnit] = relationship()
 
@@ -136,13 +138,13 @@ class Application(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("submission_batches.id"), index=True)
     recommending_unit_id: Mapped[int] = mapped_column(ForeignKey("recommending_units.id"))
     applicant_unit_id: Mapped[int | None] = mapped_column(ForeignKey("applicant_units.id"))
-    source_file: Mapped[str] = mapped_column(String(300))
-    title: Mapped[str] = mapped_column(String(300))
-    applicant_name: Mapped[str] = mapped_column(String(200), default="")
-    uscc: Mapped[str] = mapped_column(String(40), default="")
-    district: Mapped[str] = mapped_column(String(40), default="")
-    chain: Mapped[str] = mapped_column(String(40), default="")
-    project_type: Mapped[str] = mapped_column(String(20), default="")
+    source_file: Mapped[str] = mapped_column(String(limits.FILE_NAME_MAX))
+    title: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    applicant_name: Mapped[str] = mapped_column(String(limits.UNIT_NAME_MAX), default="")
+    uscc: Mapped[str] = mapped_column(String(limits.APPLICATION_USCC_MAX), default="")
+    district: Mapped[str] = mapped_column(String(limits.DISTRICT_MAX), default="")
+    chain: Mapped[str] = mapped_column(String(limits.CHAIN_MAX), default="")
+    project_type: Mapped[str] = mapped_column(String(limits.PROJECT_TYPE_MAX), default="")
     joint: Mapped[bool] = mapped_column(Boolean, default=False)
     form: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(30), index=True)
@@ -210,12 +212,12 @@ class ProjectPerson(Base):
     __tablename__ = "project_people"
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
-    person_key: Mapped[str] = mapped_column(String(120), index=True)
-    name: Mapped[str] = mapped_column(String(60))
+    person_key: Mapped[str] = mapped_column(String(limits.PERSON_KEY_MAX), index=True)
+    name: Mapped[str] = mapped_column(String(limits.PERSON_NAME_MAX))
     role: Mapped[str] = mapped_column(String(20))  # 质量负责人 / 项目负责人 / 技术骨干
-    title: Mapped[str] = mapped_column(String(60), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(limits.PERSON_TITLE_MAX), default="")
+    phone: Mapped[str] = mapped_column(String(limits.PHONE_MAX), default="")
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), default="")
 
     application: Mapped[Application] = relationship(back_populates="people")
 
@@ -225,13 +227,13 @@ class Expert(Base):
 
     __tablename__ = "experts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(60), unique=True)
-    name: Mapped[str] = mapped_column(String(60))
-    organisation: Mapped[str] = mapped_column(String(200), default="")
+    key: Mapped[str] = mapped_column(String(limits.EXPERT_KEY_MAX), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.PERSON_NAME_MAX))
+    organisation: Mapped[str] = mapped_column(String(limits.UNIT_NAME_MAX), default="")
     fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    title: Mapped[str] = mapped_column(String(60), default="")
-    phone: Mapped[str] = mapped_column(String(40), default="")
-    email: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(limits.PERSON_TITLE_MAX), default="")
+    phone: Mapped[str] = mapped_column(String(limits.PHONE_MAX), default="")
+    email: Mapped[str] = mapped_column(String(limits.EMAIL_MAX), default="")
     recused_units: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
@@ -401,8 +403,8 @@ class PastExcellentResult(Base):
     __table_args__ = (UniqueConstraint("year", "title", "unit"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int] = mapped_column(Integer)
-    title: Mapped[str] = mapped_column(String(300))
-    unit: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(limits.TITLE_MAX))
+    unit: Mapped[str] = mapped_column(String(limits.UNIT_NAME_MAX), default="")
     abstract: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -429,8 +431,8 @@ class DocumentRecord(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     stage: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(60))
-    title: Mapped[str] = mapped_column(String(200))
-    path: Mapped[str] = mapped_column(String(500))
+    title: Mapped[str] = mapped_column(String(limits.DOCUMENT_TITLE_MAX))
+    path: Mapped[str] = mapped_column(String(limits.PATH_MAX))
     written_at: Mapped[dt.datetime]
 
 

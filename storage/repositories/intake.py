@@ -64,6 +64,18 @@ class IntakeRepository(Repository):
         )
         return [(app_id, title) for app_id, title in rows]
 
+    def current_application_ids(self, campaign_id: int, unit_id: int) -> list[int]:
+        """Ids of the unit's current applications (of its latest on-time batch)."""
+        return list(
+            self.session.scalars(
+                select(orm.Application.id).where(
+                    orm.Application.campaign_id == campaign_id,
+                    orm.Application.recommending_unit_id == unit_id,
+                    orm.Application.is_current.is_(True),
+                )
+            )
+        )
+
     def retire_applications(self, campaign_id: int, unit_id: int, keep_batch_id: int) -> None:
         """The unit's current applications of any other batch are current no more."""
         self.session.execute(

@@ -113,6 +113,11 @@ def write_batch(
 
 @pytest.fixture
 def units(tmp_path: Path) -> None:
+    register_units(tmp_path)
+
+
+def register_units(tmp_path: Path) -> None:
+    """The two recommending units of these tests, imported from a real 名录 workbook."""
     wb = Workbook()
     ws = wb.active
     ws.append(["单位代码", "单位名称", "类型", "联系人", "电话", "邮箱"])
@@ -500,12 +505,20 @@ def test_register_commands_refuse_bad_files_with_exit_2_and_store_nothing(tmp_pa
         assert not uow.repo.recommending_units()
     wb = Workbook()
     wb.active.append(["单位代码", "单位名称", "通知渠道"])
-    wb.active.append(["ASSN-HJXH", "天津市焊接协会", "email; wecom"])
+    wb.active.append(
+        [
+            "ASSN-HJXH",
+            "天津市焊接协会",
+            "mailtos://{env:U}:{env:P}@smtp.example.cn?to=hj@example.cn; wecombot://{secret:hj}",
+        ]
+    )
     wb.save(tmp_path / "units.xlsx")
     out = runner.invoke(app, ["units", "import", str(tmp_path / "units.xlsx")])
     assert out.exit_code == 0 and "新增 1 个，更新 0 个" in out.output
     with UnitOfWork() as uow:
-        assert [u.channels for u in uow.repo.recommending_units()] == [["email", "wecom"]]
+        assert [u.channels for u in uow.repo.recommending_units()] == [
+            ["mailtos://{env:U}:{env:P}@smtp.example.cn?to=hj@example.cn", "wecombot://{secret:hj}"]
+        ]
     out = runner.invoke(app, ["templates", "--out", str(tmp_path / "blank")])
     assert out.exit_code == 0 and len(list((tmp_path / "blank").iterdir())) == 2
 

@@ -139,6 +139,7 @@ EXPECTED_EVENTS = {
     "receipt",
     "returned",
     "late_batch",
+    "batch_refused",
     "approval",
     "training_invitation",
     "checkin_request",
@@ -172,6 +173,12 @@ EVENT_CONTEXT: dict[str, dict[str, Any]] = {
         "resubmit_by": dt.datetime(2025, 4, 20, 23, 59, tzinfo=SH),
     },
     "late_batch": {"received_at": dt.datetime(2025, 4, 21, 10, tzinfo=SH)},
+    "batch_refused": {
+        "version": 2,
+        "received_at": dt.datetime(2025, 4, 18, 10, tzinfo=SH),
+        "reasons": ["本批次没有一份可以读取的申报书（.docx），整批不予受理。"],
+        "resubmit_by": dt.datetime(2025, 4, 20, 23, 59, tzinfo=SH),
+    },
     "approval": {"results": ["降低焊缝气孔不良率：立项（编号 2025-ZL-001）"]},
     "training_invitation": {
         "project_title": "降低焊缝气孔不良率",

@@ -27,7 +27,7 @@ def test_status_is_read_only_and_tells_the_calendar() -> None:
     assert code == 0
     status = json.loads(printed)
     assert status["config"]["year"] == 2025 and status["config"]["calendar"]["audit"]
-    assert status["batches"] == {"total": 0, "late": 0, "superseded": 0}
+    assert status["batches"] == {"total": 0, "late": 0, "superseded": 0, "refused": 0}
     assert status["applications"] == 0
     code, printed = qcamp("status", "--year", 2025)
     assert code == 0 and "收到报送批次 0 个" in printed and "各阶段进度" in printed

@@ -9,6 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from deployments.cli_common import (
+    TIME_FORMATS,
+    campaign_context,
+    check_run_clock,
+    check_year,
+    parse_time,
+)
 from deployments.serve import (
     ENTRYPOINTS,
     WAIT_FOR_STAFF,
@@ -53,7 +60,7 @@ def serve(
 ) -> None:
     """运行所有部署，直到按 Ctrl-C 停止。"""
     keys = [resolve_stage(s) for s in stage] if stage else None
-    year = year or current_year()
+    year = check_year(year or current_year())
     typer.echo(f"正在运行 {year} 年度质量攻关部署（PREFECT_API_URL={api_url()}），Ctrl-C 停止……")
     serve_all(year, keys)
 
@@ -78,7 +85,11 @@ def run(
     stage: Annotated[str, typer.Argument(help="阶段（application、audit…或中文名），或 campaign")],
     year: Annotated[int | None, typer.Option(help="活动年度，默认今年")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="按此日期（YYYY-MM-DD）运行，默认现在")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help=f"按此时刻运行（默认现在）。格式：{TIME_FORMATS}；不得晚于本机当前时间和活动结束时间",
+        ),
     ] = None,
     wait_for_staff: Annotated[
         bool,
@@ -95,7 +106,13 @@ def run(
 ) -> None:
     """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
     key = resolve_stage(stage)
-    year = year or current_year()
+    year = check_year(year or current_year())
+    if as_of is not None:
+        when = parse_time(as_of)
+        check_run_clock(campaign_context(year, when), when)
+        as_of = when.isoformat()
+    else:
+        campaign_context(year, None)  # the database and the year's config, checked first
     if direct:
         run_directly(key, stage, year, as_of, wait_for_staff)
         return

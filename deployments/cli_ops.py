@@ -60,7 +60,7 @@ def serve(
 ) -> None:
     """运行所有部署，直到按 Ctrl-C 停止。"""
     keys = [resolve_stage(s) for s in stage] if stage else None
-    year = check_year(year or current_year())
+    year = check_year(current_year() if year is None else year)
     typer.echo(f"正在运行 {year} 年度质量攻关部署（PREFECT_API_URL={api_url()}），Ctrl-C 停止……")
     serve_all(year, keys)
 
@@ -106,7 +106,7 @@ def run(
 ) -> None:
     """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
     key = resolve_stage(stage)
-    year = check_year(year or current_year())
+    year = check_year(current_year() if year is None else year)
     if as_of is not None:
         when = parse_time(as_of)
         check_run_clock(campaign_context(year, when), when)

@@ -74,9 +74,12 @@ def api_url() -> str:
 def outcome_markdown(result: Any) -> str:
     """A StageReport, or the campaign's dict of them, as the Chinese markdown staff read."""
     if isinstance(result, dict):
-        if not result:
-            return "本次运行没有到期的阶段。"
-        return "\n\n".join(outcome_markdown(o) for o in result.values())
+        parts = [outcome_markdown(o) for key, o in result.items() if key != "delivery"]
+        if not parts:
+            parts = ["本次运行没有到期的阶段。"]
+        if "delivery" in result:
+            parts.append(outcome_markdown(result["delivery"]))
+        return "\n\n".join(parts)
     markdown = getattr(result, "markdown", None)
     return markdown() if callable(markdown) else str(result)
 
@@ -149,7 +152,15 @@ def run_directly(key: str, stage: str, year: int, as_of: str | None, wait_for_st
     typer.echo(outcome_markdown(result))
 
 
+BUSY_EXIT = 3  # another run of the same work is in progress: nothing was done, try later
+
+
 def _failed(exc: Exception, stage: str, year: int, as_of: str | None, flag: str = "") -> None:
+    from services.campaign import RunInProgress
+
+    if isinstance(exc, RunInProgress):
+        typer.echo(f"错误：{exc}（已完成的步骤不会重复）。", err=True)
+        raise typer.Exit(BUSY_EXIT) from None
     typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
     typer.echo(
         f"修正问题后重新运行：qcamp run {stage} --year {year}"

@@ -116,6 +116,22 @@ def run(
         as_of = when.isoformat()
     else:
         campaign_context(year, None)  # the database and the year's config, checked first
+    from services.campaign import RunInProgress, one_run_at_a_time
+
+    try:
+        # Held here, before Prefect starts, so a second run is refused before it does
+        # anything; the flow in this process takes the same lock again.
+        with one_run_at_a_time(year, key):
+            run_in_process(key, stage, year, as_of, wait_for_staff, direct)
+    except RunInProgress as exc:
+        _failed(exc, stage, year, as_of)
+
+
+def run_in_process(
+    key: str, stage: str, year: int, as_of: str | None, wait_for_staff: bool, direct: bool
+) -> None:
+    """The run itself: through Prefect (a temporary local API when none is configured), or
+    with `direct` the same steps without it."""
     if direct:
         run_directly(key, stage, year, as_of, wait_for_staff)
         return

@@ -14,7 +14,13 @@ from domain.calendar import SHANGHAI
 from flows.stage import StepRunner, artifact_key, direct, orchestrated
 from flows.stages import STAGE_BODIES, STAGE_FLOWS
 from notifications.service import DeliveryReport
-from services.campaign import RunInProgress, complete_stage, one_run_at_a_time, stage_due
+from services.campaign import (
+    RunInProgress,
+    busy,
+    complete_stage,
+    one_run_at_a_time,
+    stage_due,
+)
 from services.context import STAGES, CampaignContext, StageReport, open_campaign
 from storage.uow import UnitOfWork
 from tasks.delivery import deliver_messages, queue_staff_digest
@@ -40,6 +46,9 @@ def due_stages(
         if not stage_due(UnitOfWork(), ctx, stage):
             continue
         try:
+            # Asked first, so that a stage held elsewhere starts no flow run that would fail.
+            if reason := busy(ctx.year, stage):
+                raise RunInProgress(reason)
             outcomes[stage] = run_one(stage)
         except RunInProgress as exc:
             outcomes[stage] = StageReport(

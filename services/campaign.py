@@ -11,7 +11,7 @@ from services.context import STAGES, CampaignContext, StageReport
 from storage.locks import RunInProgress, run_lock
 from storage.uow import UnitOfWork
 
-__all__ = ["RunInProgress", "complete_stage", "one_run_at_a_time", "stage_due"]
+__all__ = ["RunInProgress", "busy", "complete_stage", "one_run_at_a_time", "stage_due"]
 
 
 @contextlib.contextmanager
@@ -22,6 +22,15 @@ def one_run_at_a_time(year: int, stage: str) -> Iterator[None]:
     what = f" {year} 年度的{STAGES.get(stage, '年度活动')}"
     with run_lock(f"qcamp-{year}-{stage}", what):
         yield
+
+
+def busy(year: int, stage: str) -> str:
+    """Why `stage` cannot run now (another process runs it), or "" when it can."""
+    try:
+        with one_run_at_a_time(year, stage):
+            return ""
+    except RunInProgress as exc:
+        return str(exc)
 
 
 def stage_due(uow: UnitOfWork, ctx: CampaignContext, stage: str) -> bool:

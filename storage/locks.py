@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from storage.db import engine_for, normalise_url
 from storage.settings import get_settings
 
 BUSY_MESSAGE = "另一个运行正在处理{what}，请稍后再试"
+
+
+_HELD: dict[str, int] = {}  # the names this process holds, and how deep
+_HELD_GUARD = threading.Lock()
 
 
 class RunInProgress(RuntimeError):
@@ -60,7 +65,31 @@ def _file_lock(path: Path, what: str) -> Iterator[None]:
 @contextlib.contextmanager
 def run_lock(name: str, what: str) -> Iterator[None]:
     """Hold `name` for the block; `RunInProgress` ("另一个运行正在处理{what}，请稍后再试") when
-    another process holds it. Not re-entrant: one name per kind of run."""
+    another process holds it. Re-entrant within this process: `qcamp run` takes the lock before
+    it starts Prefect, and the flow it then runs in this process takes it again."""
+    with _HELD_GUARD:
+        nested = name in _HELD
+        if nested:
+            _HELD[name] += 1
+    if nested:
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                _HELD[name] -= 1
+        return
+    with _os_lock(name, what):
+        with _HELD_GUARD:
+            _HELD[name] = 1
+        try:
+            yield
+        finally:
+            with _HELD_GUARD:
+                del _HELD[name]
+
+
+@contextlib.contextmanager
+def _os_lock(name: str, what: str) -> Iterator[None]:
     url = normalise_url(get_settings().database_url)
     if url.startswith("postgresql"):
         with _postgres_lock(url, name, what):

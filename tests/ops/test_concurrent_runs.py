@@ -4,17 +4,19 @@ a message that could not be sent is counted as a failure in the run's output and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from deployments.cli import app
-from services.campaign import RunInProgress, one_run_at_a_time
+from services.campaign import RunInProgress
 from storage.settings import PROJECT_ROOT
 from storage.uow import UnitOfWork
 from tests.stages.factory import at, seed
@@ -39,14 +41,44 @@ def count(table: str) -> int:
         return uow.session.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
 
 
+HOLDER = """
+import sys
+from services.campaign import one_run_at_a_time
+with one_run_at_a_time(int(sys.argv[1]), sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes it
+"""
+
+
+@contextlib.contextmanager
+def run_elsewhere(year: int, stage: str) -> Iterator[None]:
+    """Another process holding the run of `stage`, as a run in progress does."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    holder = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", HOLDER, str(year), stage],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate("", timeout=60)
+
+
 def test_a_second_run_of_a_stage_in_progress_exits_3_and_does_nothing() -> None:
     seed(0, n_units=3)
-    with one_run_at_a_time(2025, "application"):  # another process's run, in progress
+    with run_elsewhere(2025, "application"):  # another process's run, in progress
         code, out = qcamp(
             "run", "application", "--direct", "--year", 2025, "--as-of", "2025-03-20T10:00"
         )
         assert code == 3, out
         assert "另一个运行正在处理 2025 年度的项目申报，请稍后再试" in out
+        # through Prefect too: refused before a flow run starts, without a traceback
+        code, out = qcamp("run", "application", "--year", 2025, "--as-of", "2025-03-20T10:00")
+        assert code == 3 and "另一个运行正在处理 2025 年度的项目申报" in out, out
         assert count("stage_steps") == 0 and count("notification_records") == 0
         # the whole day's run goes on with the other stages and says which it left
         code, out = qcamp(
@@ -58,7 +90,7 @@ def test_a_second_run_of_a_stage_in_progress_exits_3_and_does_nothing() -> None:
         "run", "application", "--direct", "--year", 2025, "--as-of", "2025-03-20T10:00"
     )
     assert code == 0 and "征集" in out, out
-    with one_run_at_a_time(2025, "campaign"):
+    with run_elsewhere(2025, "campaign"):
         code, out = qcamp(
             "run", "campaign", "--direct", "--year", 2025, "--as-of", "2025-03-21T10:00"
         )

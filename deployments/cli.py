@@ -14,7 +14,15 @@ from typing import Annotated  # noqa: E402
 
 import typer  # noqa: E402
 
-from deployments.cli_common import fail  # noqa: E402
+from deployments.cli_common import (  # noqa: E402
+    TIME_FORMATS,
+    campaign_context,
+    check_received,
+    check_year,
+    fail,
+    parse_time,
+    upgraded_database,
+)
 
 app = typer.Typer(
     help="天津市质量攻关活动自动化：申报受理、立项审核、培训、跟踪、成果评定与公示。",
@@ -22,6 +30,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _check_database_url() -> None:
+    """A QCAMP_DATABASE_URL that names no usable database is refused before any command runs."""
+    from storage.db import DatabaseUnusable, get_engine
+
+    try:
+        get_engine()
+    except DatabaseUnusable as exc:
+        fail(str(exc))
+
+
 db_app = typer.Typer(help="数据库管理", no_args_is_help=True)
 units_app = typer.Typer(help="推荐单位名录", no_args_is_help=True)
 past_app = typer.Typer(help="历年优秀成果", no_args_is_help=True)
@@ -33,10 +54,10 @@ app.add_typer(past_app, name="past-results")
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """升级数据库结构到最新版本（SQLite 或 QCAMP_DATABASE_URL 指定的 PostgreSQL）。"""
-    from storage.db import current_revision, upgrade
+    from storage.db import current_revision
     from storage.settings import get_settings
 
-    upgrade()
+    upgraded_database()
     url = get_settings().database_url
     shown = url.split("@")[-1] if "@" in url else url
     typer.echo(f"数据库已升级到版本 {current_revision()}：{shown}")
@@ -46,10 +67,9 @@ def db_upgrade() -> None:
 def units_import(file: Path) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
     from services.registry import ImportProblem, import_units
-    from storage.db import upgrade
     from storage.uow import UnitOfWork
 
-    upgrade()
+    upgraded_database()
     try:
         result = import_units(UnitOfWork(), file)
     except ImportProblem as exc:
@@ -61,10 +81,9 @@ def units_import(file: Path) -> None:
 def past_import(file: Path) -> None:
     """导入历年优秀成果（列：年份、项目名称、单位、摘要），用于雷同检查。"""
     from services.registry import ImportProblem, import_past_results
-    from storage.db import upgrade
     from storage.uow import UnitOfWork
 
-    upgrade()
+    upgraded_database()
     try:
         result = import_past_results(UnitOfWork(), file)
     except ImportProblem as exc:
@@ -89,28 +108,25 @@ def intake(
     year: Annotated[int, typer.Option("--year", help="活动年度")] = dt.date.today().year,
     unit: Annotated[str, typer.Option("--unit", help="推荐单位代码")] = "",
     received_at: Annotated[
-        str | None, typer.Option("--received-at", help="送达时间（ISO 格式，默认现在）")
+        str | None,
+        typer.Option("--received-at", help=f"送达时间（默认现在）。格式：{TIME_FORMATS}"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果")] = False,
 ) -> None:
     """受理一个推荐单位报送的一批申报材料。"""
-    from domain.calendar import CampaignConfigError
-    from services.context import open_campaign, parse_as_of
     from services.intake import IntakeError, intake_batch
-    from storage.db import upgrade
     from storage.uow import UnitOfWork
 
     if not unit:
         fail("请用 --unit 指定推荐单位代码。")
-    upgrade()
+    check_year(year)
+    when = parse_time(received_at, "--received-at") if received_at else None
+    ctx = campaign_context(year, when)
+    if received_at:
+        when = check_received(ctx, received_at, "--received-at")
     try:
-        when = parse_as_of(received_at) if received_at else None
-    except ValueError:
-        fail(f"--received-at 的值“{received_at}”不是有效时间。请写成 2025-04-18T15:30 这样的格式。")
-    try:
-        ctx = open_campaign(year, when)
         result = intake_batch(UnitOfWork(), ctx, unit, paths, received_at=when)
-    except (IntakeError, CampaignConfigError) as exc:
+    except IntakeError as exc:
         fail(str(exc))
     if as_json:
         typer.echo(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))

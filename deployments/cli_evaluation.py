@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from deployments.cli_common import AsOf, Year, campaign_context, fail
+from deployments.cli_common import (
+    AsOf,
+    Year,
+    campaign_context,
+    check_received,
+    fail,
+    upgraded_database,
+)
 
 experts_app = typer.Typer(help="专家库", no_args_is_help=True)
 scores_app = typer.Typer(help="专家评分表", no_args_is_help=True)
@@ -22,10 +29,9 @@ def experts_import(file: Path) -> None:
     """导入专家库（列：姓名、单位、专业领域、职称、电话、邮箱、回避单位）；按姓名+电话更新。"""
     from services.evaluation import EvaluationError
     from services.experts import import_experts
-    from storage.db import upgrade
     from storage.uow import UnitOfWork
 
-    upgrade()
+    upgraded_database()
     try:
         result = import_experts(UnitOfWork(), file)
     except EvaluationError as exc:
@@ -116,20 +122,17 @@ def objections_add(
     raised_by: Annotated[str, typer.Option("--by", help="异议人（单位或个人实名）")],
     content: Annotated[str, typer.Option("--content", help="异议内容")],
     received: Annotated[
-        str | None, typer.Option("--received", help="收到时间，如 2025-11-05T10:00（默认现在）")
+        str | None,
+        typer.Option("--received", help="收到时间，如 2025-11-05T10:00（北京时间，默认现在）"),
     ] = None,
     as_of: AsOf = None,
 ) -> None:
     """登记公示期异议（须在公示期内实名提出）。"""
-    from services.context import parse_as_of
     from services.publicity import ObjectionError, add_objection
     from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
-    try:
-        at: dt.datetime | None = parse_as_of(received) if received else None
-    except ValueError:
-        fail(f"收到时间「{received}」格式不对：请写成 2025-11-05T10:00")
+    at: dt.datetime | None = check_received(ctx, received, "--received") if received else None
     try:
         objection_id = add_objection(UnitOfWork(), ctx, project, raised_by, content, at)
     except ObjectionError as exc:

@@ -9,6 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
+from deployments.cli_common import (
+    TIME_FORMATS,
+    campaign_context,
+    check_run_clock,
+    check_year,
+    parse_time,
+)
 from deployments.serve import (
     ENTRYPOINTS,
     WAIT_FOR_STAFF,
@@ -53,7 +60,7 @@ def serve(
 ) -> None:
     """运行所有部署，直到按 Ctrl-C 停止。"""
     keys = [resolve_stage(s) for s in stage] if stage else None
-    year = year or current_year()
+    year = check_year(current_year() if year is None else year)
     typer.echo(f"正在运行 {year} 年度质量攻关部署（PREFECT_API_URL={api_url()}），Ctrl-C 停止……")
     serve_all(year, keys)
 
@@ -67,9 +74,12 @@ def api_url() -> str:
 def outcome_markdown(result: Any) -> str:
     """A StageReport, or the campaign's dict of them, as the Chinese markdown staff read."""
     if isinstance(result, dict):
-        if not result:
-            return "本次运行没有到期的阶段。"
-        return "\n\n".join(outcome_markdown(o) for o in result.values())
+        parts = [outcome_markdown(o) for key, o in result.items() if key != "delivery"]
+        if not parts:
+            parts = ["本次运行没有到期的阶段。"]
+        if "delivery" in result:
+            parts.append(outcome_markdown(result["delivery"]))
+        return "\n\n".join(parts)
     markdown = getattr(result, "markdown", None)
     return markdown() if callable(markdown) else str(result)
 
@@ -78,7 +88,11 @@ def run(
     stage: Annotated[str, typer.Argument(help="阶段（application、audit…或中文名），或 campaign")],
     year: Annotated[int | None, typer.Option(help="活动年度，默认今年")] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="按此日期（YYYY-MM-DD）运行，默认现在")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help=f"按此时刻运行（默认现在）。格式：{TIME_FORMATS}；不得晚于本机当前时间和活动结束时间",
+        ),
     ] = None,
     wait_for_staff: Annotated[
         bool,
@@ -95,7 +109,29 @@ def run(
 ) -> None:
     """在本机运行一个阶段（或整个年度活动），打印本次运行结果。失败后可再次运行，已完成的步骤不会重复。"""
     key = resolve_stage(stage)
-    year = year or current_year()
+    year = check_year(current_year() if year is None else year)
+    if as_of is not None:
+        when = parse_time(as_of)
+        check_run_clock(campaign_context(year, when), when)
+        as_of = when.isoformat()
+    else:
+        campaign_context(year, None)  # the database and the year's config, checked first
+    from services.campaign import RunInProgress, one_run_at_a_time
+
+    try:
+        # Held here, before Prefect starts, so a second run is refused before it does
+        # anything; the flow in this process takes the same lock again.
+        with one_run_at_a_time(year, key):
+            run_in_process(key, stage, year, as_of, wait_for_staff, direct)
+    except RunInProgress as exc:
+        _failed(exc, stage, year, as_of)
+
+
+def run_in_process(
+    key: str, stage: str, year: int, as_of: str | None, wait_for_staff: bool, direct: bool
+) -> None:
+    """The run itself: through Prefect (a temporary local API when none is configured), or
+    with `direct` the same steps without it."""
     if direct:
         run_directly(key, stage, year, as_of, wait_for_staff)
         return
@@ -132,7 +168,15 @@ def run_directly(key: str, stage: str, year: int, as_of: str | None, wait_for_st
     typer.echo(outcome_markdown(result))
 
 
+BUSY_EXIT = 3  # another run of the same work is in progress: nothing was done, try later
+
+
 def _failed(exc: Exception, stage: str, year: int, as_of: str | None, flag: str = "") -> None:
+    from services.campaign import RunInProgress
+
+    if isinstance(exc, RunInProgress):
+        typer.echo(f"错误：{exc}（已完成的步骤不会重复）。", err=True)
+        raise typer.Exit(BUSY_EXIT) from None
     typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
     typer.echo(
         f"修正问题后重新运行：qcamp run {stage} --year {year}"

@@ -7,15 +7,17 @@ that year, so that a new campaign can be started before its plan is issued.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_YEAR = 2025
+CAMPAIGN_TAIL_DAYS = 31  # the campaign ends this long after its exchange meeting (交流会)
 
 
 class CampaignConfigError(ValueError):
@@ -23,15 +25,50 @@ class CampaignConfigError(ValueError):
 
 
 class TrainingSessionPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     key: str
     starts_at: dt.datetime
     ends_at: dt.datetime
     place: str
     capacity: int = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> TrainingSessionPlan:
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"场次 {self.key} 的结束时间 ends_at 应晚于开始时间 starts_at")
+        return self
+
+
+# The calendar points in the order the campaign reaches them; each must come after the one before.
+CALENDAR_ORDER: tuple[str, ...] = (
+    "call_published",
+    "application_deadline",
+    "audit",
+    "plan_published",
+    "training_invitations",
+    "checkins_start",
+    "checkins_end",
+    "results_window_opens",
+    "results_deadline",
+    "panel_draw",
+    "scores_due",
+    "excellent_decision",
+    "publicity_start",
+    "exchange_meeting",
+)
+
+
+def _moment(value: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.combine(value, dt.time(), tzinfo=SHANGHAI)
+
 
 class CampaignCalendar(BaseModel):
     """活动日程: the date of every stage's step and deadline."""
+
+    model_config = ConfigDict(extra="forbid")
 
     call_published: dt.datetime
     application_deadline: dt.datetime
@@ -48,6 +85,20 @@ class CampaignCalendar(BaseModel):
     publicity_start: dt.date
     exchange_meeting: dt.datetime
 
+    @model_validator(mode="after")
+    def _in_order(self) -> CampaignCalendar:
+        for before, after in zip(CALENDAR_ORDER, CALENDAR_ORDER[1:], strict=False):
+            first, then = getattr(self, before), getattr(self, after)
+            same_month_ok = (before, after) == ("checkins_start", "checkins_end")
+            if _moment(then) < _moment(first) or (
+                not same_month_ok and _moment(then) == _moment(first)
+            ):
+                raise ValueError(
+                    f"{after}（{then}）应晚于 {before}（{first}）；日程各项须按此顺序："
+                    + " < ".join(CALENDAR_ORDER)
+                )
+        return self
+
     def checkin_periods(self) -> list[str]:
         """Progress periods (YYYY-MM), one a month from checkins_start to checkins_end."""
         periods: list[str] = []
@@ -59,18 +110,20 @@ class CampaignCalendar(BaseModel):
 
 
 class CampaignRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     duplicate_threshold: float = Field(0.75, gt=0, le=1)
-    title_max_length: int = 30
-    reminder_days: list[int] = Field(default_factory=lambda: [14, 7, 3, 1])
-    checkin_due_days: int = 10
-    checkin_stale_periods: int = 2
-    publicity_working_days: int = 5
-    panel_min_size: int = 5
-    panel_reserves: int = 2
-    excellent_threshold: float = 85.0
-    excellent_quota: int | None = None
+    title_max_length: int = Field(30, gt=0)
+    reminder_days: list[PositiveInt] = Field(default_factory=lambda: [14, 7, 3, 1])
+    checkin_due_days: int = Field(10, gt=0)
+    checkin_stale_periods: int = Field(2, gt=0)
+    publicity_working_days: int = Field(5, gt=0)
+    panel_min_size: int = Field(5, ge=1)
+    panel_reserves: int = Field(2, ge=0)
+    excellent_threshold: float = Field(85.0, ge=0, le=100)
+    excellent_quota: int | None = Field(None, ge=0)
     panel_seed: int | None = None  # the expert draw's seed; derived from the year when unset
-    max_upload_mb: int = 20
+    max_upload_mb: int = Field(20, gt=0)
 
 
 class CampaignConfig(BaseModel):
@@ -85,6 +138,52 @@ class CampaignConfig(BaseModel):
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
     source: str = ""
+
+
+def campaign_end(config: CampaignConfig) -> dt.datetime:
+    """After this no run of the campaign has anything left to do: the exchange meeting and a
+    month for its follow-up (the latest point of the calendar and of the training sessions)."""
+    points = [_moment(getattr(config.calendar, key)) for key in CALENDAR_ORDER]
+    points += [s.ends_at for s in config.training_sessions]
+    return max(points) + dt.timedelta(days=CAMPAIGN_TAIL_DAYS)
+
+
+DATE_KEYS = ("checkins_start", "checkins_end", "publicity_start")
+_PROBLEMS: dict[str, str] = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不是可识别的配置项（是否拼写有误？）",
+    "greater_than": "应大于 {gt}",
+    "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}",
+    "less_than_equal": "应不大于 {le}",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "int_from_float": "应为整数",
+    "float_parsing": "应为数字",
+    "float_type": "应为数字",
+    "string_type": "应为文字（加英文双引号）",
+    "list_type": "应为列表，如 [14, 7, 3, 1]",
+    "bool_type": "应为 true 或 false",
+}
+
+
+def _problem(err: Any) -> str:
+    """One pydantic error in Chinese."""
+    kind = err["type"]
+    if kind == "value_error":
+        return str(err.get("ctx", {}).get("error", err["msg"])).removeprefix("Value error, ")
+    if kind.startswith(("datetime", "date", "time")):
+        return "应为日期时间，如 2025-04-20T23:59:59（北京时间）"
+    template = _PROBLEMS.get(kind)
+    return template.format(**err.get("ctx", {})) if template else err["msg"]
+
+
+def _where(section: str, loc: tuple[Any, ...]) -> str:
+    """`[rules] reminder_days 第2项`, `[[training.sessions]] 第1个 capacity`."""
+    parts = [section]
+    for item in loc:
+        parts.append(f"第{item + 1}项" if isinstance(item, int) else str(item))
+    return " ".join(p for p in parts if p)
 
 
 def _localise(value: Any) -> Any:
@@ -105,52 +204,101 @@ def _shift_year(value: Any, years: int) -> Any:
     return value
 
 
+def _point(key: str, value: Any, shift: int) -> Any:
+    """One calendar or session value as a Shanghai datetime (or date), moved by `shift` years."""
+    if key in DATE_KEYS and isinstance(value, str):
+        return _shift_year(dt.date.fromisoformat(value), shift)
+    return _shift_year(_localise(value), shift)
+
+
+def _points(section: str, table: Any, shift: int, problems: list[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        problems.append(f"{section} 应为一个表（[calendar] 或 [[training.sessions]] 形式）")
+        return {}
+    converted: dict[str, Any] = {}
+    for key, value in table.items():
+        try:
+            converted[key] = _point(key, value, shift)
+        except ValueError:
+            problems.append(
+                f"{section} {key} = “{value}” 不是有效的日期或时间（月份 1–12、当月实有的日期），"
+                "请写成 2025-04-20T23:59:59 或 2025-06-01"
+            )
+    return converted
+
+
+def _read_toml(path: Path, config_dir: Path, year: int) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CampaignConfigError(
+            f"找不到活动配置文件 {path}：请在 {config_dir} 下放置 campaign-{year}.toml"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise CampaignConfigError(
+            f"活动配置文件 {path} 不是 UTF-8 编码：请用 UTF-8 另存后重新运行。"
+        ) from exc
+    except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"line (\d+), column (\d+)", str(exc))
+        where = f"第 {found[1]} 行第 {found[2]} 列" if found else "某处"
+        raise CampaignConfigError(
+            f"活动配置文件 {path} {where}不符合 TOML 语法（{exc}）。请检查该行的引号、等号和方括号，"
+            "格式可参照 config/campaign-2025.toml。"
+        ) from exc
+
+
+def _config_error(path: Path, problems: list[str]) -> CampaignConfigError:
+    return CampaignConfigError(
+        f"活动配置文件 {path} 有误：" + "；".join(problems) + "。请修改这些项后重新运行，"
+        "格式可参照 config/campaign-2025.toml。"
+    )
+
+
+def _validated(
+    section: str, model: type[BaseModel], value: Any, problems: list[str]
+) -> BaseModel | None:
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        problems += [f"{_where(section, tuple(e['loc']))}：{_problem(e)}" for e in exc.errors()]
+        return None
+
+
 def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
+    """The year's config, validated; any mistake raises `CampaignConfigError` naming the file,
+    every wrong key and the fix."""
     path = config_dir / f"campaign-{year}.toml"
     shift = 0
     if not path.exists():
         path = config_dir / f"campaign-{DEFAULT_YEAR}.toml"
         shift = year - DEFAULT_YEAR
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CampaignConfigError(
-            f"找不到活动配置文件 {path}：请在 {config_dir} 下放置 campaign-{year}.toml"
-        ) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CampaignConfigError(
-            f"活动配置文件 {path} 格式错误：{exc}。请按 TOML 语法修改。"
-        ) from exc
-
-    calendar = {k: _shift_year(_localise(v), shift) for k, v in (raw.get("calendar") or {}).items()}
-    for key in ("checkins_start", "checkins_end", "publicity_start"):
-        if isinstance(calendar.get(key), str):
-            calendar[key] = _shift_year(dt.date.fromisoformat(calendar[key]), shift)
+    raw = _read_toml(path, config_dir, year)
+    problems: list[str] = []
+    calendar = _points("[calendar]", raw.get("calendar") or {}, shift, problems)
+    sessions_raw = (raw.get("training") or {}).get("sessions", [])
     sessions = [
-        {k: _shift_year(_localise(v), shift) for k, v in s.items()}
-        for s in (raw.get("training") or {}).get("sessions", [])
+        _points(f"[[training.sessions]] 第{n}个", s, shift, problems)
+        for n, s in enumerate(sessions_raw if isinstance(sessions_raw, list) else [], start=1)
     ]
-    title = raw.get("title", f"{year}年天津市质量攻关")
+    if problems:
+        raise _config_error(path, problems)
+    parts = {
+        "calendar": _validated("[calendar]", CampaignCalendar, calendar, problems),
+        "training_sessions": [
+            _validated(f"[[training.sessions]] 第{n}个", TrainingSessionPlan, s, problems)
+            for n, s in enumerate(sessions, start=1)
+        ],
+        "rules": _validated("[rules]", CampaignRules, raw.get("rules") or {}, problems),
+    }
+    if problems:
+        raise _config_error(path, problems)
+    title = str(raw.get("title", f"{year}年天津市质量攻关"))
     if shift:
         title = title.replace(str(DEFAULT_YEAR), str(year))
+    header = {k: raw[k] for k in ("issuer", "department", "contact", "phone", "email") if k in raw}
     try:
-        return CampaignConfig(
-            year=year,
-            title=title,
-            issuer=raw.get("issuer", "天津市市场监督管理委员会"),
-            department=raw.get("department", "质量发展处"),
-            contact=raw.get("contact", ""),
-            phone=raw.get("phone", ""),
-            email=raw.get("email", ""),
-            calendar=CampaignCalendar.model_validate(calendar),
-            training_sessions=[TrainingSessionPlan.model_validate(s) for s in sessions],
-            rules=CampaignRules.model_validate(raw.get("rules") or {}),
-            source=str(path),
-        )
+        return CampaignConfig(year=year, title=title, source=str(path), **header, **parts)
     except ValidationError as exc:
-        problems = "；".join(
-            f"字段 {'.'.join(str(p) for p in err['loc'])}：{err['msg']}" for err in exc.errors()
-        )
-        raise CampaignConfigError(
-            f"活动配置文件 {path} 有误：{problems}。请按 config/campaign-2025.toml 的格式填写。"
+        raise _config_error(
+            path, [f"{_where('', tuple(e['loc']))}：{_problem(e)}" for e in exc.errors()]
         ) from exc

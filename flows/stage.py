@@ -17,7 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.events import emit_state_change, should_emit
-from services.campaign import complete_stage
+from services.campaign import complete_stage, one_run_at_a_time
 from services.context import STAGES, CampaignContext, StageReport, open_campaign
 from storage.uow import UnitOfWork
 
@@ -85,10 +85,11 @@ def emit_state_events(year: int, after_id: int) -> int:
 
 def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageReport:
     ctx = open_campaign(year, as_of)
-    before = _last_state_change() if should_emit() else 0
-    outcome = body(ctx, run=orchestrated)
-    emit_state_events(year, before)
-    complete_stage(UnitOfWork(), ctx, outcome)
+    with one_run_at_a_time(year, stage):
+        before = _last_state_change() if should_emit() else 0
+        outcome = body(ctx, run=orchestrated)
+        emit_state_events(year, before)
+        complete_stage(UnitOfWork(), ctx, outcome)
     create_markdown_artifact(
         markdown=outcome.markdown(),
         key=artifact_key(year, stage),

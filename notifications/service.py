@@ -255,6 +255,30 @@ class DeliveryReport:
     failures: list[DeliveryFailure] = field(default_factory=list)
     seconds: float = 0.0
 
+    def combined(self, other: DeliveryReport) -> DeliveryReport:
+        """This delivery and a later one of the same run, as one."""
+        return DeliveryReport(
+            sent=self.sent + other.sent,
+            failed=self.failed + other.failed,
+            deferred=self.deferred + other.deferred,
+            recovered=self.recovered + other.recovered,
+            failures=[*self.failures, *other.failures],
+            seconds=self.seconds + other.seconds,
+        )
+
+    def markdown(self) -> str:
+        """What `qcamp run campaign` prints after the stages: every message that did not reach
+        its recipient is counted and named, with the reason."""
+        lines = [f"通知投递：{self.summary()}。"]
+        if self.failures:
+            lines.append(f"未能送达（{len(self.failures)} 条，已列入每日工作摘要）：")
+            lines += [
+                f"- {f.recipient_name}（{f.recipient_key}）：{redact(f.error) or '未知原因'}"
+                f"（已尝试 {f.attempts} 次，{'已停止重试' if f.final else '将自动重试'}）"
+                for f in self.failures
+            ]
+        return "\n".join(lines)
+
     def summary(self) -> str:
         return f"已发送 {self.sent} 条，失败 {self.failed} 条，待重试 {self.deferred} 条" + (
             f"，接管中断投递 {self.recovered} 条" if self.recovered else ""

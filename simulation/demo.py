@@ -118,6 +118,9 @@ def prepare_environment(out_dir: Path, database_url: str | None = None, pdf: boo
     os.environ["QCAMP_CAMPAIGN_DIR"] = str(out_dir)
     os.environ.pop("QCAMP_OUTBOX_DIR", None)
     os.environ["QCAMP_CERTIFICATE_PDF"] = "true" if pdf else "false"
+    # The demo's clock runs through a whole campaign in minutes, ahead of the machine's:
+    # `qcamp run --as-of` accepts such a clock only when told it is simulated.
+    os.environ["QCAMP_SIMULATED_CLOCK"] = "1"
     return database
 
 

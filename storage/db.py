@@ -9,11 +9,32 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.settings import PROJECT_ROOT, get_settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+
+
+DATABASE_URL_HELP = (
+    "请把环境变量 QCAMP_DATABASE_URL 设为可用的数据库地址，如 "
+    "postgresql://用户名@主机:5432/数据库名 或 sqlite:////绝对路径/qcamp.sqlite；"
+    "不设置则使用项目目录下的 var/qcamp.sqlite"
+)
+
+
+class DatabaseUnusable(RuntimeError):
+    """QCAMP_DATABASE_URL names no database this program can use (the message is Chinese)."""
+
+
+def _shown(url: str) -> str:
+    """The URL without its password."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, credentials = head.partition("://")
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}@{tail}"
 
 
 def normalise_url(url: str) -> str:
@@ -26,6 +47,20 @@ def normalise_url(url: str) -> str:
 @functools.cache
 def engine_for(url: str) -> Engine:
     url = normalise_url(url)
+    if not (url.startswith("sqlite") or url.startswith("postgresql+psycopg://")):
+        raise DatabaseUnusable(
+            f"QCAMP_DATABASE_URL 的值“{_shown(url)}”不是支持的数据库地址（只支持 PostgreSQL 和 SQLite）。"
+            + DATABASE_URL_HELP
+        )
+    try:
+        return _create_engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError, OSError) as exc:
+        raise DatabaseUnusable(
+            f"QCAMP_DATABASE_URL 的值“{_shown(url)}”无法使用（{exc}）。" + DATABASE_URL_HELP
+        ) from exc
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if path and path != ":memory:":
@@ -84,7 +119,14 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
     """`qcamp db upgrade`: bring the schema to the newest migration."""
     url = normalise_url(url or get_settings().database_url)
     engine_for(url)  # creates the SQLite folder
-    command.upgrade(alembic_config(url), revision)
+    try:
+        command.upgrade(alembic_config(url), revision)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0] if (exc.orig or exc) else ""
+        raise DatabaseUnusable(
+            f"无法连接或打开数据库 {_shown(url)}（{reason}）。请确认数据库服务已启动、"
+            f"地址和用户名正确、文件所在目录可写；{DATABASE_URL_HELP}"
+        ) from exc
 
 
 def current_revision(url: str | None = None) -> str | None:

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -15,6 +16,7 @@ from domain.calendar import CampaignConfig
 from domain.states import ProjectState, check_transition
 from storage import orm, repositories
 from storage.db import session_factory
+from storage.locks import BUSY_MESSAGE, RunInProgress
 from storage.orm import utcnow
 
 
@@ -273,6 +275,21 @@ class CampaignRepository:
         ).all()
 
 
+CONCURRENT_TABLES = ("campaigns", "stage_steps", "notification_records")
+
+
+def _concurrent_insert(exc: IntegrityError) -> bool:
+    """A unique key of a stage step or a message taken by a concurrent transaction."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        diag = getattr(orig, "diag", None)
+        return getattr(diag, "table_name", None) in CONCURRENT_TABLES
+    message = str(orig)
+    return "UNIQUE constraint failed" in message and any(
+        f"{table}." in message for table in CONCURRENT_TABLES
+    )
+
+
 class UnitOfWork:
     """`with UnitOfWork() as uow:` … `uow.commit()`; anything not committed is rolled back.
 
@@ -308,6 +325,10 @@ class UnitOfWork:
         # close() rolls back whatever was not committed and detaches the loaded objects with
         # their attributes intact, so callers may read them after the block.
         self.session.close()
+        if isinstance(exc, IntegrityError) and _concurrent_insert(exc):
+            # Another run recorded the same step or message first: nothing is duplicated, and
+            # a rerun finds it done.
+            raise RunInProgress(BUSY_MESSAGE.format(what="同一步骤")) from exc
 
     def add(self, *records: object) -> None:
         """Store new records (ORM objects) in this unit of work."""

@@ -82,7 +82,10 @@ def _create_engine(url: str) -> Engine:
 def is_retryable(error: BaseException) -> bool:
     """Whether an error is the database's, not the input's: unreachable, locked, gone away, or
     a write that collided with another run's (a unique key taken meanwhile). Worth a retry,
-    never a reason to refuse what was being stored."""
+    never a reason to refuse what was being stored. A database error reported as another run's
+    work (`storage.locks.RunInProgress`, raised from the unique-key error) counts too."""
+    if error.__cause__ is not None and is_retryable(error.__cause__):
+        return True
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(

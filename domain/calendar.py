@@ -7,12 +7,13 @@ that year, so that a new campaign can be started before its plan is issued.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_YEAR = 2025
@@ -80,11 +81,34 @@ class CampaignConfig(BaseModel):
     department: str = "质量发展处"
     contact: str = ""
     phone: str = ""
-    email: str = ""
+    email: str = ""  # the commission's monitored mailbox: every mail's Reply-To
+    # the address mail is sent from, when not `email` itself (e.g. a sending-only account)
+    sender_email: str = ""
     calendar: CampaignCalendar
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
     source: str = ""
+
+    @field_validator("email", "sender_email")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _MAILBOX.fullmatch(value):
+            raise ValueError(f"“{value}”不是有效的邮箱地址，请写成 scjgzlfzc@tj.gov.cn 这样的格式")
+        return value
+
+    @property
+    def mail_from(self) -> str:
+        """The From address of the campaign's mail: `sender_email`, else the contact `email`."""
+        return self.sender_email or self.email
+
+    @property
+    def mail_name(self) -> str:
+        """The display name of the campaign's mail: the issuer and its department."""
+        return f"{self.issuer}{self.department}"
+
+
+_MAILBOX = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 
 
 def _localise(value: Any) -> Any:
@@ -142,6 +166,7 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
             contact=raw.get("contact", ""),
             phone=raw.get("phone", ""),
             email=raw.get("email", ""),
+            sender_email=raw.get("sender_email", ""),
             calendar=CampaignCalendar.model_validate(calendar),
             training_sessions=[TrainingSessionPlan.model_validate(s) for s in sessions],
             rules=CampaignRules.model_validate(raw.get("rules") or {}),
@@ -149,7 +174,8 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
         )
     except ValidationError as exc:
         problems = "；".join(
-            f"字段 {'.'.join(str(p) for p in err['loc'])}：{err['msg']}" for err in exc.errors()
+            f"字段 {'.'.join(str(p) for p in err['loc'])}：{err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
         )
         raise CampaignConfigError(
             f"活动配置文件 {path} 有误：{problems}。请按 config/campaign-2025.toml 的格式填写。"

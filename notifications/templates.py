@@ -355,7 +355,8 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "{recipient_name}：\n"
                 "截至{as_of}，{campaign_title}工作情况如下：\n{counts}\n"
                 "发送失败的通知（{failed_count}条）：\n{failures}\n"
-                "发送失败的通知请核实收件人渠道后在工作台重新发送。"
+                "发送失败的通知请核实收件人渠道后，运行 qcamp messages resend --failed --year {year} "
+                "重新发送（qcamp messages list --status failed 查看，qcamp messages show 编号 查看详情）。"
             ),
         ),
     ]

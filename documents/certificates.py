@@ -225,7 +225,7 @@ def write_certificates(
     pages.append(tail)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as package:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
         for name, blob in parts:
             if name == _DOCUMENT_PART:
                 blob = "".join(pages).encode("utf-8")

@@ -13,7 +13,15 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEFAULT_YEAR = 2025
@@ -133,11 +141,34 @@ class CampaignConfig(BaseModel):
     department: str = "质量发展处"
     contact: str = ""
     phone: str = ""
-    email: str = ""
+    email: str = ""  # the commission's monitored mailbox: every mail's Reply-To
+    # the address mail is sent from, when not `email` itself (e.g. a sending-only account)
+    sender_email: str = ""
     calendar: CampaignCalendar
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
     source: str = ""
+
+    @field_validator("email", "sender_email")
+    @classmethod
+    def _mailbox(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _MAILBOX.fullmatch(value):
+            raise ValueError(f"“{value}”不是有效的邮箱地址，请写成 scjgzlfzc@tj.gov.cn 这样的格式")
+        return value
+
+    @property
+    def mail_from(self) -> str:
+        """The From address of the campaign's mail: `sender_email`, else the contact `email`."""
+        return self.sender_email or self.email
+
+    @property
+    def mail_name(self) -> str:
+        """The display name of the campaign's mail: the issuer and its department."""
+        return f"{self.issuer}{self.department}"
+
+
+_MAILBOX = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
 
 
 def campaign_end(config: CampaignConfig) -> dt.datetime:
@@ -295,7 +326,11 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
     title = str(raw.get("title", f"{year}年天津市质量攻关"))
     if shift:
         title = title.replace(str(DEFAULT_YEAR), str(year))
-    header = {k: raw[k] for k in ("issuer", "department", "contact", "phone", "email") if k in raw}
+    header = {
+        k: raw[k]
+        for k in ("issuer", "department", "contact", "phone", "email", "sender_email")
+        if k in raw
+    }
     try:
         return CampaignConfig(year=year, title=title, source=str(path), **header, **parts)
     except ValidationError as exc:

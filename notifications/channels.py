@@ -57,6 +57,26 @@ APP_ID = "qcamp-tianjin"  # goes into HTTP User-Agent headers: ASCII only
 
 
 @dataclass(frozen=True)
+class Sender:
+    """Who a campaign's mail is from: the commission's mailbox (From) and the mailbox replies go
+    to (Reply-To), with the issuer and department as the display name. When a `Dispatcher` has
+    one, it is the From and Reply-To of every mail it writes (outbox and SMTP); a channel URL's
+    ``from=`` then only names the SMTP envelope sender (the account that sends)."""
+
+    name: str
+    address: str
+    reply_to: str = ""
+
+    @property
+    def from_pair(self) -> tuple[str, str]:
+        return (self.name, self.address)
+
+    @property
+    def reply_pairs(self) -> tuple[tuple[str, str], ...]:
+        return ((self.name, self.reply_to or self.address),)
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     """A rendered message on its way to one recipient."""
 
@@ -299,14 +319,25 @@ def outbox_file_name(message: OutgoingMessage) -> str:
     return f"{local:%Y-%m-%d}_{message.event}_{safe_key(message.recipient_key)}_{message.record_id}.eml"
 
 
-def write_outbox(folder: Path, message: OutgoingMessage, *, to: str = "", sender: str = "") -> Path:
-    """Write the message as an .eml file (atomically; same record -> same file)."""
+def write_outbox(
+    folder: Path,
+    message: OutgoingMessage,
+    *,
+    to: str = "",
+    sender: str = "",
+    campaign_sender: Sender | None = None,
+) -> Path:
+    """Write the message as an .eml file (atomically; same record -> same file). Its From and
+    Reply-To are `campaign_sender`'s when given, else the URL's ``from=`` or the default."""
     folder.mkdir(parents=True, exist_ok=True)
     to_addr = to or message.recipient_email
     data = build_email(
         message,
-        sender=(SENDER_NAME, sender or SENDER_ADDR),
+        sender=campaign_sender.from_pair
+        if campaign_sender
+        else (SENDER_NAME, sender or SENDER_ADDR),
         to=[(message.recipient_name, to_addr)] if to_addr else [],
+        reply_to=campaign_sender.reply_pairs if campaign_sender else (),
     )
     target = folder / outbox_file_name(message)
     # A fixed temporary name: one record is only ever written by the deliverer holding its claim.
@@ -406,6 +437,20 @@ def split_mail_targets(url: str) -> tuple[str, list[str]]:
     return base, targets
 
 
+def with_sender(url: str, sender: Sender) -> str:
+    """A mailto/mailtos URL whose ``from`` and ``reply`` are `sender`'s (for the apprise
+    transport, which writes the headers itself). No display name: apprise 2.0 refuses a Chinese
+    one as long as the commission's (its encoded word is folded into an invalid address)."""
+    parts = urlsplit(url)
+    own = {"from", "name", "reply"}
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in own]
+    query.append(("from", sender.address))
+    query.append(("reply", sender.reply_to or sender.address))
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, urlencode(query, quote_via=quote), "")
+    )
+
+
 class SmtpPool:
     """One open SMTP connection per server for a whole delivery run."""
 
@@ -481,10 +526,12 @@ class Dispatcher:
         default_outbox: Path | None = None,
         mail_transport: MailTransport = "batch",
         resolver: SecretResolver | None = None,
+        sender: Sender | None = None,
     ) -> None:
         self.default_outbox = default_outbox
         self.mail_transport = mail_transport
         self.resolver = resolver or SecretResolver()
+        self.sender = sender
         self._smtp = SmtpPool()
         self._routes: dict[str, MailRoute] = {}
 
@@ -530,7 +577,9 @@ class Dispatcher:
         folder = target.folder or self.default_outbox
         if folder is None:
             return SendResult.failure("未配置默认发件箱（outbox）目录，无法投递")
-        path = write_outbox(folder, message, to=target.to, sender=target.sender)
+        path = write_outbox(
+            folder, message, to=target.to, sender=target.sender, campaign_sender=self.sender
+        )
         return SendResult(True, detail=str(path))
 
     # smtp -----------------------------------------------------------------------------------
@@ -550,10 +599,10 @@ class Dispatcher:
         for name, addr in targets:  # one message per addressee, as apprise does
             data = build_email(
                 message,
-                sender=route.sender,
+                sender=self.sender.from_pair if self.sender else route.sender,
                 to=[(name or message.recipient_name, addr)],
                 cc=route.cc,
-                reply_to=route.reply_to,
+                reply_to=self.sender.reply_pairs if self.sender else route.reply_to,
             )
             rcpts = [addr, *(a for _n, a in route.cc), *route.bcc]
             self._smtp.send(route.server, route.sender[1], rcpts, data)
@@ -565,6 +614,8 @@ class Dispatcher:
 
         asset = apprise.AppriseAsset(app_id=APP_ID, app_desc="天津市质量攻关")
         ap = apprise.Apprise(asset=asset)
+        if self.sender and scheme_of(url) in ("mailto", "mailtos"):
+            url = with_sender(url, self.sender)
         if not ap.add(url):
             return SendResult.failure(self.redact(f"渠道地址无效或不受支持：{url}"))
         attach = (

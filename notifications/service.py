@@ -60,7 +60,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from domain.workdays import next_send_time
-from notifications.channels import Dispatcher, MailTransport, OutgoingMessage, parse_outbox
+from notifications.channels import (
+    Dispatcher,
+    MailTransport,
+    OutgoingMessage,
+    Sender,
+    parse_outbox,
+)
 from notifications.recipients import Recipient
 from notifications.secrets import redact
 from notifications.templates import render
@@ -616,11 +622,13 @@ def deliver_due(
     mail_transport: MailTransport = "batch",
     lease: dt.timedelta = dt.timedelta(minutes=30),
     dispatcher: Dispatcher | None = None,
+    sender: Sender | None = None,
 ) -> DeliveryReport:
     """Send every pending record due at `now` (at most `limit`); see the module docstring.
 
     `dispatcher` lets a caller supply its own `Dispatcher` (e.g. one with a Prefect-secret
-    resolver); it is closed at the end either way.
+    resolver); it is closed at the end either way. `sender` (the campaign's mailbox) is the
+    From and Reply-To of every mail.
     """
     if now.tzinfo is None:
         raise ValueError("deliver_due() needs an aware `now`")
@@ -630,6 +638,8 @@ def deliver_due(
     disp = dispatcher or Dispatcher(default_outbox=default_outbox, mail_transport=mail_transport)
     if disp.default_outbox is None:
         disp.default_outbox = default_outbox
+    if sender is not None:
+        disp.sender = sender
     in_hand: set[int] = set()
     try:
         with session_factory() as session:

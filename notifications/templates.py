@@ -323,12 +323,14 @@ TEMPLATES: dict[str, MessageTemplate] = {
             event="publication",
             name="公布通知",
             rule="rule:publication",
+            attachments="公布通知、贵单位所推荐项目的荣誉证书",
             subject="公布通知：{campaign_title}优秀成果名单",
             body=(
                 "{recipient_name}：\n"
                 "{campaign_title}优秀成果名单公示期满，已于{published_on:date}正式公布。"
                 "贵单位相关项目：\n{projects}\n"
-                "对优秀成果单位、参与人员和组织单位予以通报表扬，证书另行发放。"
+                "对优秀成果单位、参与人员和组织单位予以通报表扬。贵单位所推荐项目的荣誉证书"
+                "（电子版）见附件，请转交有关单位和人员；纸质证书另行发放。"
             ),
         ),
         _T(
@@ -365,7 +367,8 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "{recipient_name}：\n"
                 "截至{as_of}，{campaign_title}工作情况如下：\n{counts}\n"
                 "发送失败的通知（{failed_count}条）：\n{failures}\n"
-                "发送失败的通知请核实收件人渠道后在工作台重新发送。"
+                "发送失败的通知请核实收件人渠道后，运行 qcamp messages resend --failed --year {year} "
+                "重新发送（qcamp messages list --status failed 查看，qcamp messages show 编号 查看详情）。"
             ),
         ),
     ]

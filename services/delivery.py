@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.calendar import CampaignConfig
+from notifications.channels import Sender
 from notifications.service import DeliveryReport, deliver_due, staff_digest_context
 from services.context import CampaignContext, StageReport
 from services.messaging import send, staff_recipient
@@ -17,8 +19,22 @@ NOTHING_DUE = {"各阶段": "今日无到期事项"}
 def deliver_messages(ctx: CampaignContext) -> DeliveryReport:
     """Send every queued message due at the campaign's clock. The engine opens its own sessions
     (it claims records in batches, each in a transaction of its own), so it takes the session
-    factory rather than a unit of work."""
-    return deliver_due(session_factory(), now=ctx.now, default_outbox=ctx.outbox)
+    factory rather than a unit of work. Every mail is from the commission's mailbox in the
+    year's config, and replies go to its contact mailbox."""
+    return deliver_due(
+        session_factory(),
+        now=ctx.now,
+        default_outbox=ctx.outbox,
+        sender=campaign_sender(ctx.config),
+    )
+
+
+def campaign_sender(config: CampaignConfig) -> Sender | None:
+    """From: the issuer and department at `sender_email` (else the contact `email`); Reply-To:
+    the contact `email`. None when the config names no mailbox at all."""
+    if not config.mail_from:
+        return None
+    return Sender(name=config.mail_name, address=config.mail_from, reply_to=config.email)
 
 
 def digest_counts(outcomes: Mapping[str, StageReport]) -> dict[str, int | str]:

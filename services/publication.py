@@ -9,6 +9,7 @@ marks the stage published. A run that stopped between the two finishes the secon
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -233,19 +234,12 @@ def _issue_certificates(
     uow: UnitOfWork, ctx: CampaignContext, apps: list[orm.Application], issued_on: dt.date
 ) -> None:
     """A certificate per excellent result for its unit and one per participant, numbered in
-    rank order; one Word file per recommending unit (the unit hands them out)."""
-    number = 0
+    rank order; one Word file per recommending unit (the unit prints and hands them out) and one
+    per certificate, which is what its holder's mail carries (nobody else's certificate)."""
     per_unit: dict[int, list[tuple[orm.Certificate, CertificateData]]] = defaultdict(list)
+    number = 0
     for app in apps:
-        holders: list[tuple[str, CertificateKind, str]] = [
-            (app.applicant_name, CertificateKind.UNIT, "unit")
-        ]
-        seen: set[str] = set()
-        for person in app.people:
-            if person.name not in seen:
-                seen.add(person.name)
-                holders.append((person.name, CertificateKind.PARTICIPANT, "person"))
-        for holder, kind, holder_kind in holders:
+        for holder, kind, holder_kind in _holders(app):
             number += 1
             serial = certificate_serial(ctx.year, number, kind)
             cert = orm.Certificate(
@@ -267,7 +261,6 @@ def _issue_certificates(
     units = {u.id: u for u in uow.repo.recommending_units()}
     for unit_id, certs in per_unit.items():
         path = _certificate_path(ctx, units[unit_id].name)
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_certificates(
             path, ctx.year, [d for _, d in certs], issued_on=issued_on, issuer=ctx.config.issuer
         )
@@ -278,10 +271,31 @@ def _issue_certificates(
             title=f"荣誉证书（{units[unit_id].name}）",
             path=str(path),
         )
-        for cert, _ in certs:
-            cert.document = str(path)
+        for cert, data in certs:
+            own = _own_certificate_path(ctx, units[unit_id].name, data)
+            write_certificates(own, ctx.year, [data], issued_on=issued_on, issuer=ctx.config.issuer)
+            cert.document = str(own)
             uow.add(cert)
     uow.flush()
+
+
+def _holders(app: orm.Application) -> list[tuple[str, CertificateKind, str]]:
+    """The project's certificate holders: its unit, then each participant once."""
+    holders: list[tuple[str, CertificateKind, str]] = [
+        (app.applicant_name, CertificateKind.UNIT, "unit")
+    ]
+    seen: set[str] = set()
+    for person in app.people:
+        if person.name not in seen:
+            seen.add(person.name)
+            holders.append((person.name, CertificateKind.PARTICIPANT, "person"))
+    return holders
+
+
+def _own_certificate_path(ctx: CampaignContext, unit_name: str, data: CertificateData) -> Path:
+    """One certificate's own file, beside its recommending unit's file of all of them."""
+    holder = re.sub(r'[\\/:*?"<>|\s]+', "_", data.recipient).strip("_") or "证书"
+    return ctx.folder(STAGE) / "荣誉证书" / unit_name / f"{data.serial}_{holder}.docx"
 
 
 def _write_commendation(
@@ -354,10 +368,11 @@ def _finish_publication(
     """Step 3: the PDFs recorded, the messages queued, the stage marked published, the report."""
     publication, published = _published(uow, ctx)
     certs = uow.publicity.certificates(ctx.campaign_id)
-    by_app_unit = {a.id: a.recommending_unit_id for a in published}
     documents: list[Path] = []
+    unit_files: dict[int, Path] = {}
     for file, pdf in zip(files, pdfs, strict=True):
         documents.append(file.path)
+        unit_files[file.unit_id] = pdf or file.path
         if pdf is None:
             continue
         documents.append(pdf)
@@ -368,12 +383,9 @@ def _finish_publication(
             title=f"荣誉证书PDF（{file.unit_name}）",
             path=str(pdf),
         )
-        for cert in certs:
-            if by_app_unit.get(cert.application_id) == file.unit_id:
-                cert.document = str(pdf)
     upheld = {o.application_id for o in uow.publicity.upheld_objections(ctx.campaign_id)}
     sent = _publication_messages(
-        uow, ctx, published, Path(publication.document), publication.starts_on, certs
+        uow, ctx, published, Path(publication.document), publication.starts_on, certs, unit_files
     )
     uow.repo.mark_step(
         ctx.campaign_id,
@@ -405,8 +417,10 @@ def _publication_messages(
     docx: Path,
     issued_on: dt.date,
     certs: Sequence[orm.Certificate],
+    unit_files: dict[int, Path],
 ) -> int:
-    """Each recommending unit told of its published results; each certificate's holder told."""
+    """Each recommending unit told of its published results, with the file of its own projects'
+    certificates to hand out; each certificate's holder told, with that certificate alone."""
     units = {u.id: u for u in uow.repo.recommending_units()}
     sent = 0
     for unit_id, apps in group_by_unit(published).items():
@@ -420,7 +434,7 @@ def _publication_messages(
                 "published_on": issued_on,
                 "projects": [f"{a.applicant_name}：{a.title}" for a in apps],
             },
-            attachments=[docx],
+            attachments=[docx, *([unit_files[unit_id]] if unit_id in unit_files else [])],
         )
     apps_by_id = {a.id: a for a in published}
     for cert in certs:

@@ -314,6 +314,7 @@ class UnitOfWork:
         self.results = repositories.ResultsRepository(self.session)
         self.evaluation = repositories.EvaluationRepository(self.session)
         self.publicity = repositories.PublicityRepository(self.session)
+        self.messages = repositories.MessagesRepository(self.session)
         return self
 
     def __exit__(

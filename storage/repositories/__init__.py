@@ -9,6 +9,7 @@ from storage.repositories.evaluation import EvaluationRepository
 from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
+from storage.repositories.messages import MessagesRepository
 from storage.repositories.publicity import PublicityRepository
 from storage.repositories.registry import RegistryRepository
 from storage.repositories.results import ResultsRepository
@@ -24,4 +25,5 @@ __all__ = [
     "ResultsRepository",
     "EvaluationRepository",
     "PublicityRepository",
+    "MessagesRepository",
 ]

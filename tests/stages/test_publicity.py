@@ -11,6 +11,7 @@ import pytest
 from docx import Document
 from sqlalchemy import func, select
 
+from domain.states import ProjectState
 from flows.evaluation import evaluation_body
 from services import promotion, publication, publicity
 from services.context import CampaignContext, StageReport
@@ -252,8 +253,99 @@ def test_certificates_converted_after_commit_and_an_interrupted_publication_fini
                 orm.NotificationRecord.event == "certificate"
             )
         ).all()
-    assert all(c.document.endswith(".pdf") for c in certs)
+    # each certificate's own file is what its holder receives; the units' files became PDFs
+    assert all(c.serial in Path(c.document).name and Path(c.document).exists() for c in certs)
     assert kinds.count("certificates_pdf") == kinds.count("certificates") > 0
     assert sorted(told) == sorted(c.serial for c in certs)
     _, again = _publicity("2025-10-14T10:00:00", start)
     assert again.complete and not again.done and len(calls) == 2
+
+
+def _docx_text(data: bytes) -> str:
+    import io
+
+    return "\n".join(p.text for p in Document(io.BytesIO(data)).paragraphs)
+
+
+def test_a_persons_certificate_mail_holds_their_certificate_alone(
+    excellent_results: dt.date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through a real SMTP server: each participant's certificate mail carries one certificate,
+    theirs, and names no other person; a recommending unit's publication mail carries only its
+    own projects' certificates. (The people's certificate records are pointed at the SMTP
+    server here: routing people's mail by address is another rule's work.)"""
+    from sqlalchemy import update
+
+    from domain.calendar import load_campaign_config
+    from notifications.service import deliver_due
+    from services.delivery import campaign_sender
+    from storage.db import session_factory
+    from storage.settings import PROJECT_ROOT
+    from tests.notifications.notifications_testkit import SmtpSink
+
+    monkeypatch.setenv("QCAMP_CERTIFICATE_PDF", "false")  # Word files: their text is read here
+    start = excellent_results
+    _publicity("2025-09-30T10:00:00", start)
+    ctx, outcome = _publicity("2025-10-14T10:00:00", start)
+    assert outcome.complete
+    with UnitOfWork() as uow:
+        apps = uow.repo.applications(ctx.campaign_id, with_people=True)
+        people = {p.email: (p.name, a.recommending_unit_id) for a in apps for p in a.people}
+        unit_people = {
+            u.email: {
+                p.name
+                for a in apps
+                if a.recommending_unit_id == u.id and a.state == "published"
+                for p in a.people
+            }
+            for u in uow.repo.recommending_units()
+        }
+        unit_of = {u.email: u.id for u in uow.repo.recommending_units()}
+        published = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED])
+        holders = {p.email for a in apps if a.id in {x.id for x in published} for p in a.people}
+    sink = SmtpSink()
+    sink.start()
+    try:
+        with UnitOfWork() as uow:
+            for rec in uow.session.scalars(
+                select(orm.NotificationRecord).where(
+                    orm.NotificationRecord.event.in_(["certificate", "publication"])
+                )
+            ):
+                to = rec.channels[0]["url"].split("to=", 1)[1]
+                uow.session.execute(
+                    update(orm.NotificationRecord)
+                    .where(orm.NotificationRecord.id == rec.id)
+                    .values(channels=[{**rec.channels[0], "url": sink.url(to)}])
+                )
+            uow.commit()
+        report = deliver_due(
+            session_factory(),
+            now=ctx.now + dt.timedelta(days=1),
+            default_outbox=tmp_path / "outbox",
+            sender=campaign_sender(load_campaign_config(YEAR, PROJECT_ROOT / "config")),
+        )
+        assert report.sent > 0 and not report.failures
+        messages = [
+            (rcpts[0], m) for (_f, rcpts, _r), m in zip(sink.envelopes, sink.messages, strict=True)
+        ]
+    finally:
+        sink.stop()
+    personal = [(to, m) for to, m in messages if to in people]
+    assert {to for to, _m in personal} == holders and len(personal) == len(holders)
+    for to, msg in personal:
+        holder = people[to][0]
+        (part,) = list(msg.iter_attachments())
+        text = _docx_text(part.get_payload(decode=True))
+        assert text.count("荣誉证书") == 1 and f"{holder}同志" in text
+        body = msg.get_body(("plain",)).get_content()
+        others = {n for n, _u in people.values() if holder not in n and n not in holder}
+        assert not [n for n in others if n in text or n in body], holder
+    for to, msg in messages:
+        if to in unit_of and msg["X-Qcamp-Event"] == "publication":
+            files = [p for p in msg.iter_attachments() if "证书" in (p.get_filename() or "")]
+            (certificates,) = files
+            text = _docx_text(certificates.get_payload(decode=True))
+            strangers = {n for n, u in people.values() if u != unit_of[to]} - unit_people[to]
+            assert not [n for n in strangers if f"{n}同志" in text]
+            assert unit_people[to] and all(f"{n}同志" in text for n in unit_people[to])

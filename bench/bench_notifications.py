@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from notifications.recipients import Recipient  # noqa: E402
-from notifications.service import deliver_due, enqueue, queue  # noqa: E402
+from notifications.service import deliver_due, queue_message, queue_message_record  # noqa: E402
 from storage import orm  # noqa: E402
 from storage.db import engine_for, normalise_url  # noqa: E402
 
@@ -123,7 +123,7 @@ def prepare(url: str, n: int, port: int) -> sessionmaker[Session]:
                     "&from=zlfzc@example.cn&name=质量发展处&mode=insecure"
                 ],
             )
-            queue(
+            queue_message_record(
                 s,
                 campaign_id=campaign.id,
                 event="application_reminder",
@@ -203,7 +203,7 @@ def prepare_outbox(url: str, n: int, files: list[Path]) -> tuple[sessionmaker[Se
                 attachments = [files[i % len(files)]]
             else:
                 attachments = []
-            enqueue(  # what the stages call, through tasks.notify.send
+            queue_message(  # what the stages call, through tasks.notify.send
                 s,
                 campaign_id=campaign.id,
                 event="application_reminder",

@@ -11,7 +11,6 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -23,7 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
+
 DEFAULT_YEAR = 2025
 CAMPAIGN_TAIL_DAYS = 31  # the campaign ends this long after its exchange meeting (交流会)
 

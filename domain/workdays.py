@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-TZ = ZoneInfo("Asia/Shanghai")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 # Messages may be sent on a working day from WORKDAY_START_HOUR:00 to WORKDAY_END_HOUR:00.
 WORKDAY_START_HOUR = 9
@@ -94,8 +94,8 @@ def publicity_period(start: dt.date, working_days: int = 5) -> tuple[dt.date, dt
 def to_shanghai(when: dt.datetime) -> dt.datetime:
     """`when` in Asia/Shanghai; a naive datetime is taken to be Shanghai local time already."""
     if when.tzinfo is None:
-        return when.replace(tzinfo=TZ)
-    return when.astimezone(TZ)
+        return when.replace(tzinfo=SHANGHAI)
+    return when.astimezone(SHANGHAI)
 
 
 def next_send_time(
@@ -113,12 +113,12 @@ def next_send_time(
         raise ValueError("发送时段设置有误：开始时刻须早于结束时刻")
     local = to_shanghai(when)
     day = local.date()
-    opens = dt.datetime.combine(day, dt.time(hour), tzinfo=TZ)
-    closes = dt.datetime.combine(day, dt.time(0), tzinfo=TZ) + dt.timedelta(hours=end_hour)
+    opens = dt.datetime.combine(day, dt.time(hour), tzinfo=SHANGHAI)
+    closes = dt.datetime.combine(day, dt.time(0), tzinfo=SHANGHAI) + dt.timedelta(hours=end_hour)
     if is_working_day(day):
         if local < opens:
             return opens
         if local < closes:
             return local
     following = next_working_day(day, include_self=False)
-    return dt.datetime.combine(following, dt.time(hour), tzinfo=TZ)
+    return dt.datetime.combine(following, dt.time(hour), tzinfo=SHANGHAI)

@@ -2,7 +2,7 @@
 
 Public API::
 
-    from notifications import Recipient, queue, enqueue, deliver_due, failed_deliveries
+    from notifications import Recipient, queue_message_record, queue_message, deliver_due, failed_deliveries
 """
 
 from notifications.channels import Dispatcher, OutgoingMessage, SendResult
@@ -13,14 +13,14 @@ from notifications.service import (
     DeliveryFailure,
     DeliveryReport,
     deliver_due,
-    enqueue,
     failed_deliveries,
     idempotency_key,
-    queue,
+    queue_message,
+    queue_message_record,
     retry_failed,
     staff_digest_context,
 )
-from notifications.templates import EVENTS, TemplateError, campaign_context, render, rule_id
+from notifications.templates import EVENTS, TemplateError, config_facts, render, rule_id
 
 __all__ = [
     "EVENTS",
@@ -33,13 +33,13 @@ __all__ = [
     "SecretResolver",
     "SendResult",
     "TemplateError",
-    "campaign_context",
+    "config_facts",
     "deliver_due",
-    "enqueue",
+    "queue_message",
     "failed_deliveries",
     "idempotency_key",
     "mail_channel",
-    "queue",
+    "queue_message_record",
     "redact",
     "render",
     "retry_failed",

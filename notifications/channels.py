@@ -43,7 +43,7 @@ from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from domain.workdays import TZ
+from domain.workdays import SHANGHAI
 from notifications.recipients import safe_key
 from notifications.secrets import SecretError, SecretResolver
 
@@ -256,7 +256,7 @@ def build_email(
     reply_list = [_addr(n, a) for n, a in reply_to]
     if reply_list:
         head.append(_fold("Reply-To", ", ".join(reply_list)))
-    local = message.sent_at.astimezone(TZ) if message.sent_at.tzinfo else message.sent_at
+    local = message.sent_at.astimezone(SHANGHAI) if message.sent_at.tzinfo else message.sent_at
     head.append(f"Date: {format_datetime(local)}".encode() + _CRLF)
     head.append(f"Message-ID: {message.message_id}".encode() + _CRLF)
     head.append(_fold("X-Qcamp-Event", message.event))
@@ -315,7 +315,7 @@ def parse_outbox(url: str) -> OutboxTarget:
 
 
 def outbox_file_name(message: OutgoingMessage) -> str:
-    local = message.sent_at.astimezone(TZ) if message.sent_at.tzinfo else message.sent_at
+    local = message.sent_at.astimezone(SHANGHAI) if message.sent_at.tzinfo else message.sent_at
     return f"{local:%Y-%m-%d}_{message.event}_{safe_key(message.recipient_key)}_{message.record_id}.eml"
 
 

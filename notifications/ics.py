@@ -7,7 +7,7 @@ import uuid
 
 from icalendar import Calendar, Event
 
-from domain.workdays import TZ
+from domain.workdays import SHANGHAI
 
 # Fixed namespace: the same session key always yields the same UID, so a re-sent invitation
 # updates the calendar entry instead of adding a second one.
@@ -21,8 +21,8 @@ def training_uid(session_key: str) -> str:
 
 def _local(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
-        return value.replace(tzinfo=TZ)
-    return value.astimezone(TZ)
+        return value.replace(tzinfo=SHANGHAI)
+    return value.astimezone(SHANGHAI)
 
 
 def training_ics(

@@ -1,7 +1,7 @@
 """Exactly-once delivery through the delivery record (transactional outbox).
 
-1. `queue` renders a message and inserts a ``pending`` `NotificationRecord` **inside the caller's
-   unit of work**, so the message exists if and only if the state change that caused it
+1. `queue_message` (the new record's id) or `queue_message_record` (the record itself) renders a
+   message and inserts a ``pending`` `NotificationRecord` **inside the caller's unit of work**, so the message exists if and only if the state change that caused it
    committed. The idempotency key ``{campaign_id}:{event}:{recipient_key}:{period}`` is unique:
    queueing the same thing again returns None and never yields a second message. The check and
    the insert are one ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (no SELECT, no SAVEPOINT,
@@ -131,7 +131,7 @@ def _record_values(
     now: dt.datetime,
 ) -> dict[str, Any]:
     if now.tzinfo is None:
-        raise ValueError("queue() needs an aware `now`")
+        raise ValueError("queue_message_record() needs an aware `now`")
     if len(period) > 40:
         raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
     message = render(event, {"recipient_name": recipient.name, **context})
@@ -166,7 +166,7 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
     return record_id
 
 
-def enqueue(
+def queue_message(
     session: Session,
     *,
     campaign_id: int | None,
@@ -178,8 +178,8 @@ def enqueue(
     attachments: Sequence[Path] = (),
     now: dt.datetime,
 ) -> int | None:
-    """`queue` for callers that need no record object: the new record's id, or None if the
-    message was already queued."""
+    """Queue one message (see `queue_message_record`); the new record's id, or None if the
+    message was already queued. For callers that need no record object."""
     return _insert(
         session,
         _record_values(
@@ -195,7 +195,7 @@ def enqueue(
     )
 
 
-def queue(
+def queue_message_record(
     session: Session,
     *,
     campaign_id: int | None,
@@ -705,7 +705,7 @@ def staff_digest_context(
     as_of: dt.datetime,
     counts: dict[str, int | str],
 ) -> dict[str, Any]:
-    """The `staff_digest` template's own keys (merge with `campaign_context`)."""
+    """The `staff_digest` template's own keys (merge with `config_facts`)."""
     records = failed_deliveries(session, campaign_id, include_retrying=True)
     return {
         "day": as_of,

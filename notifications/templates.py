@@ -7,7 +7,7 @@ numbered lines (``1. …``), an empty list ``无``. A missing key raises `Templa
 template and the key. Every message ends with the commission's sign-off and contact line
 (``phone`` and ``email`` are required context; ``contact``, ``issuer``, ``department`` optional).
 
-`campaign_context(config)` builds the common keys from the campaign's config.
+`config_facts(config)` builds the common keys from the campaign's config.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from domain.workdays import TZ
+from domain.workdays import SHANGHAI
 
 if TYPE_CHECKING:
     from domain.calendar import CampaignConfig
@@ -52,7 +52,7 @@ class RenderedMessage:
 
 
 def _fmt_datetime(value: dt.datetime, spec: str) -> str:
-    local = value.astimezone(TZ) if value.tzinfo else value
+    local = value.astimezone(SHANGHAI) if value.tzinfo else value
     if spec == "date":
         return f"{local.year}年{local.month}月{local.day}日"
     if spec == "md":
@@ -417,7 +417,7 @@ def render(event: str, context: Mapping[str, Any]) -> RenderedMessage:
     return RenderedMessage(event=event, subject=subject, body=body + _signoff(event, context))
 
 
-def campaign_context(config: CampaignConfig) -> dict[str, Any]:
+def config_facts(config: CampaignConfig) -> dict[str, Any]:
     """The keys every template can use, from the campaign's config."""
     cal = config.calendar
     return {

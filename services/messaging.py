@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from notifications.recipients import Recipient
-from notifications.service import enqueue
-from notifications.templates import campaign_context, rule_id
+from notifications.service import queue_message
+from notifications.templates import config_facts, rule_id
 from services.context import CampaignContext
 from storage.uow import UnitOfWork
 
@@ -27,7 +27,7 @@ def staff_recipient(ctx: CampaignContext) -> Recipient:
 
 def campaign_facts(ctx: CampaignContext) -> dict[str, Any]:
     """The facts every template may use: the campaign's config and the clock."""
-    return {**campaign_context(ctx.config), "as_of": ctx.now}
+    return {**config_facts(ctx.config), "as_of": ctx.now}
 
 
 def send(
@@ -45,7 +45,7 @@ def send(
 
     The record's rule is the template's (`rule:<name>`), with `rule_detail` appended when given
     (``rule:application_reminder:T-7``)."""
-    record_id = enqueue(
+    record_id = queue_message(
         uow.session,
         campaign_id=ctx.campaign_id,
         event=event,

@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from domain.workdays import (
-    TZ,
+    SHANGHAI,
     add_working_days,
     is_working_day,
     next_send_time,
@@ -74,7 +74,7 @@ def test_outside_supported_years_falls_back_to_monday_to_friday():
 
 
 def sh(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=TZ)
+    return dt.datetime(*args, tzinfo=SHANGHAI)
 
 
 def test_send_time_inside_window_is_unchanged():
@@ -100,7 +100,7 @@ def test_send_time_converts_utc_and_reads_naive_as_shanghai():
     utc = dt.datetime(2025, 9, 30, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
     result = next_send_time(utc)
     assert result == sh(2025, 9, 30, 10, 0)
-    assert result.tzinfo == TZ
+    assert result.tzinfo == SHANGHAI
     # 2025-09-30 23:30 UTC is already 1 Oct 07:30 in Shanghai: a holiday.
     assert next_send_time(dt.datetime(2025, 9, 30, 23, 30, tzinfo=dt.UTC)) == sh(2025, 10, 9, 9)
     assert next_send_time(dt.datetime(2025, 9, 30, 8, 0)) == sh(2025, 9, 30, 9, 0)

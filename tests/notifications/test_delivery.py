@@ -25,9 +25,9 @@ from notifications.ics import training_ics
 from notifications.recipients import Recipient
 from notifications.service import (
     deliver_due,
-    enqueue,
     failed_deliveries,
-    queue,
+    queue_message,
+    queue_message_record,
     retry_failed,
     staff_digest_context,
 )
@@ -53,7 +53,7 @@ def unit(n: int, channels: list[str] | None = None, email_addr: str = "") -> Rec
 def queue_reminder(
     s: Session, campaign_id: int, r: Recipient, ctx: dict[str, Any], *, now: dt.datetime = WORKDAY
 ) -> orm.NotificationRecord | None:
-    return queue(
+    return queue_message_record(
         s,
         campaign_id=campaign_id,
         event="application_reminder",
@@ -127,7 +127,7 @@ def test_outbox_eml_opens_with_chinese_subject_and_attachments(
         training_ics("S1", "宣贯培训", WORKDAY, WORKDAY + dt.timedelta(hours=7), "培训中心", "说明")
     )
     with session_factory() as s:
-        rec = queue(
+        rec = queue_message_record(
             s,
             campaign_id=campaign_id,
             event="call",
@@ -206,7 +206,7 @@ def test_mail_through_real_smtp_server(
     att.write_bytes(b"PK\x03\x04 summary table \xe4\xb8\xad")
     r = unit(4, channels=[smtp.url("dept04@example.cn", name="质量发展处")])
     with session_factory() as s:
-        queue(
+        queue_message_record(
             s,
             campaign_id=campaign_id,
             event="call",
@@ -280,7 +280,7 @@ def test_queue_twice_deliver_twice_one_mail(
     with session_factory() as s:  # queued again after delivery: still nothing new
         assert queue_reminder(s, campaign_id, r, base_context) is None
         assert (
-            enqueue(
+            queue_message(
                 s,
                 campaign_id=campaign_id,
                 event="application_reminder",
@@ -298,7 +298,7 @@ def test_queue_twice_deliver_twice_one_mail(
 def test_queue_commits_with_the_callers_unit_of_work(
     session_factory: sessionmaker[Session], campaign_id: int, base_context: dict[str, Any]
 ) -> None:
-    # rolled back with the caller's transaction, even when queue() is its first write
+    # rolled back with the caller's transaction, even when queue_message_record() is its first write
     with session_factory() as s:
         assert queue_reminder(s, campaign_id, unit(7), base_context) is not None
         s.rollback()

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from deployments.cli import app
 from notifications.recipients import Recipient
-from notifications.service import deliver_due, queue
+from notifications.service import deliver_due, queue_message_record
 from notifications.templates import render
 from storage import orm
 
@@ -48,7 +48,7 @@ def messages(
     certificate = tmp_path / "TJZLGG-2099-0002-P_王小明.docx"
     certificate.write_bytes(b"PK\x03\x04 certificate")
     with session_factory() as s:
-        sent = queue(
+        sent = queue_message_record(
             s,
             campaign_id=campaign_id,
             event="application_reminder",
@@ -60,7 +60,7 @@ def messages(
             context={**base_context, **EVENT_CONTEXT["application_reminder"]},
             now=WORKDAY,
         )
-        failing = queue(
+        failing = queue_message_record(
             s,
             campaign_id=campaign_id,
             event="certificate",
@@ -73,7 +73,7 @@ def messages(
             attachments=[certificate],
             now=WORKDAY,
         )
-        later = queue(
+        later = queue_message_record(
             s,
             campaign_id=campaign_id,
             event="call",

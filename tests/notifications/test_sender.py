@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from domain.calendar import CampaignConfigError, load_campaign_config
 from notifications.recipients import Recipient
-from notifications.service import deliver_due, queue
+from notifications.service import deliver_due, queue_message_record
 from services.delivery import campaign_sender
 from storage.settings import PROJECT_ROOT
 
@@ -28,7 +28,7 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 
 def _queue(factory: sessionmaker[Session], campaign_id: int, r: Recipient, ctx: dict[str, Any]):  # noqa: ANN202
     with factory() as s:
-        queue(
+        queue_message_record(
             s,
             campaign_id=campaign_id,
             event="application_reminder",

@@ -14,7 +14,7 @@ from notifications.templates import (
     EVENTS,
     TEMPLATES,
     TemplateError,
-    campaign_context,
+    config_facts,
     render,
     rule_id,
 )
@@ -75,7 +75,7 @@ def test_rule_id() -> None:
 
 def test_campaign_context_from_config(base_context: dict[str, Any]) -> None:
     config = load_campaign_config(2025, PROJECT_ROOT / "config")
-    ctx = campaign_context(config)
+    ctx = config_facts(config)
     msg = render("call", {"recipient_name": "河西区市场监督管理局", **ctx})
     assert "2025年4月20日前" in msg.body
     assert "联系人：郭丽坤 陈莹" in msg.body

@@ -142,15 +142,15 @@ def requests_missing(uow: UnitOfWork, ctx: CampaignContext) -> list[str]:
         if not asked:
             return []
         apps = uow.repo.applications(ctx.campaign_id)
-        return [
-            period
-            for period in asked
+        missing = []
+        for period in asked:
+            asked_ids = uow.implementation.projects_asked(period)  # one query a period
+            folder = _requests_folder(ctx, period)
             if any(
-                not _request_path(_requests_folder(ctx, period), app).exists()
-                for app in apps
-                if app.id in uow.implementation.projects_asked(period)
-            )
-        ]
+                not _request_path(folder, app).exists() for app in apps if app.id in asked_ids
+            ):
+                missing.append(period)
+        return missing
 
 
 def _rewrite_requests(

@@ -8,12 +8,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email
+import email.utils
+import functools
 import io
 import json
 import shlex
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from domain.calendar import SHANGHAI, CampaignCalendar, CampaignConfig, CampaignRules
@@ -53,17 +56,44 @@ class Qcamp:
         return out.getvalue()
 
 
-@dataclass
 class Message:
-    """One received message: its event, recipient address, date, text and attachments."""
+    """One received message: its event and date (read from the headers at once), and its
+    recipient address, subject, text and attachments (read from the file when first asked)."""
 
-    path: Path
-    event: str
-    to: str
-    date: dt.datetime
-    subject: str
-    text: str
-    attachments: dict[str, bytes]
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with path.open("rb") as f:  # the headers only, without the (slow) header objects
+            headers = BytesHeaderParser(policy=policy.compat32).parse(f)
+        self.event = str(headers["X-Qcamp-Event"] or "")
+        self.date = email.utils.parsedate_to_datetime(str(headers["Date"])).astimezone(SHANGHAI)
+
+    @functools.cached_property
+    def _mail(self) -> EmailMessage:
+        with self.path.open("rb") as f:
+            msg = email.message_from_binary_file(f, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+    @property
+    def to(self) -> str:
+        to = self._mail["To"]
+        return to.addresses[0].addr_spec if to and to.addresses else ""
+
+    @property
+    def subject(self) -> str:
+        return str(self._mail["Subject"] or "")
+
+    @functools.cached_property
+    def text(self) -> str:
+        body = self._mail.get_body(("plain",))
+        return body.get_content() if body is not None else ""
+
+    @functools.cached_property
+    def attachments(self) -> dict[str, bytes]:
+        return {
+            part.get_filename() or "": part.get_payload(decode=True) or b""
+            for part in self._mail.iter_attachments()
+        }
 
 
 class Mailbox:
@@ -98,24 +128,7 @@ def _record_number(path: Path) -> int:
 
 
 def _message(path: Path) -> Message:
-    with path.open("rb") as f:
-        msg = email.message_from_binary_file(f, policy=policy.default)
-    assert isinstance(msg, EmailMessage)
-    body = msg.get_body(("plain",))
-    attachments = {
-        part.get_filename() or "": part.get_payload(decode=True) or b""
-        for part in msg.iter_attachments()
-    }
-    to = msg["To"]
-    return Message(
-        path=path,
-        event=str(msg["X-Qcamp-Event"] or ""),
-        to=to.addresses[0].addr_spec if to and to.addresses else "",
-        date=email.utils.parsedate_to_datetime(str(msg["Date"])).astimezone(SHANGHAI),
-        subject=str(msg["Subject"] or ""),
-        text=body.get_content() if body is not None else "",
-        attachments=attachments,
-    )
+    return Message(path)
 
 
 @dataclass

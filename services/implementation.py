@@ -146,9 +146,7 @@ def requests_missing(uow: UnitOfWork, ctx: CampaignContext) -> list[str]:
         for period in asked:
             asked_ids = uow.implementation.projects_asked(period)  # one query a period
             folder = _requests_folder(ctx, period)
-            if any(
-                not _request_path(folder, app).exists() for app in apps if app.id in asked_ids
-            ):
+            if any(not _request_path(folder, app).exists() for app in apps if app.id in asked_ids):
                 missing.append(period)
         return missing
 

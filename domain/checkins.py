@@ -16,7 +16,6 @@ from domain.calendar import SHANGHAI
 PDCA_PHASES: tuple[str, ...] = ("计划", "执行", "检查", "处理")
 ESCALATE_AFTER_DAYS = 5  # after the reminder, days before the recommending unit is asked
 ESCALATION_REPLY_DAYS = 7  # the recommending unit's days to answer an escalation
-LEAD_ROLES = ("项目负责人", "质量负责人")  # who is reminded of an overdue report, in this order
 INDICATOR_MAX = 80  # characters of the project's goal printed as its indicator
 INDICATOR_VALUE_MAX = 100  # characters of a reported indicator value that are stored
 SHOWN_TITLES = 3  # projects named in a request message before "等N个项目"

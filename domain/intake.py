@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from domain.models import ApplicationForm, TeamMember
 from domain.states import ProjectState
@@ -16,6 +17,23 @@ QUALITY_LEAD = "质量负责人"
 PROJECT_LEAD = "项目负责人"
 TECHNICAL_MEMBER = "技术骨干"
 MEMBER = "项目成员"
+LEAD_ROLES = (PROJECT_LEAD, QUALITY_LEAD)  # who answers for a project, in this order
+
+
+class _Person(Protocol):
+    role: str
+
+
+P = TypeVar("P", bound=_Person)
+
+
+def project_lead(people: Sequence[P]) -> P | None:
+    """Who answers for a project: its 项目负责人, else its 质量负责人 (None without either)."""
+    for role in LEAD_ROLES:
+        for person in people:
+            if person.role == role:
+                return person
+    return None
 
 
 def member_role(member: TeamMember) -> str:

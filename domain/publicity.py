@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from domain.calendar import SHANGHAI
+from domain.intake import project_lead
 
 UPHELD = "upheld"
 DISMISSED = "dismissed"
@@ -20,7 +21,6 @@ PICKUP = "请推荐单位于公布后10个工作日内到市市场监管委质�
 TALKS_PER_CHAIN = 3  # the best results of each chain present; the rest are in the printed list
 TALK_MINUTES = 10
 MEETING_PLACE = "天津市市场监管委（河西区友谊路）一号报告厅"
-LEAD_ROLES = ("项目负责人", "质量负责人")
 REPLY_DAYS_BEFORE_MEETING = 5
 OTHER_CHAIN = "其他"
 
@@ -61,8 +61,5 @@ def names_project(ref: str, application_id: int, plan_number: str | None) -> boo
 def speaker_of(people: Sequence[P]) -> P | None:
     """Who presents a result at the exchange meeting: its project lead, else its quality lead,
     else the first person named."""
-    for role in LEAD_ROLES:
-        for p in people:
-            if p.role == role:
-                return p
-    return people[0] if people else None
+    lead = project_lead(people)
+    return lead if lead is not None or not people else people[0]

@@ -24,7 +24,6 @@ from domain import checkins as rules
 from domain.checkins import (
     ESCALATION_REPLY_DAYS,
     INDICATOR_MAX,
-    LEAD_ROLES,
     SHOWN_STALE,
     CheckinError,
     CheckinReport,
@@ -32,6 +31,7 @@ from domain.checkins import (
     project_key,
     request_day,
 )
+from domain.intake import project_lead
 from domain.stages import PeriodWork, checkin_work, implementation_closes
 from domain.states import ProjectState
 from notifications.recipients import Recipient
@@ -320,14 +320,6 @@ def import_checkins(
 # overdue, escalation
 
 
-def _lead(app: orm.Application) -> orm.ProjectPerson | None:
-    for role in LEAD_ROLES:
-        for p in app.people:
-            if p.role == role:
-                return p
-    return None
-
-
 def _remind(
     uow: UnitOfWork,
     ctx: CampaignContext,
@@ -340,7 +332,7 @@ def _remind(
     days = (ctx.local_date() - due_at(ctx, period).date()).days
     for app_id, due in overdue.items():
         app = apps[app_id]
-        lead = _lead(app)
+        lead = project_lead(app.people)  # reminded first, else the unit
         recipient: Recipient = (
             Recipient.for_project_person(lead)
             if lead

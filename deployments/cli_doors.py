@@ -14,15 +14,9 @@ from typing import Annotated, Any
 import typer
 
 from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+from documents.inbox import arrived_at
 
 checkins_app = typer.Typer(help="项目实施：导入项目单位返回的进度报告", no_args_is_help=True)
-
-
-def received_time(path: Path) -> dt.datetime:
-    """When a returned file arrived: its modification time (as the mail client saved it)."""
-    from domain.calendar import SHANGHAI
-
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, SHANGHAI)
 
 
 @checkins_app.command("import")
@@ -39,7 +33,7 @@ def checkins_import(
     ctx = campaign_context(year, as_of)
     by_time: dict[dt.datetime, list[Path]] = defaultdict(list)
     for file in files:
-        by_time[received_time(existing_file(file))].append(file)
+        by_time[arrived_at(existing_file(file))].append(file)
     on_time = late = 0
     try:
         for received_at, paths in by_time.items():
@@ -74,7 +68,7 @@ def results_import(
             fail(
                 f"文件名 {file.name} 不对：应为“计划编号_材料类别.扩展名”，如 TJZLGG-{year}-0001_成果报告.pdf"
             )
-        parts, achieved = groups.setdefault((number, received_time(file)), ({}, []))
+        parts, achieved = groups.setdefault((number, arrived_at(file)), ({}, []))
         if part == ACHIEVED_PART:
             achieved.append(file.read_text(encoding="utf-8", errors="replace").strip()[:2000])
         else:

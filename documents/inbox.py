@@ -39,6 +39,12 @@ def inbox_batches(inbox: Path) -> list[InboxBatch]:
     return found
 
 
+def arrived_at(path: Path) -> dt.datetime:
+    """When a handed-in file arrived: its modification time (as the mail client or the drop
+    folder saved it), in Shanghai time."""
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=SHANGHAI)
+
+
 def _read_marker(marker: Path) -> tuple[str, dt.datetime]:
     """The unit and arrival time a batch marker gives. A marker that cannot be read (broken
     JSON, no or a bad time) stops no run: the batch counts as arrived when the marker was
@@ -48,7 +54,7 @@ def _read_marker(marker: Path) -> tuple[str, dt.datetime]:
         received_at = dt.datetime.fromisoformat(meta["received_at"])
         unit = str(meta.get("unit") or "")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return "", dt.datetime.fromtimestamp(marker.stat().st_mtime, tz=SHANGHAI)
+        return "", arrived_at(marker)
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=SHANGHAI)
     return unit, received_at

@@ -52,10 +52,10 @@ def test_results_import_wants_plan_number_and_part_in_the_name(tmp_path: Path) -
 def test_received_time_is_the_files_modification_time(tmp_path: Path) -> None:
     import os
 
-    from deployments.cli_doors import received_time
+    from documents.inbox import arrived_at
 
     path = tmp_path / "进度报告_TJZLGG-2025-0001.xlsx"
     path.write_bytes(b"")
     when = dt.datetime(2025, 7, 9, 10, 0, tzinfo=SHANGHAI)
     os.utime(path, (when.timestamp(), when.timestamp()))
-    assert received_time(path) == when
+    assert arrived_at(path) == when

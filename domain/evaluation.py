@@ -196,3 +196,8 @@ def parse_expert_list(
     if not parsed:
         raise EvaluationError(f"专家库文件 {name} 没有专家数据：请从表头下一行起逐行填写")
     return parsed
+
+
+def record_key(application_id: int, plan_number: str | None) -> str:
+    """How a result is named on sheets and lists: its plan number, else its record number."""
+    return plan_number or f"R{application_id:05d}"

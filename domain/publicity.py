@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Protocol, TypeVar
 
 from domain.calendar import SHANGHAI
+from domain.evaluation import record_key
 from domain.intake import project_lead
 
 UPHELD = "upheld"
@@ -40,12 +41,6 @@ P = TypeVar("P", bound=_Person)
 def end_of_day(day: dt.date) -> dt.datetime:
     """The last second of `day` in Shanghai: a notice period ends then."""
     return dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=SHANGHAI)
-
-
-def record_key(application_id: int, plan_number: str | None) -> str:
-    """How a result is named on sheets and lists: its plan number, else its record number
-    (the same key as 成果评定's)."""
-    return plan_number or f"R{application_id:05d}"
 
 
 def names_project(ref: str, application_id: int, plan_number: str | None) -> bool:

@@ -16,6 +16,7 @@ from domain.evaluation import (
     NOT_EXCELLENT,
     EvaluationError,
     expert_label,
+    record_key,
     split_list,
 )
 from domain.scoring import DEFAULT_CRITERIA
@@ -52,8 +53,8 @@ STAGE = "evaluation"
 
 
 def result_key(app: orm.Application) -> str:
-    """How a result is named on sheets and lists: its plan number, else its record number."""
-    return app.plan_number or f"R{app.id:05d}"
+    """How a result is named on sheets and lists (`domain.evaluation.record_key`)."""
+    return record_key(app.id, app.plan_number)
 
 
 def expert_name(expert: orm.Expert) -> str:

@@ -38,13 +38,15 @@ def campaign_sender(config: CampaignConfig) -> Sender | None:
 
 
 def digest_counts(outcomes: Mapping[str, StageReport]) -> dict[str, int | str]:
-    """What each stage did and waits for, one line each."""
+    """What each stage did, waits for and could not do, one line each."""
     counts: dict[str, int | str] = {}
     for outcome in outcomes.values():
         if outcome.done:
             counts[f"{outcome.label}·完成"] = "；".join(outcome.done)
         if outcome.waiting:
             counts[f"{outcome.label}·等待"] = "；".join(outcome.waiting)
+        if outcome.failed:
+            counts[f"{outcome.label}·未能完成"] = "；".join(outcome.failed)
     return counts or dict(NOTHING_DUE)
 
 

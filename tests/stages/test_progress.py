@@ -51,3 +51,21 @@ def test_progress_page_shows_stages_and_every_unit_with_its_counts() -> None:
     assert sum(int(r[1]) for r in rows) == 5  # 项目总数
     assert sum(int(r[column]) for r in rows) == 5
     assert "已提交成果＝已提交成果、已评定" in by_unit
+
+
+def test_the_staff_digest_lists_what_a_stage_could_not_do() -> None:
+    """A refused batch (a stage report's `failed` line) reaches staff in the daily digest."""
+    import datetime as dt
+
+    from services.context import StageReport
+    from services.delivery import digest_counts
+
+    report = StageReport(
+        stage="application",
+        as_of=dt.datetime(2025, 4, 10, 10, tzinfo=dt.UTC),
+        done=["受理第1批次"],
+        failed=["DIST-03 第2批次无法处理，已搁置并通知推荐单位"],
+    )
+    counts = digest_counts({"application": report})
+    assert counts["项目申报·未能完成"] == "DIST-03 第2批次无法处理，已搁置并通知推荐单位"
+    assert counts["项目申报·完成"] == "受理第1批次"

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+from deployments.cli_middle import submission_line
 from documents.inbox import arrived_at
 
 checkins_app = typer.Typer(help="项目实施：导入项目单位返回的进度报告", no_args_is_help=True)
@@ -81,15 +82,8 @@ def results_import(
         outcomes = submit_results_batch(UnitOfWork(), ctx, submissions)
     except ResultsError as exc:
         fail(str(exc))
-    for o in outcomes:
-        if o.late:
-            typer.echo(f"{o.plan_number}：材料逾期送达，已记录但不予接收，并已通知推荐单位。")
-        elif o.complete:
-            typer.echo(f"{o.plan_number}：成果材料齐全，已受理。")
-        else:
-            typer.echo(
-                f"{o.plan_number}：已登记，尚缺 {'、'.join(o.missing_parts)}，已通知推荐单位补齐。"
-            )
+    for outcome in outcomes:
+        typer.echo(submission_line(outcome))
 
 
 def status_lines(status: dict[str, Any]) -> list[str]:

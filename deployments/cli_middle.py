@@ -4,11 +4,14 @@ a wrong input exits with code 2 and a message naming the file, row, column and f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+
+if TYPE_CHECKING:
+    from services.results import SubmissionOutcome
 
 audit_app = typer.Typer(help="立项审核：导入审核表中的立项决定", no_args_is_help=True)
 training_app = typer.Typer(help="宣贯培训：导入签到表", no_args_is_help=True)
@@ -102,14 +105,7 @@ def results_submit(
         result = submit_results(UnitOfWork(), ctx, project, parts, ctx.now, achieved)
     except ResultsError as exc:
         fail(str(exc))
-    if result.late:
-        typer.echo(f"{result.plan_number}：材料逾期送达，已记录但不予接收，并已通知推荐单位。")
-    elif result.complete:
-        typer.echo(f"{result.plan_number}：成果材料齐全，已受理。")
-    else:
-        typer.echo(
-            f"{result.plan_number}：已登记，尚缺 {'、'.join(result.missing_parts)}，已通知推荐单位补齐。"
-        )
+    typer.echo(submission_line(result))
 
 
 @results_app.command("withdraw")
@@ -130,3 +126,13 @@ def results_withdraw(
     except ResultsError as exc:
         fail(str(exc))
     typer.echo(f"{project} 已撤回：{reason}（经办人：{by}）。")
+
+
+def submission_line(outcome: SubmissionOutcome) -> str:
+    """What staff are told of one project's result material: late, complete, or what is missing."""
+    if outcome.late:
+        return f"{outcome.plan_number}：材料逾期送达，已记录但不予接收，并已通知推荐单位。"
+    if outcome.complete:
+        return f"{outcome.plan_number}：成果材料齐全，已受理。"
+    missing = "、".join(outcome.missing_parts)
+    return f"{outcome.plan_number}：已登记，尚缺 {missing}，已通知推荐单位补齐。"

@@ -66,6 +66,7 @@ from documents.fonts import (
 )
 from documents.safety import FILE_UNREADABLE, UnreadableFile, check_bytes, check_file
 from domain.models import ApplicationForm, ContactPerson, ProjectType, TeamMember
+from domain.rubrics import KINDS
 
 FORM_TITLE = "天津市质量攻关项目申报书"
 DEFAULT_PROMISE = (
@@ -73,6 +74,7 @@ DEFAULT_PROMISE = (
     "真实、准确、完整，不存在弄虚作假、侵犯他人知识产权等行为。如有不实，本单位愿承担相应责任。"
 )
 PROJECT_TYPES: tuple[str, ...] = tuple(t.value for t in ProjectType)
+# 课题类型: the two kinds of topic the default rubrics score (domain.rubrics)
 Layout = Literal["table", "inline", "paragraphs"]
 LAYOUTS: tuple[str, ...] = ("table", "inline", "paragraphs")
 
@@ -133,6 +135,7 @@ _LABEL_SPECS: tuple[tuple[str, Kind, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     ("chain", "field", ("所属产业链", "产业链", "所属重点产业链", "所属链条"), ()),
     ("project_type", "field", ("项目类型", "攻关类型", "项目类别", "攻关项目类型"), ("类型",)),
+    ("kind", "field", ("课题类型", "成果类型", "攻关课题类型", "课题类别"), ()),
     ("joint", "field", ("是否联合申报", "是否为联合申报"), ()),
     ("joint_units", "field", ("联合申报单位", "联合单位", "联合申报单位名称", "合作单位"), ()),
     ("recommending_unit", "field", ("推荐单位", "推荐单位名称", "推荐部门"), ()),
@@ -986,6 +989,7 @@ class _Reader:
             district=v.get("district", ""),
             chain=v.get("chain", ""),
             project_type=v.get("project_type", ""),
+            kind=v.get("kind", ""),
             joint=v.get("joint", ""),
             joint_units=v.get("joint_units", ""),
             recommending_unit=v.get("recommending_unit", ""),
@@ -1401,6 +1405,7 @@ def _basic_info_section(doc: DocxDocument, f: ApplicationForm, *, blank: bool) -
     _full_row(t, "单位地址", f.address)
     _full_row(t, "所属产业链", f.chain)
     _full_row(t, "项目类型", _choice(PROJECT_TYPES, f.project_type, blank))
+    _full_row(t, "课题类型", _choice(KINDS, f.kind, blank))
     _pair_row(
         t, "是否联合申报", _choice(("是", "否"), f.joint, blank), "联合申报单位", f.joint_units
     )
@@ -1525,6 +1530,7 @@ def _write_inline_layout(doc: DocxDocument, form: ApplicationForm) -> None:
     pair(f"统一社会信用代码:{f.uscc}", f"所属区\u3000：\u3000{f.district}")
     full(f"单位地址：  {f.address}")
     pair(f"所属产业链：{f.chain}", f"项目类型:  {f.project_type}")
+    full(f"课题类型：{f.kind}")
     pair(f"是否联合申报：{f.joint}", f"联合申报单位：{f.joint_units}")
     full(f"推荐单位：{f.recommending_unit}")
     full(f"计划起止日期：{format_period(f.start_date, f.end_date, 'dot')}")
@@ -1576,6 +1582,7 @@ def _write_paragraph_layout(doc: DocxDocument, form: ApplicationForm) -> None:
     line(f"所属区：{f.district}")
     line(f"所属产业链：{f.chain}")
     line(f"项目类型：{f.project_type}")
+    line(f"课题类型：{f.kind}")
     line(f"是否联合申报：{f.joint}")
     line(f"联合申报单位：{f.joint_units}")
     line(f"推荐单位：{f.recommending_unit}")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.utils import get_column_letter
@@ -828,87 +829,124 @@ def criterion_header(name: str, maximum: float) -> str:
 _SCORE_FIXED = ("序号", "成果编号", "成果名称", "完成单位")
 
 
+@dataclass(frozen=True)
+class ScoreGroup:
+    """The results of one project kind (课题类型) on a panel's score workbook, with that kind's
+    rubric: `criteria` are `(key, name, maximum)` or `(key, name, maximum, guidance)`."""
+
+    kind: str
+    criteria: Sequence[tuple[Any, ...]]
+    results: Sequence[tuple[str, str, str]]
+
+
 def write_score_sheet(
     path: Path | str,
     panel_name: str,
-    criteria: Sequence[tuple[str, str, float]],
+    criteria: Sequence[tuple[Any, ...]],
     results: Sequence[tuple[str, str, str]],
     experts: Sequence[str],
 ) -> Path:
-    """评分表: one sheet per expert, named by the expert.
+    """评分表 over one rubric: `write_score_workbook` with a single group."""
+    return write_score_workbook(path, panel_name, [ScoreGroup("", criteria, results)], experts)
 
-    On each sheet: a row per result (成果编号 = the result key), a column per criterion headed
-    "名称（N分）" with a 0..N decimal validation, a 合计 formula and 备注. The hidden ``_meta``
-    sheet maps sheet names to experts and criterion columns to criterion keys.
-    """
-    if not experts:
-        raise ValueError("评定组至少需要一名专家")
-    if not criteria:
-        raise ValueError("评分标准不能为空")
-    keys = [k for k, _, _ in criteria]
-    if len(set(keys)) != len(keys):
-        raise ValueError("评分标准编号重复")
-    columns = [
+
+def _score_columns(criteria: Sequence[tuple[Any, ...]]) -> list[Column]:
+    return [
         Column("序号", 6),
         Column("成果编号", 18),  # e.g. TJZLGG-2025-0005, whole on one line
         Column("成果名称", 36, align="left"),
         Column("完成单位", 26, align="left"),
-        *[Column(criterion_header(name, mx), 12, input=True) for _, name, mx in criteria],
-        Column(criterion_header("合计", sum(mx for _, _, mx in criteria)), 12, formula=True),
+        *[Column(criterion_header(c[1], c[2]), 12, input=True) for c in criteria],
+        Column(criterion_header("合计", sum(c[2] for c in criteria)), 12, formula=True),
         Column("备注", 20, align="left", input=True),
     ]
+
+
+def _guidance(criteria: Sequence[tuple[Any, ...]]) -> str:
+    lines = [f"{c[1]}（{c[2]:g}分）：{c[3]}" for c in criteria if len(c) > 3 and c[3]]
+    return "评分要点：" + "；".join(lines) if lines else ""
+
+
+def _expert_score_sheet(ws: Worksheet, title: str, group: ScoreGroup) -> None:
+    """One expert's sheet of one kind: a row per result, a column per criterion."""
+    criteria = group.criteria
+    columns = _score_columns(criteria)
     first_crit = len(_SCORE_FIXED) + 1
     last_crit = first_crit + len(criteria) - 1
     total_col = last_crit + 1
+    values: list[list[object]] = []
+    for r, (key, result_title, applicant) in enumerate(group.results, start=FIRST_DATA_ROW):
+        span = f"{get_column_letter(first_crit)}{r}:{get_column_letter(last_crit)}{r}"
+        total = f'=IF(COUNT({span})=0,"",SUM({span}))'
+        row = [r - FIRST_DATA_ROW + 1, key, result_title, applicant, *[None] * len(criteria)]
+        values.append([*row, total, None])
+    last = write_table(ws, title, columns, values)
+    ws.row_dimensions[HEADER_ROW].height = 46  # criterion headers take up to three lines
+    ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=first_crit)
+    for i, c in enumerate(criteria):
+        add_decimal_validation(
+            ws, first_crit + i, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), 0, c[2]
+        )
+    for r in range(FIRST_DATA_ROW, last + 1):
+        ws.cell(row=r, column=total_col).number_format = "0.0"
+        ws.row_dimensions[r].height = 30
+    note_row = last + 2
+    if guidance := _guidance(criteria):
+        _note(ws, note_row, len(columns), guidance)
+        ws.row_dimensions[note_row].height = 15 * (2 + len(guidance) // 90)
+        note_row += 1
+    _note(ws, note_row, len(columns), "专家签字：                              日期：")
+
+
+def write_score_workbook(
+    path: Path | str, panel_name: str, groups: Sequence[ScoreGroup], experts: Sequence[str]
+) -> Path:
+    """评分表: for each expert, one sheet per project kind on the panel (named by the expert, and
+    the kind when the panel scores more than one).
+
+    On each sheet: a row per result (成果编号 = the result key), a column per criterion of the
+    kind's rubric headed "名称（N分）" with a 0..N decimal validation, a 合计 formula, 备注 and
+    the rubric's guidance under the table. The hidden ``_meta`` sheet maps sheet names to experts
+    and kinds, and each kind's criterion columns to criterion keys.
+    """
+    if not experts:
+        raise ValueError("评定组至少需要一名专家")
+    groups = [g for g in groups if g.results] or list(groups[:1])
+    if not groups or any(not g.criteria for g in groups):
+        raise ValueError("评分标准不能为空")
+    for g in groups:
+        keys = [c[0] for c in g.criteria]
+        if len(set(keys)) != len(keys):
+            raise ValueError("评分标准编号重复")
+    first_crit = len(_SCORE_FIXED) + 1
     wb = new_workbook()
     used: set[str] = {META_SHEET}
     meta: list[list[object]] = [["kind", "score"], ["panel", panel_name]]
-    for i, (key, name, mx) in enumerate(criteria):
-        meta.append(["criterion", key, name, mx, get_column_letter(first_crit + i)])
-    for index, expert in enumerate(experts):
-        ws = wb.active if index == 0 else wb.create_sheet()
-        ws.title = safe_sheet_title(expert, used)
-        meta.append(["expert", ws.title, expert])
-        values: list[list[object]] = []
-        for r, (key, title, applicant) in enumerate(results, start=FIRST_DATA_ROW):
-            first_letter = get_column_letter(first_crit)
-            last_letter = get_column_letter(last_crit)
-            span = f"{first_letter}{r}:{last_letter}{r}"
-            total = f'=IF(COUNT({span})=0,"",SUM({span}))'
-            values.append(
-                [
-                    r - FIRST_DATA_ROW + 1,
-                    key,
-                    title,
-                    applicant,
-                    *[None] * len(criteria),
-                    total,
-                    None,
-                ]
-            )
-        last = write_table(ws, f"{panel_name}评分表（专家：{expert}）", columns, values)
-        ws.row_dimensions[HEADER_ROW].height = 46  # criterion headers take up to three lines
-        ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=first_crit)
-        for i, (_, _, mx) in enumerate(criteria):
-            add_decimal_validation(
-                ws, first_crit + i, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), 0, mx
-            )
-        for r in range(FIRST_DATA_ROW, last + 1):
-            ws.cell(row=r, column=total_col).number_format = "0.0"
-            ws.row_dimensions[r].height = 30
-        _note(ws, last + 2, len(columns), "专家签字：                              日期：")
+    for g in groups:
+        for i, c in enumerate(g.criteria):
+            meta.append(["criterion", c[0], c[1], c[2], get_column_letter(first_crit + i), g.kind])
+    several = len(groups) > 1
+    index = 0
+    for expert in experts:
+        for g in groups:
+            ws = wb.active if index == 0 else wb.create_sheet()
+            index += 1
+            ws.title = safe_sheet_title(f"{expert}{g.kind}" if several else expert, used)
+            meta.append(["expert", ws.title, expert, g.kind])
+            kind = f"（{g.kind}）" if g.kind else ""
+            _expert_score_sheet(ws, f"{panel_name}评分表{kind}（专家：{expert}）", g)
     _add_meta(wb, meta)
     return save_workbook(wb, path)
 
 
 def _score_sheet(
-    wb: LightWorkbook, sheet: str, expert: str, criteria: list[ScoreCriterion]
+    wb: LightWorkbook, sheet: str, expert: str, criteria: list[ScoreCriterion], kind: str = ""
 ) -> ExpertScoreSheet:
     """One expert's sheet: a row per result key under the 成果编号 header."""
     rows = wb.rows(sheet, min_row=HEADER_ROW)
     headers = [None if v is None else str(v) for v in rows.get(HEADER_ROW, ())]
     if "成果编号" not in headers:
-        return ExpertScoreSheet(sheet=sheet, expert=expert, has_result_keys=False)
+        return ExpertScoreSheet(sheet=sheet, expert=expert, kind=kind, has_result_keys=False)
     key_col = headers.index("成果编号")
     remark_col = headers.index("备注") if "备注" in headers else None
     columns = [(c.key, column_index(c.column) - 1) for c in criteria]
@@ -931,7 +969,12 @@ def _score_sheet(
                 row=number,
             )
         )
-    return ExpertScoreSheet(sheet=sheet, expert=expert, rows=out)
+    return ExpertScoreSheet(sheet=sheet, expert=expert, kind=kind, rows=out)
+
+
+def _meta_kind(row: Sequence[object], index: int) -> str:
+    """The project kind a `_meta` row names ("" in workbooks of one rubric)."""
+    return str(row[index]) if len(row) > index and row[index] is not None else ""
 
 
 def read_score_sheet(path: Path | str) -> ScoreWorkbook:
@@ -949,12 +992,24 @@ def read_score_sheet(path: Path | str) -> ScoreWorkbook:
             raise ValueError("不是评分表")
         panel = next((str(r[1]) for r in meta if r[0] == "panel" and len(r) > 1), "")
         criteria = [
-            ScoreCriterion(key=str(r[1]), name=str(r[2]), max_points=float(r[3]), column=str(r[4]))
+            ScoreCriterion(
+                key=str(r[1]),
+                name=str(r[2]),
+                max_points=float(r[3]),
+                column=str(r[4]),
+                kind=_meta_kind(r, 5),
+            )
             for r in meta
             if r[0] == "criterion"
         ]
         sheets = [
-            _score_sheet(wb, str(r[1]), str(r[2]), criteria)
+            _score_sheet(
+                wb,
+                str(r[1]),
+                str(r[2]),
+                [c for c in criteria if c.kind == _meta_kind(r, 3)],
+                _meta_kind(r, 3),
+            )
             for r in meta
             if r[0] == "expert" and str(r[1]) in wb.sheetnames
         ]

@@ -189,6 +189,7 @@ class ScoreCriterion(BaseModel):
     name: str
     max_points: float
     column: str  # letter, "E"
+    kind: str = ""  # the project kind (课题类型) whose rubric it belongs to
 
 
 class ExpertScoreSheet(BaseModel):
@@ -198,6 +199,7 @@ class ExpertScoreSheet(BaseModel):
 
     sheet: str
     expert: str  # the expert's label
+    kind: str = ""  # the project kind (课题类型) the sheet scores
     has_result_keys: bool = True  # False when the 成果编号 header was changed or removed
     rows: list[ScoreSheetRow] = Field(default_factory=list)
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.rubrics import DEFAULT_RUBRICS, RankingScope, Rubric
 from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
 
 DEFAULT_YEAR = 2025
@@ -132,6 +133,13 @@ class CampaignRules(BaseModel):
     excellent_quota: int | None = Field(None, ge=0)
     panel_seed: int | None = None  # the expert draw's seed; derived from the year when unset
     max_upload_mb: int = Field(20, gt=0)
+    # 成果评定: rank and pick the excellent list over all results, or within each project kind
+    ranking: RankingScope = "overall"
+    trim_min_panel: int = Field(5, ge=3)  # drop highest and lowest when this many experts scored
+    outlier_points: float = Field(15.0, gt=0)  # an expert this far from the others' mean is flagged
+    max_results_per_panel: int = Field(30, gt=0)
+    review_place: str = Field("天津市市场监管委（河西区友谊路）评审会议室", min_length=1)
+    meeting_place: str = Field("天津市市场监管委（河西区友谊路）一号报告厅", min_length=1)
 
 
 class CampaignConfig(BaseModel):
@@ -147,7 +155,30 @@ class CampaignConfig(BaseModel):
     calendar: CampaignCalendar
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
+    rubrics: tuple[Rubric, ...] = DEFAULT_RUBRICS  # 评分标准, one per project kind
     source: str = ""
+
+    @field_validator("rubrics")
+    @classmethod
+    def _one_per_kind(cls, value: tuple[Rubric, ...]) -> tuple[Rubric, ...]:
+        kinds = [r.kind for r in value]
+        doubled = sorted({k for k in kinds if kinds.count(k) > 1})
+        if doubled:
+            raise ValueError(
+                f"课题类型 {'、'.join(doubled)} 有不止一套评分标准：每种类型只写一个 [[rubrics]]"
+            )
+        if not value:
+            raise ValueError("至少需要一套评分标准 [[rubrics]]")
+        return value
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The project kinds (课题类型) this campaign scores, in its rubrics' order."""
+        return tuple(r.kind for r in self.rubrics)
+
+    def rubric(self, kind: str) -> Rubric:
+        """The rubric of a project kind (the first rubric for a kind it does not know)."""
+        return next((r for r in self.rubrics if r.kind == kind), self.rubrics[0])
 
     @field_validator("email", "sender_email")
     @classmethod
@@ -195,6 +226,10 @@ _PROBLEMS: dict[str, str] = {
     "string_type": "应为文字（加英文双引号）",
     "list_type": "应为列表，如 [14, 7, 3, 1]",
     "bool_type": "应为 true 或 false",
+    "literal_error": "应为以下之一：{expected}",
+    "string_pattern_mismatch": "应为小写英文字母开头的标识（如 topic、effect）",
+    "string_too_short": "不能为空",
+    "too_short": "不能为空",
 }
 
 
@@ -295,6 +330,19 @@ def _validated(
         return None
 
 
+def _rubrics(raw: Any, problems: list[str]) -> tuple[Rubric, ...] | None:
+    """`[[rubrics]]` (each with `[[rubrics.criteria]]`), each checked on its own."""
+    if not isinstance(raw, list):
+        problems.append(
+            "rubrics 应写成 [[rubrics]] 表（每种课题类型一个，含 [[rubrics.criteria]]）"
+        )
+        return None
+    found = [
+        _validated(f"[[rubrics]] 第{n}个", Rubric, r, problems) for n, r in enumerate(raw, start=1)
+    ]
+    return tuple(r for r in found if isinstance(r, Rubric))
+
+
 def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
     """The year's config, validated; any mistake raises `CampaignConfigError` naming the file,
     every wrong key and the fix."""
@@ -321,6 +369,8 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
         ],
         "rules": _validated("[rules]", CampaignRules, raw.get("rules") or {}, problems),
     }
+    if "rubrics" in raw:
+        parts["rubrics"] = _rubrics(raw["rubrics"], problems)
     if problems:
         raise _config_error(path, problems)
     title = str(raw.get("title", f"{year}年天津市质量攻关"))

@@ -121,6 +121,7 @@ class ApplicationForm(BaseModel):
     district: str = ""  # 所属区
     chain: str = ""  # 所属产业链
     project_type: str = ""  # 项目类型
+    kind: str = ""  # 课题类型 (问题解决型 / 创新型): which rubric scores its result
     joint: str = ""  # 是否联合申报 (是/否)
     joint_units: str = ""  # 联合申报单位
     recommending_unit: str = ""  # 推荐单位

@@ -66,9 +66,18 @@ def ask_staff(ctx: CampaignContext) -> StageReport:
         f"（共评定{len(proposal.rows)}项）。",
         "",
         *markdown_table(
-            ("成果编号", "成果名称", "产业链", "得分", "总排名", "链内排名", "拟认定"),
             (
-                (k, t, c, f"{s:g}", r, cr, "是" if p else "否")
+                "成果编号",
+                "成果名称",
+                "课题类型",
+                "产业链",
+                "得分",
+                "类型内排名" if proposal.by_kind else "总排名",
+                "链内排名",
+                "拟认定",
+            ),
+            (
+                (k, t, proposal.kinds.get(k, ""), c, f"{s:g}", r, cr, "是" if p else "否")
                 for k, t, c, s, r, cr, p in proposal.rows[:200]
             ),
         ),

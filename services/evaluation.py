@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.evaluation import (
@@ -19,7 +19,8 @@ from domain.evaluation import (
     record_key,
     split_list,
 )
-from domain.scoring import DEFAULT_CRITERIA
+from domain.rubrics import KIND_DECISION, Rubric, project_kind
+from domain.scoring import Criterion
 from domain.states import ProjectState
 from services.context import CampaignContext, StageReport
 from storage import orm
@@ -39,6 +40,8 @@ __all__ = [
     "panel_sheet_path",
     "panel_title",
     "result_key",
+    "result_kinds",
+    "rubric_criteria",
     "score_criteria",
     "split_list",
 ]
@@ -72,9 +75,31 @@ def panel_sheet_path(ctx: CampaignContext, panel: orm.ExpertPanel) -> Path:
     return ctx.folder(STAGE) / "评分表" / f"{ctx.year}年质量攻关成果评分表_评定组{panel.key}.xlsx"
 
 
-def score_criteria() -> list[tuple[str, str, float]]:
-    """The score sheet's criteria as `(key, name, maximum)`."""
-    return [(c.key, c.name, c.max_points) for c in DEFAULT_CRITERIA]
+def score_criteria(rubric: Rubric) -> list[tuple[str, str, float, str]]:
+    """A rubric's criteria as the score sheet writes them: `(key, name, maximum, guidance)`."""
+    return [(c.key, c.name, c.points, c.guidance) for c in rubric.criteria]
+
+
+def rubric_criteria(rubric: Rubric) -> tuple[Criterion, ...]:
+    """A rubric's criteria as `domain.scoring` checks and adds them."""
+    return tuple(Criterion(key=c.key, name=c.name, max_points=c.points) for c in rubric.criteria)
+
+
+def result_kinds(
+    uow: UnitOfWork, ctx: CampaignContext, apps: Iterable[orm.Application]
+) -> dict[int, str]:
+    """Each application's project kind (课题类型), inside an open unit of work: staff's decision
+    in the audit workbook, else its form's 课题类型, else what its title suggests."""
+    decided = uow.evaluation.decisions(ctx.campaign_id, KIND_DECISION)
+    return {
+        a.id: project_kind(
+            str((a.form or {}).get("kind", "")),
+            a.title,
+            decided[a.id].outcome if a.id in decided else None,
+            ctx.config.kinds,
+        )
+        for a in apps
+    }
 
 
 def find_panel(uow: UnitOfWork, ctx: CampaignContext, panel_key: str) -> orm.ExpertPanel:
@@ -112,6 +137,12 @@ class Proposal:
     rows: list[
         tuple[str, str, str, float, int, int, bool]
     ]  # key, title, chain, score, rank, chain rank, proposed
+    kinds: dict[str, str] = field(default_factory=dict)  # result key -> project kind (课题类型)
+    by_kind: bool = False  # ranks are within each kind (`[rules] ranking = "by_kind"`)
+
+    def rank_label(self, key: str) -> str:
+        """总排名 or 创新型内排名: what a row's rank counts over."""
+        return f"{self.kinds.get(key, '')}内排名" if self.by_kind else "总排名"
 
     @property
     def proposed(self) -> list[str]:
@@ -124,7 +155,10 @@ def excellent_proposal(uow: UnitOfWork, ctx: CampaignContext) -> Proposal | None
         if not uow.repo.step_done(ctx.campaign_id, STAGE, "aggregated"):
             return None
         rows = uow.evaluation.scored_results(ctx.campaign_id)
+        kinds = result_kinds(uow, ctx, [a for a, _ in rows])
         return Proposal(
+            kinds={result_key(a): kinds[a.id] for a, _ in rows},
+            by_kind=ctx.rules.ranking == "by_kind",
             threshold=ctx.rules.excellent_threshold,
             quota=ctx.rules.excellent_quota,
             rows=[
@@ -149,13 +183,18 @@ def _check_adjustments(
 
 def _decision_reason(
     row: tuple[str, str, str, float, int, int, bool],
-    threshold: float,
+    proposal: Proposal,
     exclude: set[str],
     include: set[str],
     reason: str,
 ) -> str:
     key, _title, _chain, score, rnk, chain_rank, proposed = row
-    why = f"评定得分{score:g}分，总排名第{rnk}名，产业链内第{chain_rank}名"
+    threshold = proposal.threshold
+    kind = proposal.kinds.get(key, "")
+    why = (
+        f"评定得分{score:g}分（{kind}评分标准），{proposal.rank_label(key)}第{rnk}名，"
+        f"产业链内第{chain_rank}名"
+    )
     if key in exclude:
         return why + f"；拟认定名单中调出：{reason}"
     if key in include:
@@ -199,9 +238,7 @@ def confirm_excellent(
                     application_id=apps[key].id,
                     kind=EXCELLENT_DECISION,
                     outcome=EXCELLENT if chosen else NOT_EXCELLENT,
-                    reason=_decision_reason(
-                        row, proposal.threshold, exclude_set, include_set, reason
-                    ),
+                    reason=_decision_reason(row, proposal, exclude_set, include_set, reason),
                     decided_by=decided_by,
                     decided_at=ctx.now,
                     source=source,

@@ -10,11 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from documents.evaluation import write_draw_record
-from documents.reports import write_score_sheet
+from documents.reports import ScoreGroup, write_score_workbook
 from domain.evaluation import (
     INVITATION_REPLY_DAYS,
-    MAX_RESULTS_PER_PANEL,
-    REVIEW_PLACE,
     EvaluationError,
     panel_seed,
     split_list,
@@ -38,6 +36,7 @@ from services.evaluation import (
     panel_sheet_path,
     panel_title,
     result_key,
+    result_kinds,
     score_criteria,
 )
 from services.messaging import send
@@ -99,15 +98,21 @@ def write_panel_sheet(ctx: CampaignContext, uow: UnitOfWork, panel: orm.ExpertPa
     experts = {e.key: e for e in uow.evaluation.experts(panel.members)}
     path = panel_sheet_path(ctx, panel)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_score_sheet(
-        path,
-        panel_title(panel),
-        score_criteria(),
-        [
-            (result_key(apps[i]), apps[i].title, apps[i].applicant_name)
-            for i in panel.application_ids
-        ],
-        [expert_name(experts[k]) for k in panel.members],
+    kinds = result_kinds(uow, ctx, apps.values())
+    groups = [
+        ScoreGroup(
+            rubric.kind,
+            score_criteria(rubric),
+            [
+                (result_key(apps[i]), apps[i].title, apps[i].applicant_name)
+                for i in panel.application_ids
+                if kinds[i] == rubric.kind
+            ],
+        )
+        for rubric in ctx.config.rubrics
+    ]
+    write_score_workbook(
+        path, panel_title(panel), groups, [expert_name(experts[k]) for k in panel.members]
     )
     uow.repo.record_document(
         ctx.campaign_id,
@@ -137,7 +142,7 @@ def invite(
             "campaign_title": ctx.config.title,
             "panel_name": panel_title(panel),
             "review_at": ctx.calendar.panel_draw,
-            "place": REVIEW_PLACE,
+            "place": ctx.rules.review_place,
             "project_count": len(panel.application_ids),
             "scores_due": ctx.calendar.scores_due,
             "reply_by": (ctx.calendar.panel_draw + dt.timedelta(days=INVITATION_REPLY_DAYS)).date(),
@@ -276,7 +281,7 @@ def draw_expert_panels(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             seed=seed,
             min_size=ctx.rules.panel_min_size,
             reserves=ctx.rules.panel_reserves,
-            max_results=MAX_RESULTS_PER_PANEL,
+            max_results=ctx.rules.max_results_per_panel,
         )
         _store_draw(uow, ctx, draw, seed, apps)
         record = write_draw_record(
@@ -323,14 +328,14 @@ def draw_expert_panels(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
 # an expert declines
 
 
-def _as_draw(panel: orm.ExpertPanel) -> PanelDraw:
+def _as_draw(panel: orm.ExpertPanel, max_results: int) -> PanelDraw:
     record = panel.draw_record or {}
     return PanelDraw(
         seed=panel.seed,
         min_size=int(record.get("min_size", len(panel.members))),
         reserves=int(record.get("reserves_asked", len(panel.reserves))),
         max_load=None,
-        max_results=MAX_RESULTS_PER_PANEL,
+        max_results=int(record.get("max_results", max_results)),
         inputs_digest=str(record.get("inputs_digest", "")),
         panels=[
             Panel(
@@ -389,7 +394,9 @@ def decline(
             )
         if uow.evaluation.has_scored(panel.id, expert_key):
             raise EvaluationError(f"专家 {expert_key} 已提交评分，不能再谢绝")
-        new, replacement = replace_decliner(_as_draw(panel), panel_key, expert_key)
+        new, replacement = replace_decliner(
+            _as_draw(panel, ctx.rules.max_results_per_panel), panel_key, expert_key
+        )
         p = new.panel(panel_key)
         _record_decline(ctx, panel, expert_key, replacement, reason, new.replacements[-1].note)
         panel.members = list(p.members)

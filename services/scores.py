@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,13 @@ from documents.safety import UnreadableFile
 from domain.calendar import SHANGHAI
 from domain.evaluation import (
     EXPERT_IN_SHEET,
-    OUTLIER_POINTS,
     OUTLIERS_LISTED,
     PANEL_IN_SHEET,
     EvaluationError,
 )
 from domain.scoring import (
+    DEFAULT_CRITERIA,
+    TRIM_MIN_PANEL,
     Criterion,
     ExcellentList,
     Outlier,
@@ -38,7 +39,7 @@ from domain.scoring import (
 )
 from domain.states import ProjectState
 from services.context import CampaignContext, StageReport
-from services.evaluation import STAGE, find_panel, result_key
+from services.evaluation import STAGE, find_panel, result_key, result_kinds, rubric_criteria
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -82,16 +83,37 @@ def _cells(sheet: ExpertScoreSheet, letters: dict[str, str]) -> list[tuple[int, 
     ]
 
 
+def _rubric_problem(
+    name: str, ctx: CampaignContext, sheet: ExpertScoreSheet, workbook: ScoreWorkbook
+) -> str | None:
+    """Why a sheet's criteria are not its kind's rubric in the campaign's config, if they are not."""
+    if not sheet.kind:
+        return None
+    if sheet.kind not in ctx.config.kinds:
+        return (
+            f"{name} 工作表「{sheet.sheet}」的课题类型「{sheet.kind}」没有评分标准"
+            f"（本年度为：{'、'.join(ctx.config.kinds)}）：请使用重新下发的评分表"
+        )
+    wanted = [(c.key, c.points) for c in ctx.config.rubric(sheet.kind).criteria]
+    found = [(c.key, c.max_points) for c in workbook.criteria if c.kind == sheet.kind]
+    if wanted != found:
+        return (
+            f"{name} 工作表「{sheet.sheet}」的评分项与本年度{sheet.kind}评分标准不一致"
+            "（评分标准已修改）：请使用重新下发的评分表"
+        )
+    return None
+
+
 def _check_workbook(
-    name: str, workbook: ScoreWorkbook, panel: orm.ExpertPanel, result_keys: Sequence[str]
+    name: str,
+    ctx: CampaignContext,
+    workbook: ScoreWorkbook,
+    panel: orm.ExpertPanel,
+    kinds: dict[str, str],
 ) -> tuple[list[str], dict[tuple[str, str], dict[str, float]], list[str]]:
     """The experts who filled their sheet, their scores by (expert key, result key), and every
-    problem found (nothing is stored when there is one)."""
-    columns = {
-        c.column: Criterion(key=c.key, name=c.name, max_points=c.max_points)
-        for c in workbook.criteria
-    }
-    letters = {c.key: c.column for c in workbook.criteria}
+    problem found (nothing is stored when there is one). `kinds` is each result key's project
+    kind; an expert's sheet of one kind must hold exactly the results of that kind."""
     filled: list[str] = []
     collected: dict[tuple[str, str], dict[str, float]] = {}
     problems: list[str] = []
@@ -101,9 +123,17 @@ def _check_workbook(
                 f"{name} 工作表「{sheet.sheet}」第2行缺少表头「成果编号」：请勿修改表头"
             )
             continue
-        cells = _cells(sheet, letters)
+        of_kind = [c for c in workbook.criteria if c.kind == sheet.kind]
+        columns = {
+            c.column: Criterion(key=c.key, name=c.name, max_points=c.max_points) for c in of_kind
+        }
+        cells = _cells(sheet, {c.key: c.column for c in of_kind})
         if sheet_is_blank(cells):
             continue  # this expert has not scored yet
+        if wrong := _rubric_problem(name, ctx, sheet, workbook):
+            problems.append(wrong)
+            continue
+        result_keys = [k for k, kind in kinds.items() if not sheet.kind or kind == sheet.kind]
         m = EXPERT_IN_SHEET.search(sheet.expert)
         key = m.group(1) if m else ""
         if key not in panel.members:
@@ -112,7 +142,8 @@ def _check_workbook(
                 "（已谢绝或被替换），其评分不予接收：请删除该工作表中的评分"
             )
             continue
-        filled.append(key)
+        if key not in filled:
+            filled.append(key)
         scores, found = check_expert_sheet(
             name, sheet.sheet, panel.key, cells, columns, result_keys
         )
@@ -161,7 +192,9 @@ def import_scores(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path | str) -> Sc
             raise EvaluationError(f"{ctx.year}年成果评分已汇总，不再接收评分表 {name}")
         panel = find_panel(uow, ctx, found.group(1))
         apps = {result_key(a): a for a in uow.evaluation.panel_applications(panel)}
-        filled, collected, problems = _check_workbook(name, workbook, panel, list(apps))
+        kind_of = result_kinds(uow, ctx, apps.values())
+        kinds = {k: kind_of[a.id] for k, a in apps.items()}
+        filled, collected, problems = _check_workbook(name, ctx, workbook, panel, kinds)
         if problems:
             raise EvaluationError(
                 f"评分表 {name} 有{len(problems)}处错误，本次未保存任何评分", problems
@@ -204,13 +237,18 @@ class _Aggregated(BaseModel):
     application_id: int
     key: str
     chain: str
+    kind: str = ""  # project kind (课题类型): the rubric it was scored on
     score: ResultScore
 
 
 def aggregate_panels(
     rows: Iterable[tuple[int, str, str, str, dict[str, float]]],
+    criteria: Mapping[int, Sequence[Criterion]] | None = None,
+    kinds: Mapping[int, str] | None = None,
+    trim_min: int = TRIM_MIN_PANEL,
 ) -> list[_Aggregated]:
-    """`(application_id, result_key, chain, expert_key, scores)` rows -> each result's score."""
+    """`(application_id, result_key, chain, expert_key, scores)` rows -> each result's score,
+    on the criteria of its own rubric (`criteria` by application id; the default sheet else)."""
     by_app: dict[int, tuple[str, str, dict[str, dict[str, float]]]] = {}
     for app_id, key, chain, ekey, scores in rows:
         by_app.setdefault(app_id, (key, chain, {}))[2][ekey] = scores
@@ -219,7 +257,13 @@ def aggregate_panels(
             application_id=app_id,
             key=key,
             chain=chain,
-            score=aggregate(sheets, result_key=key),
+            kind=(kinds or {}).get(app_id, ""),
+            score=aggregate(
+                sheets,
+                (criteria or {}).get(app_id, DEFAULT_CRITERIA),
+                trim_min=trim_min,
+                result_key=key,
+            ),
         )
         for app_id, (key, chain, sheets) in by_app.items()
     ]
@@ -245,18 +289,49 @@ def _aggregate_stored(
     score_rows = uow.evaluation.score_rows(list(members))
     if not score_rows:
         return apps, None
+    kinds = result_kinds(uow, ctx, apps.values())
+    criteria = {i: rubric_criteria(ctx.config.rubric(k)) for i, k in kinds.items()}
     aggregated = aggregate_panels(
         (
-            app_id,
-            result_key(apps[app_id]),
-            apps[app_id].chain,
-            ekey,
-            dict(scores),
-        )
-        for panel_id, app_id, ekey, scores in score_rows
-        if app_id in apps and ekey in members[panel_id]
+            (
+                app_id,
+                result_key(apps[app_id]),
+                apps[app_id].chain,
+                ekey,
+                dict(scores),
+            )
+            for panel_id, app_id, ekey, scores in score_rows
+            if app_id in apps and ekey in members[panel_id]
+        ),
+        criteria,
+        kinds,
+        trim_min=ctx.rules.trim_min_panel,
     )
     return apps, aggregated
+
+
+def rank_and_select(
+    ctx: CampaignContext, aggregated: Sequence[_Aggregated]
+) -> tuple[list[RankedRow], ExcellentList]:
+    """Ranks and the proposed excellent list: over all results (`[rules] ranking = "overall"`)
+    or within each project kind (`"by_kind"`: ranks, threshold and quota per kind)."""
+    rules = ctx.rules
+    if rules.ranking == "overall":
+        ranked = rank((a.key, a.chain, a.score) for a in aggregated)
+        return ranked, excellent(ranked, rules.excellent_threshold, rules.excellent_quota)
+    ranked, selected, over = [], [], []
+    for kind in ctx.config.kinds:
+        group = rank((a.key, a.chain, a.score) for a in aggregated if a.kind == kind)
+        proposal = excellent(group, rules.excellent_threshold, rules.excellent_quota)
+        ranked += group
+        selected += proposal.selected
+        over += proposal.over_quota
+    return ranked, ExcellentList(
+        threshold=rules.excellent_threshold,
+        quota=rules.excellent_quota,
+        selected=selected,
+        over_quota=over,
+    )
 
 
 def _store_ranking(
@@ -348,12 +423,12 @@ def aggregate_scores(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         if aggregated is None:
             report.waiting.append("评分截止时间已过，但尚未收到任何评分表：请催交后导入")
             return report
-        ranked = rank((a.key, a.chain, a.score) for a in aggregated)
-        proposal = excellent(ranked, ctx.rules.excellent_threshold, ctx.rules.excellent_quota)
+        ranked, proposal = rank_and_select(ctx, aggregated)
         proposed = {r.result_key for r in proposal.selected}
         _store_ranking(uow, aggregated, ranked, proposed)
         flagged = outliers(
-            {a.key: dict(a.score.expert_totals) for a in aggregated}, threshold=OUTLIER_POINTS
+            {a.key: dict(a.score.expert_totals) for a in aggregated},
+            threshold=ctx.rules.outlier_points,
         )
         scored = {x.application_id for x in aggregated}
         unscored = sorted(result_key(a) for i, a in apps.items() if i not in scored)

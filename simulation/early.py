@@ -33,6 +33,7 @@ from domain.models import (
     SummaryRow,
     TeamMember,
 )
+from domain.rubrics import KINDS, kind_from_title
 from domain.uscc import make_uscc
 from simulation.world import World
 
@@ -216,6 +217,7 @@ def make_form(
         district=district,
         chain=chain,
         project_type=rng.choice(list(ProjectType)).value,
+        kind=kind_from_title(title),
         joint="是" if joint else "否",
         joint_units="天津大学；天津市产品质量监督检测技术研究院" if joint else "",
         recommending_unit=unit.name,
@@ -456,15 +458,19 @@ def _strip_unit(f: ApplicationForm) -> str:
 # Field paths of the form that vary between the demo's applications, each stood in for by a
 # token in a template written once per layout with python-docx.
 _TOKEN_FIELDS = (
-    "title", "applicant", "uscc", "address", "district", "chain", "project_type", "joint",
-    "joint_units", "recommending_unit", "project_lead.name", "project_lead.position",
+    "title", "applicant", "uscc", "address", "district", "chain", "project_type", "kind",
+    "joint", "joint_units", "recommending_unit", "project_lead.name", "project_lead.position",
     "project_lead.phone", "project_lead.email", "quality_lead.name", "quality_lead.position",
     "quality_lead.phone", "quality_lead.email", "problem", "goal", "measures",
     "economic_benefit", "social_benefit", "foundation", "integrity_promise",
     "recommendation_opinion",
 )  # fmt: skip
 # Choices the table layout shows as ticked boxes (☑提质增效  □节能降耗 …).
-_BOX_CHOICES: dict[str, tuple[str, ...]] = {"project_type": PROJECT_TYPES, "joint": ("是", "否")}
+_BOX_CHOICES: dict[str, tuple[str, ...]] = {
+    "project_type": PROJECT_TYPES,
+    "kind": KINDS,
+    "joint": ("是", "否"),
+}
 MEMBERS_PER_FORM = 4
 _DOCUMENT_PART = "word/document.xml"
 

@@ -121,6 +121,17 @@ class EvaluationRepository(Repository):
         return [(a, s) for a, s in rows]
 
     # decisions --------------------------------------------------------------------------------
+    def decisions(self, campaign_id: int, kind: str) -> dict[int, orm.Decision]:
+        """The staff's decisions of one kind (e.g. a project's kind), by application id."""
+        return {
+            d.application_id: d
+            for d in self.session.scalars(
+                select(orm.Decision).where(
+                    orm.Decision.campaign_id == campaign_id, orm.Decision.kind == kind
+                )
+            )
+        }
+
     def excellent_decisions(self, campaign_id: int) -> dict[int, orm.Decision]:
         """The staff's decisions on the excellent list, by application id."""
         return {

@@ -90,7 +90,10 @@ def build_results(
                 uscc="",
                 chain=CHAINS[i % len(CHAINS)],
                 joint=joint,
-                form={"joint_units": f"天津大学、天津市联合单位{i}" if joint else ""},
+                form={
+                    "joint_units": f"天津大学、天津市联合单位{i}" if joint else "",
+                    "kind": "创新型" if i % 3 == 2 else "问题解决型",  # 课题类型 on the form
+                },
                 state=ProjectState.RESULTS_SUBMITTED.value,
                 plan_number=f"ZLGG{ctx.year}{i + 1:04d}",
             )
@@ -155,8 +158,16 @@ def fill_score_sheet(
     """Fill every expert sheet of a score workbook like the experts would."""
     wb = load_workbook(source)
     meta = [list(r) for r in wb["_meta"].iter_rows(values_only=True)]
-    criteria = [(str(r[4]), float(r[3])) for r in meta if r[0] == "criterion"]
-    for sheet, label in [(str(r[1]), str(r[2])) for r in meta if r[0] == "expert"]:
+    def kind(row: list[object], index: int) -> str:
+        return str(row[index] or "") if len(row) > index else ""
+
+    experts = [(str(r[1]), str(r[2]), kind(r, 3)) for r in meta if r[0] == "expert"]
+    for sheet, label, sheet_kind in experts:
+        criteria = [
+            (str(r[4]), float(r[3]))
+            for r in meta
+            if r[0] == "criterion" and kind(r, 5) == sheet_kind
+        ]
         ws = wb[sheet]
         headers = [c.value for c in ws[2]]
         key_col = headers.index("成果编号") + 1

@@ -161,14 +161,15 @@ def test_a_wrong_cell_is_named_and_nothing_is_stored(late_campaign, tmp_path: Pa
     filled = fill_score_sheet(sheet, tmp_path / "filled.xlsx", rng=random.Random(1))
     wb = load_workbook(filled)
     ws = wb.worksheets[0]
-    ws["E4"] = 30  # 选题 is out of 10
-    ws["F5"] = None  # 现状调查与原因分析 left blank
+    assert ws["E2"].value == "选题（15分）"  # the first sheet is the 问题解决型 rubric's
+    ws["E4"] = 30  # 选题 is out of 15
+    ws["F5"] = None  # 原因分析 left blank
     wb.save(filled)
     with pytest.raises(EvaluationError) as err:
         import_scores(UnitOfWork(), ctx, filled)
     problems = err.value.problems
     assert any(
-        f"工作表「{ws.title}」第4行 E列「选题（10分）」：30 超出允许范围 0～10 分" in p
+        f"工作表「{ws.title}」第4行 E列「选题（15分）」：30 超出允许范围 0～15 分" in p
         for p in problems
     )
     assert any(f"工作表「{ws.title}」第5行 F列" in p and "未填写" in p for p in problems)

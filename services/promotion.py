@@ -11,7 +11,6 @@ from documents.official import write_exchange_agenda
 from documents.rows import AgendaEntry
 from domain.calendar import SHANGHAI
 from domain.publicity import (
-    MEETING_PLACE,
     OTHER_CHAIN,
     REPLY_DAYS_BEFORE_MEETING,
     TALK_MINUTES,
@@ -82,7 +81,7 @@ def _write_agenda(ctx: CampaignContext, groups: dict[str, list[AgendaEntry]], pa
         ctx.year,
         groups,
         meeting.date(),
-        MEETING_PLACE,
+        ctx.rules.meeting_place,
         start_time=meeting.time().replace(tzinfo=None),
         host=ctx.config.issuer,
     )
@@ -143,7 +142,7 @@ def _announce(
     )
     context: dict[str, object] = {
         "meeting_at": meeting,
-        "place": MEETING_PLACE,
+        "place": ctx.rules.meeting_place,
         "agenda": [
             f"{chain}：{'；'.join(f'{e.unit}《{e.title}》' for e in entries)}"
             for chain, entries in groups.items()

@@ -154,6 +154,19 @@ BAD_CONFIGS = [
     ("capacity = 400", "capacity = 0", "[[training.sessions]] 第1个 capacity：应大于 0"),
     ("panel_min_size = 5", "panel_min_sise = 5", "[rules] panel_min_sise：不是可识别的配置项"),
     ('title = "2025年天津市质量攻关"', 'title = "2025年天津市质量攻关', "第 4 行"),
+    # a rubric whose points do not add up to its total; one kind twice; a wrong ranking scope
+    (
+        "points = 15\n",
+        "points = 25\n",
+        "[[rubrics]] 第1个：问题解决型评分标准各评分项 points 之和为 110 分",
+    ),
+    ('kind = "创新型"', 'kind = "问题解决型"', "rubrics：课题类型 问题解决型 有不止一套评分标准"),
+    (
+        'key = "effect"\nname',
+        'key = "benefit"\nname',
+        '[[rubrics]] 第1个：问题解决型评分标准缺少 key = "effect"',
+    ),
+    ('ranking = "overall"', 'ranking = "all"', "[rules] ranking：应为以下之一"),
 ]
 
 

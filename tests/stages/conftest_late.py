@@ -158,6 +158,7 @@ def fill_score_sheet(
     """Fill every expert sheet of a score workbook like the experts would."""
     wb = load_workbook(source)
     meta = [list(r) for r in wb["_meta"].iter_rows(values_only=True)]
+
     def kind(row: list[object], index: int) -> str:
         return str(row[index] or "") if len(row) > index else ""
 

@@ -91,6 +91,31 @@ def past_import(file: Path) -> None:
     typer.echo(f"历年优秀成果已导入：新增 {result.added} 条，已存在 {result.existing} 条。")
 
 
+@past_app.command("list")
+def past_list(
+    year: Annotated[
+        int | None, typer.Option("--year", help="只列出该年度的优秀成果（默认全部年度）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """列出历年优秀成果库（年份、项目名称、单位、摘要）：导入的和每年公布时自动加入的。"""
+    from storage.uow import UnitOfWork
+
+    if year is not None:
+        check_year(year)
+    upgraded_database()
+    with UnitOfWork() as uow:
+        results = uow.registry.past_results_of(year)
+    if as_json:
+        rows = [r.model_dump(mode="json") for r in results]
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    scope = f"{year}年" if year is not None else "全部年度"
+    typer.echo(f"历年优秀成果库（{scope}）：共 {len(results)} 项")
+    for r in results:
+        typer.echo(f"{r.year}\t{r.title}\t{r.unit}")
+
+
 @app.command("templates")
 def templates(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("templates"),
@@ -152,7 +177,16 @@ def intake(
 
 def _register_stage_commands() -> None:
     """The stage packages' own sub-commands (审核、培训、走访、成果、专家、评分、异议、运行与部署)."""
-    from deployments import cli_doors, cli_evaluation, cli_messages, cli_middle, cli_ops
+    from deployments import (
+        cli_campaign,
+        cli_doors,
+        cli_evaluation,
+        cli_messages,
+        cli_middle,
+        cli_ops,
+    )
+
+    app.add_typer(cli_campaign.campaign_app, name="campaign")
 
     app.add_typer(cli_middle.audit_app, name="audit")
     app.add_typer(cli_middle.training_app, name="training")

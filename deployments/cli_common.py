@@ -116,15 +116,19 @@ def upgraded_database() -> None:
 
 
 def campaign_context(year: int, as_of: str | dt.datetime | None) -> CampaignContext:
+    from domain.calendar import holiday_warning
     from services.context import open_campaign
 
     check_year(year)
     when = parse_time(as_of) if isinstance(as_of, str) else as_of
     upgraded_database()
     try:
-        return open_campaign(year, when)
+        ctx = open_campaign(year, when)
     except ValueError as exc:  # CampaignConfigError: the file, the key and the fix
         fail(str(exc))
+    if warning := holiday_warning(ctx.config):
+        typer.echo(warning, err=True)
+    return ctx
 
 
 def existing_file(file: Path) -> Path:

@@ -1,7 +1,8 @@
 """The campaign calendar (活动日程) and per-campaign rules, loaded from `config/campaign-YYYY.toml`.
 
-All times are Asia/Shanghai. A year with no file of its own takes the 2025 file's dates moved to
-that year, so that a new campaign can be started before its plan is issued.
+All times are Asia/Shanghai. Every year has its own file: `qcamp campaign init --year Y` writes
+it from the latest year's (`domain.campaign_year`), and a year without one is an error naming
+that command.
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ from pydantic import (
 )
 
 from domain.rubrics import DEFAULT_RUBRICS, RankingScope, Rubric
-from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
+from domain.workdays import (
+    SHANGHAI,  # Asia/Shanghai: the campaign's one time zone
+    is_year_covered,
+    set_overrides,
+)
 
 DEFAULT_YEAR = 2025
 CAMPAIGN_TAIL_DAYS = 31  # the campaign ends this long after its exchange meeting (交流会)
@@ -156,6 +161,9 @@ class CampaignConfig(BaseModel):
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
     rubrics: tuple[Rubric, ...] = DEFAULT_RUBRICS  # 评分标准, one per project kind
+    # days off and swapped working days for years chinesecalendar has no data for (name by date)
+    holidays: dict[dt.date, str] = Field(default_factory=dict)
+    workdays: dict[dt.date, str] = Field(default_factory=dict)
     source: str = ""
 
     @field_validator("rubrics")
@@ -200,6 +208,30 @@ class CampaignConfig(BaseModel):
 
 
 _MAILBOX = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)+")
+
+
+def campaign_dates(config: CampaignConfig) -> list[dt.date]:
+    """Every day the campaign's calendar and training sessions use."""
+    points = [_moment(getattr(config.calendar, key)) for key in CALENDAR_ORDER]
+    points += [s.starts_at for s in config.training_sessions]
+    return sorted({p.astimezone(SHANGHAI).date() for p in points})
+
+
+def holiday_warning(config: CampaignConfig) -> str | None:
+    """A loud warning when holiday data covers neither the library's years nor the config's
+    `[holidays]` / `[workdays]` for some day the campaign uses (working days would then be
+    counted as plain Monday–Friday)."""
+    uncovered = [d for d in campaign_dates(config) if not is_year_covered(d.year)]
+    if not uncovered:
+        return None
+    years = sorted({d.year for d in uncovered})
+    shown = "、".join(f"{d:%Y-%m-%d}" for d in uncovered[:6]) + ("等" if len(uncovered) > 6 else "")
+    return (
+        f"警告：{'、'.join(map(str, years))}年的法定节假日和调休安排尚无数据（chinesecalendar 未收录，"
+        f"{config.source or '活动配置'} 也没有 [holidays] / [workdays]），活动日程中的 {shown} "
+        "只能按周一至周五计算工作日，公示期、发送时段和截止日可能算错。请在配置文件中补充，如："
+        f'[holidays] {years[0]}-10-01 = "国庆节"；[workdays] {years[0]}-09-26 = "国庆节调休"。'
+    )
 
 
 def campaign_end(config: CampaignConfig) -> dt.datetime:
@@ -330,6 +362,22 @@ def _validated(
         return None
 
 
+def _days(section: str, raw: Any, problems: list[str]) -> dict[dt.date, str]:
+    """`[holidays]` / `[workdays]`: `2027-10-01 = "国庆节"`, one line a day."""
+    if not isinstance(raw, dict):
+        problems.append(f'[{section}] 应为一个表，每行一天，如 2027-10-01 = "国庆节"')
+        return {}
+    days: dict[dt.date, str] = {}
+    for key, name in raw.items():
+        try:
+            days[dt.date.fromisoformat(str(key))] = str(name)
+        except ValueError:
+            problems.append(
+                f'[{section}] {key}：不是有效日期，请每行写一天，如 2027-10-01 = "国庆节"'
+            )
+    return days
+
+
 def _rubrics(raw: Any, problems: list[str]) -> tuple[Rubric, ...] | None:
     """`[[rubrics]]` (each with `[[rubrics.criteria]]`), each checked on its own."""
     if not isinstance(raw, list):
@@ -349,8 +397,10 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
     path = config_dir / f"campaign-{year}.toml"
     shift = 0
     if not path.exists():
-        path = config_dir / f"campaign-{DEFAULT_YEAR}.toml"
-        shift = year - DEFAULT_YEAR
+        raise CampaignConfigError(
+            f"没有 {year} 年度的活动配置文件 {path}：请先运行 qcamp campaign init --year {year}"
+            "（由最近一年的配置生成，日期顺延到对应的工作日），按提示核对后再运行。"
+        )
     raw = _read_toml(path, config_dir, year)
     problems: list[str] = []
     calendar = _points("[calendar]", raw.get("calendar") or {}, shift, problems)
@@ -371,19 +421,26 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
     }
     if "rubrics" in raw:
         parts["rubrics"] = _rubrics(raw["rubrics"], problems)
+    for section in ("holidays", "workdays"):
+        parts[section] = _days(section, raw.get(section) or {}, problems)
     if problems:
         raise _config_error(path, problems)
     title = str(raw.get("title", f"{year}年天津市质量攻关"))
-    if shift:
-        title = title.replace(str(DEFAULT_YEAR), str(year))
     header = {
         k: raw[k]
         for k in ("issuer", "department", "contact", "phone", "email", "sender_email")
         if k in raw
     }
     try:
-        return CampaignConfig(year=year, title=title, source=str(path), **header, **parts)
+        config = CampaignConfig(year=year, title=title, source=str(path), **header, **parts)
     except ValidationError as exc:
         raise _config_error(
             path, [f"{_where('', tuple(e['loc']))}：{_problem(e)}" for e in exc.errors()]
         ) from exc
+    both = sorted(set(config.holidays) & set(config.workdays))
+    if both:
+        raise _config_error(
+            path, [f"{d:%Y-%m-%d} 同时写在 [holidays] 和 [workdays] 中：请只保留一处" for d in both]
+        )
+    set_overrides(config.holidays, config.workdays)
+    return config

@@ -2,10 +2,11 @@
 
 Backed by `chinese_calendar`, which knows the State Council's holiday arrangements year by year:
 public holidays that fall on weekdays are days off, and some Saturdays/Sundays are working days
-(调休). The library only covers the years it ships data for (currently 2004-2026). For a date
-outside those years every function here falls back to a plain Monday-Friday week, because the
-holiday arrangement for a future year is only published in the November before it; callers that
-plan that far ahead should re-run once the library is updated.
+(调休). The library only covers the years it ships data for (currently 2004-2026). A campaign's
+config may declare days off and swapped working days (`[holidays]` / `[workdays]`) for a year the
+library does not cover yet; they take precedence. For a date neither covers every function here
+falls back to a plain Monday-Friday week (the holiday arrangement for a year is only published
+in the November before it), and the campaign warns loudly (`domain.calendar.holiday_warning`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,28 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Days off and working days the campaign's config declares (`[holidays]` / `[workdays]`), for
+# years the library has no data for yet; they take precedence over the library.
+_HOLIDAYS: dict[dt.date, str] = {}
+_WORKDAYS: dict[dt.date, str] = {}
+
+
+def set_overrides(holidays: dict[dt.date, str], workdays: dict[dt.date, str]) -> None:
+    """Declare days off and (swapped) working days from the campaign's config."""
+    for day in holidays:
+        _WORKDAYS.pop(day, None)
+    for day in workdays:
+        _HOLIDAYS.pop(day, None)
+    _HOLIDAYS.update(holidays)
+    _WORKDAYS.update(workdays)
+
+
+def is_year_covered(year: int) -> bool:
+    """Whether holiday data covers `year`: the library's, or days the config declares."""
+    first, last = supported_years()
+    return first <= year <= last or any(d.year == year for d in (*_HOLIDAYS, *_WORKDAYS))
+
 
 # Messages may be sent on a working day from WORKDAY_START_HOUR:00 to WORKDAY_END_HOUR:00.
 WORKDAY_START_HOUR = 9
@@ -44,6 +67,10 @@ def is_working_day(d: dt.date) -> bool:
     """
     if isinstance(d, dt.datetime):
         d = d.date()
+    if d in _WORKDAYS:
+        return True
+    if d in _HOLIDAYS:
+        return False
     if is_calendar_known(d):
         try:
             return bool(chinese_calendar.is_workday(d))

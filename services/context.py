@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from domain.calendar import SHANGHAI, CampaignConfig, load_campaign_config
+from domain.calendar import SHANGHAI, CampaignConfig, holiday_warning, load_campaign_config
 from storage.settings import get_settings
 from storage.uow import UnitOfWork
 
@@ -24,6 +25,8 @@ STAGES: dict[str, str] = {
     "publicity": "公示公布",
     "promotion": "宣传推广",
 }
+
+log = logging.getLogger(__name__)
 
 
 def markdown_table(header: Sequence[str], rows: Iterable[Iterable[object]]) -> list[str]:
@@ -103,6 +106,8 @@ def open_campaign(year: int, as_of: str | dt.date | dt.datetime | None = None) -
     """Load the year's config, make sure the campaign exists in the database, set the clock."""
     settings = get_settings()
     config = load_campaign_config(year, settings.config_dir)
+    if warning := holiday_warning(config):
+        log.warning(warning)
     with UnitOfWork() as uow:
         campaign = uow.repo.ensure_campaign(config)
         uow.commit()

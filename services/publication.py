@@ -9,6 +9,7 @@ marks the stage published. A run that stopped between the two finishes the secon
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from pathlib import Path
 from documents.certificates import certificate_serial, to_pdfs, write_certificates
 from documents.official import write_commendation_list, write_publication
 from documents.rows import CertificateData, CertificateKind, CommendedPerson, CommendedUnit
+from domain.models import PastResult
 from domain.publicity import PICKUP, PUBLISHED_ACTOR, UPHELD_ACTOR, end_of_day
 from domain.states import ProjectState
 from notifications.recipients import Recipient
@@ -27,6 +29,8 @@ from services.publicity import STAGE, NoticePeriod, group_by_unit, notice_entry,
 from storage import orm
 from storage.settings import get_settings
 from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,35 @@ def _record_publication(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePer
     if published:
         _issue_certificates(uow, ctx, published, issued_on)
     _write_commendation(uow, ctx, published, issued_on)
+    _add_to_past_results(uow, ctx, published)
+
+
+def _add_to_past_results(
+    uow: UnitOfWork, ctx: CampaignContext, published: list[orm.Application]
+) -> None:
+    """The published results join the past-results base (历年优秀成果) in the same transaction,
+    so that next year's duplicate check (不得与历年优秀成果项目雷同) sees them."""
+    submissions = uow.results.submissions_of([a.id for a in published])
+    added = uow.registry.add_past_results(
+        PastResult(
+            year=ctx.year,
+            title=a.title,
+            unit=a.applicant_name,
+            abstract=past_summary(a, submissions.get(a.id)),
+        )
+        for a in published
+    )
+    log.info("%d年优秀成果%d项已加入历年优秀成果库", ctx.year, added)
+
+
+def past_summary(app: orm.Application, submission: orm.ResultSubmission | None) -> str:
+    """What the past-results base keeps of a result: what it achieved, else the form's goal,
+    measures and benefit (the text the duplicate check compares)."""
+    if submission is not None and submission.achieved.strip():
+        return submission.achieved.strip()
+    form = app.form or {}
+    parts = (form.get(k, "") for k in ("goal", "measures", "economic_benefit"))
+    return "；".join(str(p).strip() for p in parts if str(p).strip())
 
 
 def _rewrite_publication(

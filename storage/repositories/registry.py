@@ -41,6 +41,34 @@ class RegistryRepository(Repository):
         rows = self.session.execute(select(r.year, r.title, r.unit, r.abstract).order_by(r.id))
         return [PastResult(year=y, title=t, unit=u, abstract=a) for y, t, u, a in rows]
 
+    def add_past_results(self, results: Iterable[PastResult]) -> int:
+        """Add results to the past-results base, skipping those already there (same year, title
+        and unit); returns how many were added. Inside the caller's transaction."""
+        r = orm.PastExcellentResult
+        added = 0
+        known: dict[int, set[tuple[str, str]]] = {}
+        for result in results:
+            if result.year not in known:
+                rows = self.session.execute(select(r.title, r.unit).where(r.year == result.year))
+                known[result.year] = {(t, u) for t, u in rows}
+            if (result.title, result.unit) in known[result.year]:
+                continue
+            known[result.year].add((result.title, result.unit))
+            self.session.add(
+                r(year=result.year, title=result.title, unit=result.unit, abstract=result.abstract)
+            )
+            added += 1
+        return added
+
+    def past_results_of(self, year: int | None = None) -> list[PastResult]:
+        """The past-results base (of one year), by year and title."""
+        r = orm.PastExcellentResult
+        query = select(r.year, r.title, r.unit, r.abstract).order_by(r.year, r.title, r.id)
+        if year is not None:
+            query = query.where(r.year == year)
+        rows = self.session.execute(query)
+        return [PastResult(year=y, title=t, unit=u, abstract=a) for y, t, u, a in rows]
+
     def past_result_keys(self) -> set[tuple[int, str, str]]:
         """(year, title, unit) of every stored past excellent result."""
         r = orm.PastExcellentResult

@@ -191,7 +191,7 @@ def test_a_wrong_config_names_the_file_the_key_and_the_fix(
     assert campaigns_stored(database) == 0
 
 
-def test_a_year_without_its_own_file_still_takes_the_2025_dates(
+def test_a_year_without_its_own_file_names_campaign_init(
     database: str, campaign_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "config"
@@ -199,5 +199,6 @@ def test_a_year_without_its_own_file_still_takes_the_2025_dates(
     shutil.copy(CONFIG, folder / "campaign-2025.toml")
     monkeypatch.setenv("QCAMP_CONFIG_DIR", str(folder))
     code, out = qcamp("status", "--year", 2027, "--json")
-    assert code == 0, out
-    assert "2027-04-20" in out  # the application deadline moved to 2027
+    assert code == 2, out
+    assert "qcamp campaign init --year 2027" in out.replace("\n", "")
+    assert campaigns_stored(database) == 0

@@ -349,3 +349,46 @@ def test_a_persons_certificate_mail_holds_their_certificate_alone(
             strangers = {n for n, u in people.values() if u != unit_of[to]} - unit_people[to]
             assert not [n for n in strangers if f"{n}同志" in text]
             assert unit_people[to] and all(f"{n}同志" in text for n in unit_people[to])
+
+
+def test_a_published_winner_resubmitted_next_year_is_a_duplicate(
+    excellent_results: dt.date, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from deployments.cli import app
+    from domain.calendar import SHANGHAI
+    from services.context import open_campaign
+    from services.intake import intake_batch
+    from storage.settings import PROJECT_ROOT
+    from tests.intake.test_intake import fix_uscc, good_form, register_units, write_batch
+
+    ctx, outcome = _publicity("2025-10-14T10:00:00", excellent_results)
+    assert outcome.complete
+    with UnitOfWork() as uow:
+        winners = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED])
+        published = {(a.title, a.applicant_name) for a in winners}
+    assert published
+    listed = CliRunner().invoke(app, ["past-results", "list", "--year", "2025", "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.output)
+    assert {(r["title"], r["unit"]) for r in rows} == published
+    assert all(r["year"] == 2025 and "abstract" in r for r in rows)
+    # the next year, on the same database: its config from `campaign init`, a winner resubmitted
+    folder = tmp_path / "config"
+    folder.mkdir()
+    shutil.copy(PROJECT_ROOT / "config" / "campaign-2025.toml", folder)
+    monkeypatch.setenv("QCAMP_CONFIG_DIR", str(folder))
+    assert CliRunner().invoke(app, ["campaign", "init", "--year", "2026"]).exit_code == 0
+    register_units(tmp_path)
+    title, unit = sorted(published)[0]
+    batch = write_batch(tmp_path / "b2026", [fix_uscc(good_form(0, title=title, applicant=unit))])
+    when = dt.datetime(2026, 4, 10, 10, tzinfo=SHANGHAI)
+    result = intake_batch(
+        UnitOfWork(), open_campaign(2026, when), "ASSN-HJXH", [batch], received_at=when
+    )
+    dup = next(f for f in result.applications[0].findings if f.code == "DUPLICATE_PAST_RESULT")
+    assert title in dup.message and "2025" in dup.message

@@ -54,6 +54,7 @@ from documents.xlsx_style import (
     style_total_row,
     write_table,
 )
+from domain.rubrics import KINDS
 
 __all__ = [
     "AUDIT_SHEET",
@@ -122,14 +123,19 @@ AUDIT_COLUMNS = (
     Column("决定", 10, input=True),
     Column("理由", 26, align="left", input=True),
     Column("申报编号", 14),
+    Column("课题类型", 12, input=True),  # 问题解决型 / 创新型: which rubric scores the result
+    Column("优先推荐", 16, align="left"),  # 联合申报 / 链主牵头
 )
+AUDIT_KIND_COL = 15
 AUDIT_DECISION_COL = 12
 AUDIT_SUGGESTION_COL = 11
 AUDIT_UNIT_COL = 8
 AUDIT_KEY_COL = 14  # 申报编号: hidden, the key the import matches on
 
 
-def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) -> Path:
+def write_audit_workbook(
+    path: Path | str, year: int, rows: Sequence[AuditRow], kinds: Sequence[str] = KINDS
+) -> Path:
     """立项审核表: every application with findings, unit opinion, suggested and empty decision.
 
     Sheet "立项审核" (决定 is a 通过/不通过 drop-down, 理由 free text, 申报编号 the key the
@@ -155,6 +161,8 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
             r.decision or None,
             r.reason or None,
             r.key,
+            r.kind or None,
+            r.priority or None,
         ]
         for r in rows
     ]
@@ -164,6 +172,7 @@ def write_audit_workbook(path: Path | str, year: int, rows: Sequence[AuditRow]) 
     add_list_validation(
         ws, AUDIT_DECISION_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), DECISIONS
     )
+    add_list_validation(ws, AUDIT_KIND_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), kinds)
     _audit_stats_sheet(wb, year, rows, last)
     return save_workbook(wb, path)
 
@@ -229,6 +238,7 @@ class AuditDecisionRow(NamedTuple):
     application_id: int  # 申报编号
     decision: str  # 决定: 通过 / 不通过
     reason: str  # 理由
+    kind: str = ""  # 课题类型 as staff left it ("" in workbooks without the column)
 
 
 class AuditWorkbookError(ValueError):
@@ -239,7 +249,7 @@ class AuditWorkbookError(ValueError):
 AUDIT_READ_COLUMNS = ("决定", "理由", "申报编号")
 
 
-def read_audit_workbook(path: Path | str) -> list[AuditDecisionRow]:
+def read_audit_workbook(path: Path | str, kinds: Sequence[str] = KINDS) -> list[AuditDecisionRow]:
     """决定/理由 of a filled 立项审核表; rows left blank are skipped (still undecided).
 
     The file passes the safety checks first (``UnreadableFile`` names the file and the fix;
@@ -264,6 +274,7 @@ def read_audit_workbook(path: Path | str) -> list[AuditDecisionRow]:
             "请勿删除或改名表头，使用系统生成的立项审核表重新填写。"
         )
     columns = tuple(headers.index(h) for h in AUDIT_READ_COLUMNS)
+    kind_col = headers.index("课题类型") if "课题类型" in headers else None
     decisions: list[AuditDecisionRow] = []
     problems: list[str] = []
     for number, row in sorted(rows.items()):
@@ -273,6 +284,14 @@ def read_audit_workbook(path: Path | str) -> list[AuditDecisionRow]:
         result = _audit_decision(number, values, columns)
         if isinstance(result, str):
             problems.append(result)
+        elif result is not None and kind_col is not None:
+            kind = str(values[kind_col] or "").strip()
+            if kind and kind not in kinds:
+                problems.append(
+                    f"第{number}行 {get_column_letter(kind_col + 1)}列（课题类型）“{kind}”无效："
+                    f"请从下拉列表选择{'或'.join(f'“{k}”' for k in kinds)}"
+                )
+            decisions.append(result._replace(kind=kind))
         elif result is not None:
             decisions.append(result)
     if problems:

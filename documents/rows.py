@@ -64,6 +64,8 @@ class AuditRow(BaseModel):
     decision: str = ""  # 决定 (left empty for the commission)
     reason: str = ""  # 理由
     key: str = ""  # application id, written in a hidden column for the import
+    kind: str = ""  # 课题类型 (the form's, else what the title suggests); staff may change it
+    priority: str = ""  # 优先推荐: 联合申报 / 链主牵头联合申报, listed first
 
 
 class PlanRow(BaseModel):

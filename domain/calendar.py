@@ -138,6 +138,8 @@ class CampaignRules(BaseModel):
     excellent_quota: int | None = Field(None, ge=0)
     panel_seed: int | None = None  # the expert draw's seed; derived from the year when unset
     max_upload_mb: int = Field(20, gt=0)
+    # 链主企业: their joint applications are flagged and listed first in the audit (优先推荐)
+    chain_leaders: list[str] = Field(default_factory=list)
     # 成果评定: rank and pick the excellent list over all results, or within each project kind
     ranking: RankingScope = "overall"
     trim_min_panel: int = Field(5, ge=3)  # drop highest and lowest when this many experts scored

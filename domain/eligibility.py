@@ -36,6 +36,9 @@ NOT_REGISTERED_IN_TIANJIN = "NOT_REGISTERED_IN_TIANJIN"
 DUPLICATE_PAST_RESULT = "DUPLICATE_PAST_RESULT"
 OUT_OF_FOCUS_AREA = "OUT_OF_FOCUS_AREA"
 JOINT_PRIORITY = "JOINT_PRIORITY"
+CHAIN_LEADER_PRIORITY = "CHAIN_LEADER_PRIORITY"
+NO_MEASURABLE_INDICATOR = "NO_MEASURABLE_INDICATOR"
+PRIORITY_CODES = frozenset({JOINT_PRIORITY, CHAIN_LEADER_PRIORITY})  # listed first in the audit
 SUMMARY_MISMATCH = "SUMMARY_MISMATCH"
 NOT_IN_SUMMARY = "NOT_IN_SUMMARY"
 DUPLICATE_IN_CAMPAIGN = "DUPLICATE_IN_CAMPAIGN"
@@ -156,6 +159,11 @@ _REQUIRED: tuple[tuple[str, Callable[[ApplicationForm], str], str], ...] = (
         "申报单位诚信承诺",
         lambda f: f.integrity_promise,
         "请填写诚信承诺并由申报单位盖章、负责人签字",
+    ),
+    (
+        "推荐单位意见",
+        lambda f: f.recommendation_opinion,
+        "请推荐单位核实申报材料的完整性和真实性后填写推荐意见，并盖章",
     ),
 )
 
@@ -310,6 +318,73 @@ def _focus_area_findings(form: ApplicationForm) -> list[Finding]:
     ]
 
 
+# A measurable indicator: a number with a unit, or a percentage ("由3%降至1%", "节约能耗120吨标煤",
+# "年增效益50万元", "缩短至15天"); a date ("到2025年9月") is not one.
+MEASURABLE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:%|％|‰|个百分点|百分点|ppm|倍|"
+    r"[万亿千百]?元|吨|千克|公斤|kg|g|克|千瓦时|kWh|度|立方米|m3|m³|升|L|"
+    r"小时|h|天|个工作日|周|个月|分钟|min|秒|s|"
+    r"次|件|台|套|项|个|批|人|辆|只|片|米|m|mm|毫米|μm|微米|cm|厘米|km|公里|MPa|Pa|℃|dB|级|分)"
+)
+
+
+def has_indicator(text: str) -> bool:
+    """Whether `text` states a measurable indicator (a number with a unit, or a percentage)."""
+    return bool(MEASURABLE.search(unicodedata.normalize("NFKC", text or "")))
+
+
+def _indicator_findings(form: ApplicationForm) -> list[Finding]:
+    """NO_MEASURABLE_INDICATOR (warning): 攻关目标 or 预期效益 without a measurable indicator
+    (二(二): the project must be expected to bring a significant effect)."""
+    found: list[Finding] = []
+    goal = form.goal.strip()
+    if goal and not has_indicator(goal):
+        found.append(
+            Finding(
+                code=NO_MEASURABLE_INDICATOR,
+                severity=Severity.WARNING,
+                field="攻关目标",
+                message=f"攻关目标“{goal[:40]}”没有可量化的指标，请写明指标及目标值，"
+                "如“焊缝气孔不良率由3%降至1%以下”",
+            )
+        )
+    benefit = "；".join(t.strip() for t in (form.economic_benefit, form.social_benefit) if t)
+    # 经济效益 is asked in 万元: a number alone there is an indicator
+    if not (re.search(r"\d", form.economic_benefit) or has_indicator(benefit)):
+        shown = f"“{benefit[:40]}”" if benefit.strip() else "未填写"
+        found.append(
+            Finding(
+                code=NO_MEASURABLE_INDICATOR,
+                severity=Severity.WARNING,
+                field="预期效益",
+                message=f"预期效益{shown}，没有可量化的指标：请写明经济效益（万元）或节能降耗、"
+                "质量提升等可考核的数值，如“年节约成本约80万元”",
+            )
+        )
+    return found
+
+
+def _chain_leader_priority(
+    form: ApplicationForm, joint: bool | None, chain_leaders: Collection[str]
+) -> list[Finding]:
+    """CHAIN_LEADER_PRIORITY (info): a joint application led by a chain leader (链主), recommended
+    first under the plan; a leader is on the campaign's list or calls itself 链主 on the form."""
+    applicant = compact(form.applicant)
+    listed = any(compact(name) == applicant for name in chain_leaders if name.strip())
+    said = "链主" in compact(" ".join((form.applicant, form.foundation, form.joint_units)))
+    if joint is not True or not (listed or said):
+        return []
+    return [
+        Finding(
+            code=CHAIN_LEADER_PRIORITY,
+            severity=Severity.INFO,
+            field="申报单位",
+            message=f"链主企业“{form.applicant.strip()}”牵头的联合申报项目，按工作方案优先推荐",
+            detail={"applicant": form.applicant.strip()},
+        )
+    ]
+
+
 def _joint_priority(joint: bool | None, joint_units: str) -> list[Finding]:
     """JOINT_PRIORITY (info): joint applications are recommended first under the plan."""
     if joint is not True or not joint_units:
@@ -331,9 +406,10 @@ def check_form(
     past_index: PastResultIndex | None,
     threshold: float,
     title_max_len: int = DEFAULT_MAX_LEN,
+    chain_leaders: Collection[str] = (),
 ) -> list[Finding]:
     """All findings about one application form; `threshold` is the duplicate-similarity
-    threshold of the campaign (e.g. 0.75)."""
+    threshold of the campaign (e.g. 0.75), `chain_leaders` its list of chain leaders (链主)."""
     joint = normalize_joint(form.joint)
     joint_units = form.joint_units.strip()
     return [
@@ -343,7 +419,9 @@ def check_form(
         *_joint_application_findings(form, joint, joint_units),
         *check_title(form.title, form.applicant, form.joint_units, max_len=title_max_len),
         *_past_result_duplicates(form, past_index, threshold),
+        *_indicator_findings(form),
         *_focus_area_findings(form),
+        *_chain_leader_priority(form, joint, chain_leaders),
         *_joint_priority(joint, joint_units),
     ]
 

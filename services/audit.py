@@ -30,6 +30,8 @@ from domain.audit import (
     suggested_outcome,
 )
 from domain.calendar import SHANGHAI
+from domain.eligibility import CHAIN_LEADER_PRIORITY, JOINT_PRIORITY
+from domain.rubrics import KIND_DECISION, KINDS, project_kind
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
@@ -72,6 +74,7 @@ class ApprovalDecision(BaseModel):
     application_id: int
     outcome: Outcome
     reason: str = ""
+    kind: str = ""  # 课题类型 as staff set it in the workbook ("" when not given)
 
 
 class RejectItem(BaseModel):
@@ -142,9 +145,26 @@ def audit_workbook_path(ctx: CampaignContext) -> Path:
     return ctx.folder(STAGE) / f"{ctx.year}年天津市质量攻关项目立项审核表.xlsx"
 
 
-def _audit_row(seq: int, app: orm.Application) -> AuditRow:
+def priority(app: orm.Application) -> str:
+    """优先推荐: 链主牵头联合申报 or 联合申报 (from the stored findings), else ""."""
+    codes = {f.code for f in app.findings}
+    if CHAIN_LEADER_PRIORITY in codes:
+        return "链主牵头联合申报"
+    return "联合申报" if JOINT_PRIORITY in codes else ""
+
+
+def audit_order(apps: Sequence[orm.Application]) -> list[orm.Application]:
+    """The workbook's order: 链主牵头 joint applications, then joint ones, then the rest (each
+    group in the order received)."""
+    rank = {"链主牵头联合申报": 0, "联合申报": 1, "": 2}
+    return sorted(apps, key=lambda a: rank[priority(a)])
+
+
+def _audit_row(seq: int, app: orm.Application, kinds: Sequence[str]) -> AuditRow:
     suggested, reason = suggestion(app)
     return AuditRow(
+        kind=project_kind(str(app.form.get("kind", "")), app.title, kinds=kinds),
+        priority=priority(app),
         seq=seq,
         title=app.title,
         applicant=app.applicant_name,
@@ -177,8 +197,9 @@ def write_audit(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         apps = uow.repo.applications(
             ctx.campaign_id, [ProjectState.ACCEPTED], with_form=True, with_findings=True
         )
-        rows = [_audit_row(i, app) for i, app in enumerate(apps, start=1)]
-        path = write_audit_workbook(audit_workbook_path(ctx), ctx.year, rows)
+        kinds = ctx.config.kinds
+        rows = [_audit_row(i, app, kinds) for i, app in enumerate(audit_order(apps), start=1)]
+        path = write_audit_workbook(audit_workbook_path(ctx), ctx.year, rows, kinds)
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="audit_workbook", title="立项审核表", path=str(path)
         )
@@ -270,10 +291,13 @@ def record_approval_decisions(
         if problems:
             raise DecisionError("；".join(problems))
         new: set[int] = set()
+        kinds_decided = uow.evaluation.decisions(ctx.campaign_id, KIND_DECISION)
         for d in decisions:
             if d.application_id in existing or d.application_id in new:
                 continue
             new.add(d.application_id)
+            if d.application_id not in kinds_decided:
+                _record_kind(uow, ctx, apps[d.application_id], d, decided_by, source)
             uow.add(
                 orm.Decision(
                     campaign_id=ctx.campaign_id,
@@ -288,6 +312,33 @@ def record_approval_decisions(
             )
         uow.commit()
     return len(new)
+
+
+def _record_kind(
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    app: orm.Application,
+    decision: ApprovalDecision,
+    decided_by: str,
+    source: str,
+) -> None:
+    """Staff's 课题类型 for a project, recorded when it differs from what its form says (or,
+    without one, what its title suggests): the rubric its result will be scored on."""
+    form_kind = project_kind(str(app.form.get("kind", "")), app.title, kinds=ctx.config.kinds)
+    if not decision.kind or decision.kind == form_kind:
+        return
+    uow.add(
+        orm.Decision(
+            campaign_id=ctx.campaign_id,
+            application_id=app.id,
+            kind=KIND_DECISION,
+            outcome=decision.kind,
+            reason=f"立项审核时将课题类型由“{form_kind}”改为“{decision.kind}”",
+            decided_by=decided_by.strip(),
+            decided_at=ctx.now,
+            source=source,
+        )
+    )
 
 
 def decisions_from_form(
@@ -371,11 +422,11 @@ def remind_staff(uow: UnitOfWork, ctx: CampaignContext, pending: int) -> StageRe
 # the workbook's decision column
 
 
-def read_audit_decisions(path: Path) -> list[ApprovalDecision]:
+def read_audit_decisions(path: Path, kinds: Sequence[str] = KINDS) -> list[ApprovalDecision]:
     """决定/理由 of a filled 立项审核表, after the file's safety checks; rows left blank are
     skipped (still undecided). Raises `WorkbookError` naming the file and every bad row."""
     try:
-        rows = read_audit_workbook(path)
+        rows = read_audit_workbook(path, kinds)
     except FileNotFoundError as exc:
         raise WorkbookError(f"找不到文件 {path}：请检查路径和文件名") from exc
     except UnreadableFile as exc:  # too large, macros, encrypted, old format, broken
@@ -387,6 +438,7 @@ def read_audit_decisions(path: Path) -> list[ApprovalDecision]:
             application_id=row.application_id,
             outcome=APPROVE if row.decision == DECISIONS[0] else REJECT,
             reason=row.reason,
+            kind=row.kind,
         )
         for row in rows
     ]
@@ -396,7 +448,7 @@ def import_audit_decisions(
     uow: UnitOfWork, ctx: CampaignContext, path: Path, decided_by: str
 ) -> int:
     """`qcamp audit decide`: the workbook's decisions, source "workbook"; how many were new."""
-    decisions = read_audit_decisions(path)
+    decisions = read_audit_decisions(path, ctx.config.kinds)
     try:
         return record_approval_decisions(uow, ctx, decisions, decided_by, "workbook")
     except DecisionError as exc:

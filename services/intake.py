@@ -307,6 +307,7 @@ def _check_forms(
                     past_index=past_index,
                     threshold=ctx.rules.duplicate_threshold,
                     title_max_len=ctx.rules.title_max_length,
+                    chain_leaders=ctx.rules.chain_leaders,
                 ),
             ]
         ]

@@ -103,10 +103,12 @@ def test_audit_workbook(tmp_path: Path) -> None:
     assert [ws.cell(row=r, column=2).value for r in (3, 4, 5)] == [a.title for a in AUDIT]
     assert ws.cell(row=4, column=headers.index("审核发现") + 1).value.count("\n") == 1
     assert all(ws.cell(row=r, column=decision_col).value is None for r in (3, 4, 5))
-    [dv] = validations(ws)
+    dv, kind = validations(ws)
     assert dv.type == "list"
     assert dv.formula1 == '"通过,不通过"'
     assert str(dv.sqref) == "L3:L5"
+    assert kind.formula1 == '"问题解决型,创新型"'  # 课题类型: staff may change a project's kind
+    assert str(kind.sqref) == "O3:O5" and headers[14] == "课题类型"
     assert ws.freeze_panes == "C3"
 
     stats = wb["按推荐单位统计"]
@@ -128,13 +130,20 @@ def test_audit_workbook_read_back_after_the_safety_checks(tmp_path: Path) -> Non
     ws["L3"], ws["L4"], ws["M4"] = "通过", "不通过", "目标不可量化"
     ws["N5"] = 13.0  # a key Excel turned into a number
     ws["L5"] = "通过"
+    ws["O3"] = "创新型"  # staff decide the project's kind (课题类型)
     wb.save(path)
     decided = read_audit_workbook(path)
     assert [tuple(d) for d in decided] == [
-        (11, "通过", ""),
-        (12, "不通过", "目标不可量化"),
-        (13, "通过", ""),
+        (11, "通过", "", "创新型"),
+        (12, "不通过", "目标不可量化", ""),
+        (13, "通过", "", ""),
     ]
+    ws["O4"] = "攻关型"
+    wb.save(path)
+    with pytest.raises(AuditWorkbookError) as err:
+        read_audit_workbook(path)
+    assert "第4行 O列（课题类型）“攻关型”无效" in str(err.value)
+    ws["O4"] = None
     ws["L5"], ws["M3"], ws["L3"] = "同意", None, "不通过"
     wb.save(path)
     with pytest.raises(AuditWorkbookError) as err:

@@ -36,6 +36,8 @@ def good_form(**changes) -> ApplicationForm:
         goal="一次交检合格率提高到98%以上。",
         measures="优化焊接夹具，建立焊接参数监控。",
         integrity_promise="本单位承诺所报材料真实有效。",
+        economic_benefit="120",
+        recommendation_opinion="经核实，材料真实完整，同意推荐。",
     )
     data.update(changes)
     return ApplicationForm(**data)
@@ -76,12 +78,13 @@ def test_every_missing_field_is_reported_with_its_chinese_label():
         "攻关目标",
         "主要措施或技术路线",
         "申报单位诚信承诺",
+        "推荐单位意见",
     ]
     assert all(
         f.severity == "error" and "未填写" in f.message and "请" in f.message for f in missing
     )
-    # Nothing else is invented about an empty form.
-    assert set(codes(findings)) == {"MISSING_FIELD"}
+    # Nothing else is invented about an empty form but the missing expected benefit (二(二)).
+    assert set(codes(findings)) == {"MISSING_FIELD", "NO_MEASURABLE_INDICATOR"}
 
 
 def test_whitespace_only_counts_as_missing():
@@ -337,3 +340,43 @@ def test_reconcile_can_include_campaign_duplicates():
     result = reconcile(forms, rows, "汇总表.xlsx", duplicate_threshold=0.75)
     assert codes(result["a.docx"]) == ["DUPLICATE_IN_CAMPAIGN"]
     assert codes(result["c.docx"]) == ["DUPLICATE_IN_CAMPAIGN"]
+
+
+def test_a_goal_without_a_measurable_indicator_is_a_warning():
+    """二(二): 预期效益 empty and a goal of 「进一步提高产品质量」 -> one warning for each."""
+    form = good_form(
+        goal="到2026年9月，进一步提高产品质量。", economic_benefit="", social_benefit=""
+    )
+    found = [f for f in check_form(form, past_index=PAST, threshold=0.75)]
+    warned = {f.field: f for f in found if f.code == "NO_MEASURABLE_INDICATOR"}
+    assert set(warned) == {"攻关目标", "预期效益"}
+    assert all(f.severity == "warning" for f in warned.values())
+    assert "如“焊缝气孔不良率由3%降至1%以下”" in warned["攻关目标"].message
+    fine = good_form(
+        goal="交付周期由30天缩短至15天", economic_benefit="", social_benefit="年节约80万元"
+    )
+    assert "NO_MEASURABLE_INDICATOR" not in codes(check_form(fine, past_index=PAST, threshold=0.75))
+
+
+def test_the_recommendation_opinion_is_required():
+    found = check_form(good_form(recommendation_opinion=" "), past_index=PAST, threshold=0.75)
+    assert [f.field for f in found if f.code == "MISSING_FIELD"] == ["推荐单位意见"]
+
+
+def test_a_joint_application_led_by_a_chain_leader_is_flagged_first():
+    form = good_form(joint="是", joint_units="天津大学")
+    plain = codes(check_form(form, past_index=PAST, threshold=0.75))
+    assert "JOINT_PRIORITY" in plain and "CHAIN_LEADER_PRIORITY" not in plain
+    leader = codes(
+        check_form(
+            form,
+            past_index=PAST,
+            threshold=0.75,
+            chain_leaders=["天津市某某汽车座椅有限公司"],
+        )
+    )
+    assert "CHAIN_LEADER_PRIORITY" in leader and "JOINT_PRIORITY" in leader
+    alone = good_form(joint="否")
+    assert "CHAIN_LEADER_PRIORITY" not in codes(
+        check_form(alone, past_index=PAST, threshold=0.75, chain_leaders=[alone.applicant])
+    )

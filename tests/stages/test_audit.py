@@ -84,7 +84,7 @@ def test_waits_for_decisions_then_publishes_the_plan() -> None:
     path = audit_workbook_path(context("2025-05-08"))
     ws = load_workbook(path)[AUDIT_SHEET]
     headers = [c.value for c in ws[2]]
-    assert headers[-1] == "申报编号" and ws.column_dimensions["N"].hidden
+    assert headers[13] == "申报编号" and ws.column_dimensions["N"].hidden
     assert ws.cell(row=3, column=headers.index("推荐单位意见") + 1).value == "同意推荐"
     assert ws.cell(row=3, column=headers.index("建议结论") + 1).value == "通过"
     assert {str(ws.cell(row=r, column=14).value) for r in range(3, 15)} == {str(i) for i in ids}
@@ -290,3 +290,51 @@ def test_cli_audit_decide_exits_2_on_a_bad_workbook_and_records_a_good_one() -> 
     assert result.exit_code == 0, result.output
     assert "已记录张处长的立项决定 3 项；尚待决定 0 项。" in result.output
     assert "全部项目已有决定" in result.output
+
+
+def test_priority_projects_come_first_and_staff_set_a_projects_kind() -> None:
+    from services.evaluation import result_kinds
+
+    ids = seed(6)
+    with UnitOfWork() as uow:
+        for app_id, codes in (
+            (ids[3], ("CHAIN_LEADER_PRIORITY", "JOINT_PRIORITY")),
+            (ids[5], ("JOINT_PRIORITY",)),
+        ):
+            for code in codes:
+                uow.add(
+                    orm.ApplicationFinding(
+                        application_id=app_id, code=code, severity="info", message="优先推荐"
+                    )
+                )
+        uow.commit()
+    run("2025-05-08")
+    path = audit_workbook_path(context("2025-05-08"))
+    ws = load_workbook(path)[AUDIT_SHEET]
+    headers = [c.value for c in ws[2]]
+    kc, pc, tc = (headers.index(h) + 1 for h in ("申报编号", "优先推荐", "课题类型"))
+    order = [int(ws.cell(row=r, column=kc).value) for r in range(3, 9)]
+    assert order[:2] == [ids[3], ids[5]] and sorted(order[2:]) == sorted(
+        set(ids) - {ids[3], ids[5]}
+    )
+    assert [ws.cell(row=r, column=pc).value for r in (3, 4, 5)] == [
+        "链主牵头联合申报",
+        "联合申报",
+        None,
+    ]
+    assert {ws.cell(row=r, column=tc).value for r in range(3, 9)} == {
+        "问题解决型"
+    }  # 降低/提高/缩短…
+    changed = order[2]
+    filled = fill(path, {str(i): ("通过", "") for i in ids})
+    wb = load_workbook(filled)
+    wb[AUDIT_SHEET].cell(row=5, column=tc, value="创新型")  # staff's decision on its kind
+    wb.save(filled)
+    assert import_audit_decisions(context("2025-05-08"), filled, "郭丽坤") == 6
+    ctx = context("2025-05-08")
+    with UnitOfWork() as uow:
+        kinds = result_kinds(uow, ctx, uow.repo.applications(ctx.campaign_id))
+        decided = uow.evaluation.decisions(ctx.campaign_id, "project_kind")
+    assert kinds[changed] == "创新型" and decided[changed].decided_by == "郭丽坤"
+    assert set(decided) == {changed}
+    assert {kinds[i] for i in ids if i != changed} == {"问题解决型"}

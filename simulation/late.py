@@ -102,8 +102,16 @@ def _fill(source: Path | bytes, target: Path, rng: random.Random, harsh_label: s
     shared = _shared_strings(parts)
     sheet_parts = _sheet_parts(parts)
     meta = _rows(_cells(parts[sheet_parts["_meta"]], shared))
-    criteria = [(str(r[4]), float(r[3])) for r in meta if r and r[0] == "criterion"]
-    for sheet, label in [(str(r[1]), str(r[2])) for r in meta if r and r[0] == "expert"]:
+    def kind(row: list[object], index: int) -> str:  # the sheet's 课题类型 ("" for one rubric)
+        return str(row[index] or "") if len(row) > index else ""
+
+    experts = [(str(r[1]), str(r[2]), kind(r, 3)) for r in meta if r and r[0] == "expert"]
+    for sheet, label, sheet_kind in experts:
+        criteria = [
+            (str(r[4]), float(r[3]))
+            for r in meta
+            if r and r[0] == "criterion" and kind(r, 5) == sheet_kind
+        ]
         part = sheet_parts[sheet]
         rows = _rows(_cells(parts[part], shared))
         key_col = rows[1].index("成果编号")

@@ -102,6 +102,7 @@ def _fill(source: Path | bytes, target: Path, rng: random.Random, harsh_label: s
     shared = _shared_strings(parts)
     sheet_parts = _sheet_parts(parts)
     meta = _rows(_cells(parts[sheet_parts["_meta"]], shared))
+
     def kind(row: list[object], index: int) -> str:  # the sheet's 课题类型 ("" for one rubric)
         return str(row[index] or "") if len(row) > index else ""
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.notices import NoticeSettings
 from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
 
 DEFAULT_YEAR = 2025
@@ -147,6 +148,7 @@ class CampaignConfig(BaseModel):
     calendar: CampaignCalendar
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
+    documents: NoticeSettings = Field(default_factory=NoticeSettings)  # [documents] 公文设置
     source: str = ""
 
     @field_validator("email", "sender_email")
@@ -320,6 +322,9 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
             for n, s in enumerate(sessions, start=1)
         ],
         "rules": _validated("[rules]", CampaignRules, raw.get("rules") or {}, problems),
+        "documents": _validated(
+            "[documents]", NoticeSettings, raw.get("documents") or {}, problems
+        ),
     }
     if problems:
         raise _config_error(path, problems)

@@ -38,3 +38,41 @@ class NoticeSettings(BaseModel):
     def doc_number(self, year: int, seq: int) -> str:
         """津市场监管质发〔2025〕3号."""
         return f"{self.doc_number_prefix}〔{year}〕{seq}号"
+
+
+def talks_that_fit(
+    start: dt.time,
+    end: dt.time,
+    *,
+    fixed_minutes: int,
+    talk_minutes: int,
+    break_minutes: int,
+    talks_between_breaks: int,
+) -> int:
+    """How many talks of ``talk_minutes`` fit between ``start`` and ``end`` besides the fixed
+    parts (opening, review, closing), with a tea break after every ``talks_between_breaks``."""
+    available = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute) - fixed_minutes
+    n = 0
+    while True:
+        more = n + 1
+        breaks = (more - 1) // talks_between_breaks if break_minutes else 0
+        if more * talk_minutes + breaks * break_minutes > available:
+            return n
+        n = more
+
+
+def fair_share(groups: dict[str, list[str]], limit: int) -> dict[str, int]:
+    """How many talks each group keeps when only ``limit`` fit: every group's first, then
+    every group's second, and so on, in the groups' order."""
+    kept = dict.fromkeys(groups, 0)
+    round_ = 0
+    while sum(kept.values()) < limit:
+        grew = False
+        for key, items in groups.items():
+            if kept[key] == round_ and len(items) > round_ and sum(kept.values()) < limit:
+                kept[key] += 1
+                grew = True
+        if not grew:
+            break
+        round_ += 1
+    return kept

@@ -3,6 +3,7 @@ writes the notice again reuses it."""
 
 from __future__ import annotations
 
+from documents.official import Issuing
 from services.context import CampaignContext
 from storage.uow import UnitOfWork
 
@@ -17,3 +18,14 @@ def doc_number(uow: UnitOfWork, ctx: CampaignContext, kind: str) -> str:
     last = uow.notices.last_seq(ctx.campaign_id)
     seq = settings.doc_number_start if last is None else max(last + 1, settings.doc_number_start)
     return uow.notices.assign(ctx.campaign_id, kind, seq, settings.doc_number(ctx.year, seq)).number
+
+
+def issuing(ctx: CampaignContext, number: str = "") -> Issuing:
+    """Who issues the campaign's notices, with this 发文字号, per ``[documents]``."""
+    settings = ctx.config.documents
+    return Issuing(
+        issuer=ctx.config.issuer,
+        doc_number=number,
+        printer=settings.printer,
+        copy_to=tuple(settings.copy_to),
+    )

@@ -327,7 +327,7 @@ def objections_sentence(period: str, upheld: int, dismissed: int) -> str:
         parts.append(f"{upheld}件异议经核实成立，相关成果不予认定")
     if dismissed:
         parts.append(f"{dismissed}件异议经核实不成立，维持评定结果")
-    return f"{period}期间收到异议{received}件，" + "，".join(parts) + "。据此"
+    return f"{period.removeprefix('经')}期间收到异议{received}件，" + "，".join(parts) + "。据此"
 
 
 def write_publication(

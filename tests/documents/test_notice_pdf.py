@@ -218,3 +218,15 @@ def test_styles_declare_simplified_chinese_and_rows_do_not_split(tmp_path: Path)
     table = doc.tables[0]._tbl.xml
     assert table.count("<w:cantSplit") == len(doc.tables[0].rows)
     assert "<w:tblHeader" in table
+
+
+@needs_libreoffice
+def test_blank_form_keeps_section_heading_with_its_table(tmp_path: Path) -> None:
+    """「三、项目内容」 of the blank 申报书 starts the page of its table, never alone at a foot."""
+    from documents.application_form import write_blank_form
+
+    pdfs = to_pdfs([write_blank_form(tmp_path / "blank.docx")])
+    assert pdfs is not None, "LibreOffice (soffice) is not installed"
+    pages = [_lines(p) for p in _pages(pdfs[0])]
+    page = next(p for p in pages if "三、项目内容" in p)
+    assert "问题现状" in page.split("三、项目内容", 1)[1]

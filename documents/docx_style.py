@@ -712,6 +712,10 @@ def set_cell_text(
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
     _line_spacing(paragraph, None)
+    # single-spaced cell text, not stretched to the page's 22-line grid
+    no_snap = OxmlElement("w:snapToGrid")
+    no_snap.set(qn("w:val"), "0")
+    paragraph._p.get_or_add_pPr().insert_element_before(no_snap, *_PPR_AFTER_PBDR[12:])
     lines = str(text).split("\n")
     for i, line in enumerate(lines):
         run = paragraph.add_run(line)

@@ -53,6 +53,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from documents.docx_style import set_chinese_language
 from documents.fonts import (
     BODY_FONT,
     HEADING_FONT,
@@ -1176,6 +1177,7 @@ def _new_document() -> DocxDocument:
     pf.space_before = Pt(0)
     pf.space_after = Pt(0)
     pf.line_spacing = 1.25
+    set_chinese_language(doc)
     doc.core_properties.title = FORM_TITLE
     doc.core_properties.author = "天津市市场监督管理委员会"
     return doc
@@ -1340,6 +1342,9 @@ def _section_heading(doc: DocxDocument, text: str) -> None:
     p = _para(doc, text, font=HEADING_FONT, size=SIZE_SAN)
     p.paragraph_format.space_before = Pt(6)
     p.paragraph_format.space_after = Pt(6)
+    p.paragraph_format.keep_with_next = (
+        True  # never stranded at a page's foot, apart from its table
+    )
 
 
 def _promise_block(cell: _Cell, heading: str, body: str, stamp: str, date_text: str) -> None:

@@ -44,17 +44,22 @@ __all__ = [
     "write_certificates",
 ]
 
-SERIAL_PREFIX = "TJZLGG"
+SERIAL_PREFIX = "TJZLZS"  # distinct from the plan numbers' TJZLGG ([documents] certificate_prefix)
 TITLE_SIZE = 54.0
 BODY_SIZE = 22.0
 BODY_PITCH = 34.0
 
 
-def certificate_serial(year: int, number: int, kind: CertificateKind = CertificateKind.UNIT) -> str:
-    """证书编号: ``certificate_serial(2025, 1) == "TJZLGG-2025-0001-U"``."""
+def certificate_serial(
+    year: int,
+    number: int,
+    kind: CertificateKind = CertificateKind.UNIT,
+    prefix: str = SERIAL_PREFIX,
+) -> str:
+    """证书编号: ``certificate_serial(2025, 1) == "TJZLZS-2025-0001-U"``."""
     if number < 1:
         raise ValueError("证书序号从1开始")
-    return f"{SERIAL_PREFIX}-{year}-{number:04d}-{kind.value}"
+    return f"{prefix}-{year}-{number:04d}-{kind.value}"
 
 
 def certificate_body(year: int, cert: CertificateData) -> tuple[str, str]:

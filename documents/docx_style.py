@@ -25,13 +25,14 @@ from docx import Document as new_docx
 from docx.document import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_ALIGN_VERTICAL, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.table import CT_Row
 from docx.oxml.text.font import CT_RPr
 from docx.oxml.text.parfmt import CT_PPr
 from docx.oxml.text.run import CT_R
+from docx.section import Section
 from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
@@ -66,7 +67,11 @@ SIZE_SI = 14.0  # 四号
 SIZE_XIAO_SI = 12.0  # 小四
 SIZE_WU = 10.5  # 五号
 
-BODY_LINE_PITCH = 28.0
+# GB/T 9704-2012 版心 156 mm x 225 mm: 22 lines of 28 characters of 三号 type.
+TYPE_AREA_MM = (156.0, 225.0)
+LINES_PER_PAGE = 22
+CHARS_PER_LINE = 28
+BODY_LINE_PITCH = 28.9  # points: 225 mm / 22 lines (28.95 pt), rounded down so 22 lines fit
 
 _DIGITS = "〇一二三四五六七八九"
 
@@ -267,21 +272,58 @@ def add_salutation(doc: Document, text: str, *, fonts: FontSet = OFFICIAL_FONTS)
     return add_text(doc, text, indent=False, fonts=fonts)
 
 
+def _text_width(text: str) -> float:
+    """Width in characters of 三号 type: a CJK character is one, a half-width digit half."""
+    return sum(0.5 if ord(ch) < 0x2E80 else 1.0 for ch in text)
+
+
+def keep_with_next(paragraph: Paragraph) -> Paragraph:
+    """The paragraph stays on the page of the next one (and is not split across pages)."""
+    fmt = paragraph.paragraph_format
+    fmt.keep_with_next = True
+    fmt.keep_together = True
+    return paragraph
+
+
+def _keep_tail_with_next(doc: Document) -> None:
+    """The end of the body (trailing blanks and the last paragraph with text) kept with what
+    follows, so that a signature never stands alone on a page."""
+    for paragraph in reversed(doc.paragraphs):
+        if paragraph._p.getparent() is not doc.element.body:
+            break
+        paragraph.paragraph_format.keep_with_next = True
+        if paragraph.text.strip():
+            break
+
+
 def add_signature(
     doc: Document,
     issuer: str,
     issued_on: dt.date,
     *,
     fonts: FontSet = OFFICIAL_FONTS,
-    blank_lines: int = 2,
+    blank_lines: int = 1,
 ) -> tuple[Paragraph, Paragraph]:
-    """发文机关署名 and 成文日期, right-aligned with a four-character right indent."""
-    add_blank(doc, blank_lines)
+    """发文机关署名 and 成文日期 (GB/T 9704-2012 7.3.5.2): one blank line below the body, the
+    issuer two characters from the right margin, the date in Arabic numerals below it, its
+    first character two characters right of the issuer's. Kept on one page with the end of
+    the body."""
+    _keep_tail_with_next(doc)
+    for _ in range(blank_lines):
+        keep_with_next(add_text(doc, "", indent=False, fonts=fonts))
+    date = arabic_date(issued_on)
+    date_right = _text_width(issuer) - _text_width(date)  # = 2 + width(issuer) - 2 - width(date)
+    issuer_right = 2.0
+    if date_right < 2.0:
+        issuer_right += 2.0 - date_right
+        date_right = 2.0
     paragraphs: list[Paragraph] = []
-    for text in (issuer, chinese_date(issued_on)):
+    for text, right in ((issuer, issuer_right), (date, date_right)):
         p = add_text(doc, text, align=WD_ALIGN_PARAGRAPH.RIGHT, indent=False, fonts=fonts)
-        p.paragraph_format.right_indent = Pt(SIZE_SAN * 2)
+        p.paragraph_format.right_indent = Pt(SIZE_SAN * right)
         paragraphs.append(p)
+    keep_with_next(paragraphs[0])
+    paragraphs[1].paragraph_format.keep_together = True
     return paragraphs[0], paragraphs[1]
 
 
@@ -316,18 +358,27 @@ _PPR_AFTER_PBDR = (
 )
 
 
+def _add_border(paragraph: Paragraph, edge: str, size_eighths: int, color: str = "000000") -> None:
+    ppr = paragraph._p.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        # keep the schema order of w:pPr children
+        ppr.insert_element_before(borders, *_PPR_AFTER_PBDR)
+    element = OxmlElement(f"w:{edge}")
+    element.set(qn("w:val"), "single")
+    element.set(qn("w:sz"), str(size_eighths))
+    element.set(qn("w:space"), "1")
+    element.set(qn("w:color"), color)
+    if edge == "top" or borders.find(qn("w:top")) is None:
+        borders.insert(0 if edge == "top" else len(borders), element)
+    else:
+        borders.append(element)
+
+
 def add_bottom_border(paragraph: Paragraph, color: str = "E60012", size_eighths: int = 18) -> None:
     """A horizontal rule under the paragraph (the red line of a 红头 document)."""
-    ppr = paragraph._p.get_or_add_pPr()
-    borders = OxmlElement("w:pBdr")
-    bottom = OxmlElement("w:bottom")
-    bottom.set(qn("w:val"), "single")
-    bottom.set(qn("w:sz"), str(size_eighths))
-    bottom.set(qn("w:space"), "1")
-    bottom.set(qn("w:color"), color)
-    borders.append(bottom)
-    # keep the schema order of w:pPr children
-    ppr.insert_element_before(borders, *_PPR_AFTER_PBDR)
+    _add_border(paragraph, "bottom", size_eighths, color)
 
 
 def add_red_header(
@@ -337,27 +388,68 @@ def add_red_header(
     *,
     fonts: FontSet = OFFICIAL_FONTS,
 ) -> None:
-    """红头: the issuer's name in large red type, optional 发文字号, and the red rule."""
+    """版头: the 发文机关标志 in red 小标宋 (scaled to the type width), two blank lines, the
+    发文字号 centred, and the red rule 4 mm below it."""
+    mark = f"{issuer}文件" if doc_number else issuer
+    size = min(36.0, (TYPE_AREA_MM[0] / 25.4 * 72.0 - 4.0) / max(_text_width(mark), 1.0))
     head = add_text(
         doc,
-        f"{issuer}文件" if doc_number else issuer,
+        mark,
         font=fonts.title,
-        size=36.0 if len(issuer) <= 12 else 30.0,
+        size=round(size, 1),
         align=WD_ALIGN_PARAGRAPH.CENTER,
         indent=False,
         pitch=None,
         color=RED,
         fonts=fonts,
     )
-    head.paragraph_format.space_after = Pt(12)
+    head.paragraph_format.space_before = Pt(BODY_LINE_PITCH)
     last = head
     if doc_number:
+        add_blank(doc, 2)
         last = add_text(
             doc, doc_number, align=WD_ALIGN_PARAGRAPH.CENTER, indent=False, pitch=None, fonts=fonts
         )
-    last.paragraph_format.space_after = Pt(6)
+    last.paragraph_format.space_after = Pt(11)  # the rule 4 mm below the number
     add_bottom_border(last)
-    add_blank(doc)
+    add_blank(doc, 2)
+
+
+def add_imprint(
+    doc: Document,
+    printer: str,
+    printed_on: dt.date,
+    *,
+    copy_to: Sequence[str] = (),
+    fonts: FontSet = OFFICIAL_FONTS,
+) -> None:
+    """版记 (GB/T 9704-2012 7.4): 抄送 and 印发机关/印发日期 in 4号仿宋 between a thick first
+    and last rule and a thin rule between the lines, kept together at the end of the document."""
+    lines: list[Paragraph] = []
+    if copy_to:
+        lines.append(
+            add_text(doc, f"抄送：{'，'.join(copy_to)}。", size=SIZE_SI, indent=False, fonts=fonts)
+        )
+        lines[-1].paragraph_format.left_indent = Pt(SIZE_SI)
+        lines[-1].paragraph_format.right_indent = Pt(SIZE_SI)
+    printed = add_text(
+        doc,
+        f"{printer}\t{arabic_date(printed_on)}印发",
+        size=SIZE_SI,
+        indent=False,
+        align=WD_ALIGN_PARAGRAPH.LEFT,
+        fonts=fonts,
+    )
+    fmt = printed.paragraph_format
+    fmt.left_indent = Pt(SIZE_SI)
+    width = usable_width_mm(doc)
+    fmt.tab_stops.add_tab_stop(Mm(width) - Pt(SIZE_SI * 2), WD_TAB_ALIGNMENT.RIGHT)
+    lines.append(printed)
+    for i, line in enumerate(lines):
+        _add_border(line, "top", 8 if i == 0 else 4)
+        keep_with_next(line)
+    _add_border(lines[-1], "bottom", 8)
+    lines[-1].paragraph_format.keep_with_next = False
 
 
 def start_new_page(paragraph: Paragraph) -> Paragraph:
@@ -370,15 +462,14 @@ def start_new_page(paragraph: Paragraph) -> Paragraph:
 # document and page
 
 
-def _add_page_number_footer(doc: Document, fonts: FontSet) -> None:
-    section = doc.sections[0]
-    paragraph = section.footer.paragraphs[0]
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_run_font(paragraph.add_run("— "), fonts.latin, SIZE_SI, latin=fonts.latin)
+def _page_number(paragraph: Paragraph, fonts: FontSet) -> None:
+    """「— N —」 in 4号 half-width 宋体: a PAGE field between two em dashes."""
+    font = "宋体"
+    set_run_font(paragraph.add_run("— "), font, SIZE_SI, latin=font)
     # a PAGE field: begin, instruction and end each in their own run
     for kind in ("begin", "instr", "end"):
         run = paragraph.add_run()
-        set_run_font(run, fonts.latin, SIZE_SI, latin=fonts.latin)
+        set_run_font(run, font, SIZE_SI, latin=font)
         if kind == "instr":
             element = OxmlElement("w:instrText")
             element.set(qn("xml:space"), "preserve")
@@ -387,7 +478,77 @@ def _add_page_number_footer(doc: Document, fonts: FontSet) -> None:
             element = OxmlElement("w:fldChar")
             element.set(qn("w:fldCharType"), kind)
         run._r.append(element)
-    set_run_font(paragraph.add_run(" —"), fonts.latin, SIZE_SI, latin=fonts.latin)
+    set_run_font(paragraph.add_run(" —"), font, SIZE_SI, latin=font)
+
+
+def _add_page_number_footer(doc: Document, fonts: FontSet) -> None:
+    """Page numbers (GB/T 9704-2012 7.5): odd pages on the right, even pages on the left, one
+    character in from the edge of the type area."""
+    section = doc.sections[0]
+    doc.settings.odd_and_even_pages_header_footer = True
+    for footer, align in (
+        (section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+        (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT),
+    ):
+        paragraph = footer.paragraphs[0]
+        paragraph.alignment = align
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            paragraph.paragraph_format.right_indent = Pt(SIZE_SI)
+        else:
+            paragraph.paragraph_format.left_indent = Pt(SIZE_SI)
+        _page_number(paragraph, fonts)
+
+
+def set_chinese_language(doc: Document) -> None:
+    """Declare the East Asian text as zh-CN in the document defaults and the Normal style, so
+    viewers choose Simplified Chinese glyphs (python-docx's template says en-US)."""
+    styles = doc.styles.element
+    targets = [styles.find(qn("w:docDefaults") + "/" + qn("w:rPrDefault") + "/" + qn("w:rPr"))]
+    targets.append(doc.styles["Normal"].element.get_or_add_rPr())
+    for rpr in targets:
+        if rpr is None:
+            continue
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = OxmlElement("w:lang")
+            rpr.append(lang)
+        lang.set(qn("w:val"), "zh-CN")
+        lang.set(qn("w:eastAsia"), "zh-CN")
+
+
+def _set_doc_grid(section: Section) -> None:
+    """文档网格: 22 lines in the 225 mm high type area (the 28 characters of a line come from
+    :func:`fit_chars_per_line`, as a character grid would space 小标宋 titles and tables)."""
+    sect_pr = section._sectPr
+    grid = sect_pr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        sect_pr.append(grid)
+    for attr in ("w:charSpace", "w:type"):
+        grid.attrib.pop(qn(attr), None)
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(int(BODY_LINE_PITCH * 20)))
+
+
+# 156 mm / 28 characters = 15.79 pt: 三号 (16 pt) characters condensed by a quarter point
+_CONDENSE_TWIPS = -5
+
+
+def fit_chars_per_line(doc: Document) -> None:
+    """28 characters of 三号 body text per line in the 156 mm type width: the body's 16 pt runs
+    (outside tables) condensed by a quarter point each."""
+    body = doc.element.body
+    for p in body.iterchildren(qn("w:p")):
+        for rpr in p.iter(qn("w:rPr")):
+            size = rpr.find(qn("w:sz"))
+            if size is None or size.get(qn("w:val")) != str(int(SIZE_SAN * 2)):
+                continue
+            if rpr.find(qn("w:spacing")) is None:
+                spacing = OxmlElement("w:spacing")
+                spacing.set(qn("w:val"), str(_CONDENSE_TWIPS))
+                rpr.insert_element_before(
+                    spacing, "w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight"
+                )
 
 
 def new_document(
@@ -412,6 +573,8 @@ def new_document(
     section.top_margin, section.bottom_margin = Mm(top), Mm(bottom)
     section.left_margin, section.right_margin = Mm(left), Mm(right)
     section.footer_distance = Mm(18)
+    if not landscape:
+        _set_doc_grid(section)
 
     normal = doc.styles["Normal"]
     normal.font.name = fonts.latin
@@ -419,6 +582,7 @@ def new_document(
     rfonts = normal.element.get_or_add_rPr().get_or_add_rFonts()
     rfonts.attrib.pop(qn("w:eastAsiaTheme"), None)
     rfonts.set(qn("w:eastAsia"), fonts.body)
+    set_chinese_language(doc)
 
     # the default template starts with no paragraph; python-docx keeps it that way
     if page_numbers:
@@ -446,6 +610,11 @@ def add_section(doc: Document, *, landscape: bool) -> None:
         top, bottom, left, right = left, right, top, bottom
     section.top_margin, section.bottom_margin = top, bottom
     section.left_margin, section.right_margin = left, right
+    grid = section._sectPr.find(qn("w:docGrid"))
+    if landscape and grid is not None:
+        section._sectPr.remove(grid)
+    elif not landscape:
+        _set_doc_grid(section)
 
 
 def add_page_borders(doc: Document, color: str = "C00000", size_eighths: int = 24) -> None:
@@ -519,6 +688,16 @@ def _repeat_as_header(row_element: CT_Row) -> None:
     tr_pr.insert_element_before(header, "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del")
 
 
+def _keep_row_whole(row_element: CT_Row) -> None:
+    """The row is never split across pages (w:cantSplit)."""
+    tr_pr = row_element.get_or_add_trPr()
+    element = OxmlElement("w:cantSplit")
+    element.set(qn("w:val"), "true")
+    tr_pr.insert_element_before(
+        element, "w:trHeight", "w:tblHeader", "w:tblCellSpacing", "w:jc", "w:hidden"
+    )
+
+
 def set_cell_text(
     cell: _Cell,
     text: str,
@@ -533,6 +712,10 @@ def set_cell_text(
     paragraph = cell.paragraphs[0]
     paragraph.alignment = align
     _line_spacing(paragraph, None)
+    # single-spaced cell text, not stretched to the page's 22-line grid
+    no_snap = OxmlElement("w:snapToGrid")
+    no_snap.set(qn("w:val"), "0")
+    paragraph._p.get_or_add_pPr().insert_element_before(no_snap, *_PPR_AFTER_PBDR[12:])
     lines = str(text).split("\n")
     for i, line in enumerate(lines):
         run = paragraph.add_run(line)
@@ -562,6 +745,7 @@ def add_table(
     _set_table_borders(table)
     header_row = table.rows[0]
     _repeat_as_header(header_row._tr)
+    _keep_row_whole(header_row._tr)
     for cell, text in zip(header_row.cells, headers, strict=True):
         set_cell_text(cell, text, font=fonts.heading1, size=size, latin=fonts.latin)
     aligns = [
@@ -609,6 +793,7 @@ def _add_body_rows(
     it and parsed in one go (python-docx's per-cell calls cost about a millisecond each)."""
     ncols = len(aligns)
     sample = table.add_row()
+    _keep_row_whole(sample._tr)
     for cell, align in zip(sample.cells, aligns, strict=True):
         set_cell_text(cell, _MARK, font=font, size=size, align=align, latin=latin)
     for cell, width in zip(sample.cells, widths, strict=False):
@@ -660,6 +845,10 @@ __all__ = [
     "add_page_borders",
     "add_section",
     "add_heading2",
+    "add_imprint",
+    "fit_chars_per_line",
+    "keep_with_next",
+    "set_chinese_language",
     "add_red_header",
     "add_salutation",
     "add_signature",

@@ -29,6 +29,8 @@ from domain.workdays import (
     is_year_covered,
     set_overrides,
 )
+from domain.notices import NoticeSettings
+from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
 
 DEFAULT_YEAR = 2025
 CAMPAIGN_TAIL_DAYS = 31  # the campaign ends this long after its exchange meeting (交流会)
@@ -166,6 +168,7 @@ class CampaignConfig(BaseModel):
     # days off and swapped working days for years chinesecalendar has no data for (name by date)
     holidays: dict[dt.date, str] = Field(default_factory=dict)
     workdays: dict[dt.date, str] = Field(default_factory=dict)
+    documents: NoticeSettings = Field(default_factory=NoticeSettings)  # [documents] 公文设置
     source: str = ""
 
     @field_validator("rubrics")
@@ -420,6 +423,9 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
             for n, s in enumerate(sessions, start=1)
         ],
         "rules": _validated("[rules]", CampaignRules, raw.get("rules") or {}, problems),
+        "documents": _validated(
+            "[documents]", NoticeSettings, raw.get("documents") or {}, problems
+        ),
     }
     if "rubrics" in raw:
         parts["rubrics"] = _rubrics(raw["rubrics"], problems)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from documents.application_form import write_blank_form
 from documents.inbox import batch_files, inbox_batches
+from documents.official import write_call
 from documents.reports import write_summary_workbook
 from documents.summary_table import write_blank_summary
 from domain.calendar import SHANGHAI
@@ -19,6 +20,7 @@ from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
+from services.notices import doc_number, issuing
 from storage import orm
 from storage.db import is_retryable
 from storage.uow import UnitOfWork
@@ -43,6 +45,10 @@ def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "call"):
             return report
         forms = blank_forms(ctx.folder(STAGE) / "空白表格")
+        call = _write_call(uow, ctx, forms)
+        uow.repo.record_document(
+            ctx.campaign_id, stage=STAGE, kind="call", title=call.stem, path=str(call)
+        )
         for f in forms:
             uow.repo.record_document(
                 ctx.campaign_id, stage=STAGE, kind="blank_form", title=f.stem, path=str(f)
@@ -62,8 +68,24 @@ def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         )
         uow.commit()
     report.done.append(f"发布征集通知，寄送空白申报书和汇总表给{len(units)}个推荐单位")
-    report.documents += [str(f) for f in forms]
+    report.documents += [str(call), *(str(f) for f in forms)]
     return report
+
+
+def _write_call(uow: UnitOfWork, ctx: CampaignContext, forms: list[Path]) -> Path:
+    """征集通知 itself, numbered (津市场监管质发〔2025〕N号), beside the blank forms."""
+    config = ctx.config
+    return write_call(
+        ctx.folder(STAGE) / f"关于开展{ctx.year}年天津市质量攻关项目申报工作的通知.docx",
+        ctx.year,
+        ctx.calendar.call_published.astimezone(SHANGHAI).date(),
+        ctx.calendar.application_deadline.astimezone(SHANGHAI).date(),
+        [f.stem.split("_", 1)[-1] for f in forms],
+        issuing=issuing(ctx, doc_number(uow, ctx, "call")),
+        contact=config.contact,
+        phone=config.phone,
+        email=config.email,
+    )
 
 
 def units_owing_batch(uow: UnitOfWork, ctx: CampaignContext) -> list[orm.RecommendingUnit]:

@@ -36,6 +36,7 @@ from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send, staff_recipient
+from services.notices import doc_number, issuing
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -524,7 +525,7 @@ def _plan_rows(approved: Sequence[orm.Application]) -> list[PlanRow]:
     ]
 
 
-def _write_plan(ctx: CampaignContext, rows: list[PlanRow]) -> tuple[Path, Path]:
+def _write_plan(ctx: CampaignContext, rows: list[PlanRow], number: str = "") -> tuple[Path, Path]:
     """项目计划 (xlsx) and the notice publishing it (docx)."""
     folder = ctx.folder(STAGE)
     name = f"{ctx.year}年天津市质量攻关项目计划"
@@ -534,8 +535,8 @@ def _write_plan(ctx: CampaignContext, rows: list[PlanRow]) -> tuple[Path, Path]:
         ctx.year,
         rows,
         ctx.calendar.plan_published.astimezone(SHANGHAI).date(),
-        issuer=ctx.config.issuer,
         results_due=ctx.calendar.results_deadline.astimezone(SHANGHAI).date(),
+        issuing=issuing(ctx, number),
     )
 
 
@@ -600,7 +601,7 @@ def publish_plan(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             (a for a in apps if a.state == ProjectState.APPROVED), key=lambda a: a.plan_number or ""
         )
         rows = _plan_rows(approved)
-        xlsx, docx = _write_plan(ctx, rows)
+        xlsx, docx = _write_plan(ctx, rows, doc_number(uow, ctx, "plan"))
         for path, kind, title in (
             (xlsx, "project_plan", "项目计划"),
             (docx, "project_plan_notice", "项目计划公布通知"),
@@ -642,7 +643,8 @@ def _rewrite_plan(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) ->
         (a for a in uow.repo.applications(ctx.campaign_id) if a.plan_number),
         key=lambda a: a.plan_number or "",
     )
-    paths = _write_plan(ctx, _plan_rows(planned))
+    paths = _write_plan(ctx, _plan_rows(planned), doc_number(uow, ctx, "plan"))
+    uow.commit()
     report.done.append(f"重新生成缺失的项目计划（{len(planned)}项）")
     report.documents += [str(p) for p in paths]
     return report

@@ -11,6 +11,8 @@ from typing import Any
 
 from documents.evaluation import write_draw_record
 from documents.reports import ScoreGroup, write_score_workbook
+from documents.panel_roster import RosterRow, write_panel_roster
+
 from domain.evaluation import (
     INVITATION_REPLY_DAYS,
     EvaluationError,
@@ -263,6 +265,39 @@ def _draw_ready(
     return apps, experts
 
 
+def write_roster(uow: UnitOfWork, ctx: CampaignContext) -> tuple[Path, Path]:
+    """评定组名单 as the panels stand now (inside an open unit of work): members then reserves
+    of each panel, by name; written after the draw and after every change of a panel."""
+    rows: list[RosterRow] = []
+    for panel in sorted(uow.evaluation.panels(ctx.campaign_id), key=lambda p: p.key):
+        for role, keys in (("组员", panel.members), ("备选", panel.reserves)):
+            for key in keys:
+                expert = uow.evaluation.expert(key)
+                rows.append(
+                    RosterRow(
+                        panel=panel.key,
+                        chain=panel.chain,
+                        role=role,
+                        name=expert.name if expert else key,
+                        organisation=expert.organisation if expert else "",
+                        title=expert.title if expert else "",
+                    )
+                )
+    name = f"{ctx.year}年天津市质量攻关技术评定组名单"
+    paths = write_panel_roster(
+        ctx.folder(STAGE) / f"{name}.docx",
+        ctx.folder(STAGE) / f"{name}.xlsx",
+        ctx.year,
+        rows,
+        ctx.local_date(),
+    )
+    for path in paths:
+        uow.repo.record_document(
+            ctx.campaign_id, stage=STAGE, kind="panel_roster", title=name, path=str(path)
+        )
+    return paths
+
+
 def draw_expert_panels(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     """Once: the panels over every submitted result, recorded with seed, reserves and recusals,
     and the draw's record as a document."""
@@ -284,6 +319,8 @@ def draw_expert_panels(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             max_results=ctx.rules.max_results_per_panel,
         )
         _store_draw(uow, ctx, draw, seed, apps)
+        uow.flush()
+        roster = write_roster(uow, ctx)
         record = write_draw_record(
             ctx.folder(STAGE) / f"{ctx.year}年质量攻关评定组抽取记录.json",
             draw.model_dump(mode="json"),
@@ -320,7 +357,7 @@ def draw_expert_panels(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             f"成果 {u.result_key}（{u.chain}）未能组成评定组：{u.reason}，需补充专家"
         )
     report.counts["评定组"] = len(draw.panels)
-    report.documents.append(str(record))
+    report.documents += [str(record), *(str(p) for p in roster)]
     return report
 
 
@@ -402,6 +439,7 @@ def decline(
         panel.members = list(p.members)
         panel.reserves = list(p.reserves)
         uow.flush()
+        write_roster(uow, ctx)
         if expert_key in p.declined and replacement is not None:
             sheet = write_panel_sheet(ctx, uow, panel)
             new_member = uow.evaluation.expert(replacement)

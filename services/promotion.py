@@ -7,9 +7,10 @@ import datetime as dt
 from collections import defaultdict
 from pathlib import Path
 
-from documents.official import write_exchange_agenda
+from documents.official import Timetable, write_exchange_agenda
 from documents.rows import AgendaEntry
 from domain.calendar import SHANGHAI
+from domain.notices import fair_share, talks_that_fit
 from domain.publicity import (
     OTHER_CHAIN,
     REPLY_DAYS_BEFORE_MEETING,
@@ -21,6 +22,7 @@ from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
+from services.notices import doc_number, issuing
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -45,7 +47,7 @@ def plan_exchange_meeting(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             return report
         apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED], with_people=True)
         speakers: Speakers = {a.id: speaker_of(a.people) for a in apps}
-        groups = _agenda(uow, apps, speakers)
+        groups = _agenda(uow, ctx, apps, speakers)
         path = agenda_path(ctx)
         sent = 0
         if groups:
@@ -74,8 +76,12 @@ def agenda_path(ctx: CampaignContext) -> Path:
     return ctx.folder(STAGE) / f"{ctx.year}年天津市质量攻关优秀成果交流会议程.docx"
 
 
-def _write_agenda(ctx: CampaignContext, groups: dict[str, list[AgendaEntry]], path: Path) -> None:
+def _write_agenda(
+    uow: UnitOfWork, ctx: CampaignContext, groups: dict[str, list[AgendaEntry]], path: Path
+) -> None:
+    """交流会通知 with its 议程 as the attachment, numbered once (a rerun reuses the number)."""
     meeting = ctx.calendar.exchange_meeting.astimezone(SHANGHAI)
+    settings = ctx.config.documents
     write_exchange_agenda(
         path,
         ctx.year,
@@ -83,7 +89,14 @@ def _write_agenda(ctx: CampaignContext, groups: dict[str, list[AgendaEntry]], pa
         meeting.date(),
         ctx.rules.meeting_place,
         start_time=meeting.time().replace(tzinfo=None),
+        timetable=Timetable(
+            break_minutes=settings.meeting_break_minutes,
+            talks_between_breaks=settings.meeting_talks_between_breaks,
+        ),
         host=ctx.config.issuer,
+        issued_on=ctx.local_date(),
+        issuing=issuing(ctx, doc_number(uow, ctx, "exchange_meeting")),
+        reply_by=meeting.date() - dt.timedelta(days=REPLY_DAYS_BEFORE_MEETING),
     )
 
 
@@ -91,23 +104,41 @@ def _rewrite_agenda(uow: UnitOfWork, ctx: CampaignContext, report: StageReport) 
     """The planned meeting's agenda written again from the database when it is missing on
     disk; nobody is invited again."""
     apps = uow.repo.applications(ctx.campaign_id, [ProjectState.PUBLISHED], with_people=True)
-    groups = _agenda(uow, apps, {a.id: speaker_of(a.people) for a in apps})
+    groups = _agenda(uow, ctx, apps, {a.id: speaker_of(a.people) for a in apps})
     path = agenda_path(ctx)
-    _write_agenda(ctx, groups, path)
+    _write_agenda(uow, ctx, groups, path)
+    uow.commit()
     report.done.append("重新生成缺失的优秀成果交流会议程")
     report.documents.append(str(path))
 
 
 def _agenda(
-    uow: UnitOfWork, apps: list[orm.Application], speakers: Speakers
+    uow: UnitOfWork, ctx: CampaignContext, apps: list[orm.Application], speakers: Speakers
 ) -> dict[str, list[AgendaEntry]]:
-    """The talks by chain (chains with most results first), each chain's best results first."""
+    """The talks by chain (chains with most results first), each chain's best results first,
+    as many as fit in the meeting before ``[documents] meeting_ends_at`` (each chain's best
+    first, then the second best, ...)."""
     scores = uow.publicity.scores_of([a.id for a in apps])
     by_chain: dict[str, list[orm.Application]] = defaultdict(list)
     for a in sorted(
         apps, key=lambda a: (scores[a.id].rank_in_chain if a.id in scores else 10**9, a.id)
     ):
         by_chain[a.chain or OTHER_CHAIN].append(a)
+    ordered = {
+        chain: chain_apps[:TALKS_PER_CHAIN]
+        for chain, chain_apps in sorted(by_chain.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+    }
+    settings = ctx.config.documents
+    timetable = Timetable()
+    limit = talks_that_fit(
+        ctx.calendar.exchange_meeting.astimezone(SHANGHAI).time().replace(tzinfo=None),
+        settings.meeting_ends_at,
+        fixed_minutes=timetable.opening + timetable.review + timetable.closing,
+        talk_minutes=TALK_MINUTES,
+        break_minutes=settings.meeting_break_minutes,
+        talks_between_breaks=settings.meeting_talks_between_breaks,
+    )
+    kept = fair_share({c: [a.title for a in group] for c, group in ordered.items()}, limit)
     return {
         chain: [
             AgendaEntry(
@@ -116,9 +147,10 @@ def _agenda(
                 speaker=(speakers[a.id].name if speakers[a.id] else ""),
                 minutes=TALK_MINUTES,
             )
-            for a in chain_apps[:TALKS_PER_CHAIN]
+            for a in group[: kept[chain]]
         ]
-        for chain, chain_apps in sorted(by_chain.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+        for chain, group in ordered.items()
+        if kept[chain]
     }
 
 
@@ -132,7 +164,7 @@ def _announce(
 ) -> int:
     """The agenda written and recorded; each unit, recommending unit and speaker invited once."""
     meeting = ctx.calendar.exchange_meeting.astimezone(SHANGHAI)
-    _write_agenda(ctx, groups, path)
+    _write_agenda(uow, ctx, groups, path)
     uow.repo.record_document(
         ctx.campaign_id,
         stage=STAGE,

@@ -25,6 +25,7 @@ from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
+from services.notices import doc_number, issuing
 from services.publicity import STAGE, NoticePeriod, group_by_unit, notice_entry, ranked_excellent
 from storage import orm
 from storage.settings import get_settings
@@ -117,8 +118,9 @@ def _record_publication(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePer
         ctx.year,
         [notice_entry(i, a, scores.get(a.id)) for i, a in enumerate(published, start=1)],
         issued_on,
-        issuer=ctx.config.issuer,
         notice_period=(notice.starts_on, notice.ends_on),
+        issuing=issuing(ctx, doc_number(uow, ctx, "publication")),
+        objections=_objection_counts(uow, ctx),
     )
     uow.add(
         orm.PublicNotice(
@@ -169,6 +171,13 @@ def past_summary(app: orm.Application, submission: orm.ResultSubmission | None) 
     return "；".join(str(p).strip() for p in parts if str(p).strip())
 
 
+def _objection_counts(uow: UnitOfWork, ctx: CampaignContext) -> tuple[int, int]:
+    """(upheld, dismissed): the 公示's settled objections, as the publication states them."""
+    upheld = len(uow.publicity.upheld_objections(ctx.campaign_id))
+    settled = uow.publicity.settled_objections(ctx.campaign_id)
+    return upheld, len(settled) - upheld
+
+
 def _rewrite_publication(
     uow: UnitOfWork, ctx: CampaignContext, notice: NoticePeriod, report: StageReport
 ) -> None:
@@ -184,7 +193,14 @@ def _rewrite_publication(
         entries = [notice_entry(i, a, scores.get(a.id)) for i, a in enumerate(published, 1)]
         period = (notice.starts_on, notice.ends_on)
         write_publication(
-            docx, xlsx, ctx.year, entries, issued_on, issuer=ctx.config.issuer, notice_period=period
+            docx,
+            xlsx,
+            ctx.year,
+            entries,
+            issued_on,
+            notice_period=period,
+            issuing=issuing(ctx, doc_number(uow, ctx, "publication")),
+            objections=_objection_counts(uow, ctx),
         )
         written += [docx, xlsx]
     if not commendation.exists():
@@ -274,7 +290,9 @@ def _issue_certificates(
     for app in apps:
         for holder, kind, holder_kind in _holders(app):
             number += 1
-            serial = certificate_serial(ctx.year, number, kind)
+            serial = certificate_serial(
+                ctx.year, number, kind, ctx.config.documents.certificate_prefix
+            )
             cert = orm.Certificate(
                 campaign_id=ctx.campaign_id,
                 application_id=app.id,
@@ -351,8 +369,8 @@ def _write_commendation(
             CommendedPerson(name=units[u].contact or units[u].name, unit=units[u].name)
             for u in organising
         ],
-        issuer=ctx.config.issuer,
         issued_on=issued_on,
+        issuing=issuing(ctx, doc_number(uow, ctx, "commendation")),
     )
     uow.repo.record_document(
         ctx.campaign_id, stage=STAGE, kind="commendation", title="通报表扬名单", path=str(path)

@@ -99,6 +99,22 @@ CHAIN_TOPICS: dict[str, tuple[list[str], list[str], list[str]]] = {
            ["检验检测报告智能审核技术", "供水管网漏损智能识别技术"]),
 }  # fmt: skip
 
+# indicators of defects, faults, losses and costs: 降低 them (every other rate is 提高)
+BAD_WORDS = (
+    "不良",
+    "投诉",
+    "差错",
+    "故障",
+    "缺陷",
+    "返修",
+    "返工",
+    "偏差",
+    "漏损",
+    "飞溅",
+    "碎片",
+    "隐裂",
+    "损耗",
+)
 VERBS = {"率": ["降低", "提高"], "": ["缩短", "降低", "提高"]}
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志宏海波宁晨旭东雪梅琳颖浩宇博文佳欣"
@@ -174,11 +190,9 @@ def _title(rng: random.Random, chain: str) -> tuple[str, str, str]:
     if rng.random() < 0.18:
         return rng.choice(technical), "", ""
     obj, ind = rng.choice(objects), rng.choice(indicators)
-    if "不良" in ind or "投诉" in ind or "差错" in ind:
+    if any(w in ind for w in BAD_WORDS):  # defects, faults and costs go down
         verb = "降低"
-    elif ind.endswith("率") and any(
-        w in ind for w in ("合格", "良", "效率", "收", "及时", "直通", "通过")
-    ):
+    elif ind.endswith("率"):  # every other rate is a rate of good output: it goes up
         verb = "提高"
     elif ind.endswith(("周期", "时间", "时限", "节拍")):
         verb = "缩短"
@@ -421,7 +435,8 @@ def write_registers(plan: DemoPlan, folder: Path) -> tuple[Path, Path]:
     ws.title = "推荐单位"
     ws.append(["单位代码", "单位名称", "类型", "联系人", "电话", "邮箱"])
     for u in plan.units:
-        ws.append([u.code, u.name, u.kind, "质量科", "022-2" + u.code[-2:].rjust(7, "3"), u.email])
+        contact = person_name(random.Random(u.code))  # 联系人: a person, named as 优秀组织者
+        ws.append([u.code, u.name, u.kind, contact, "022-2" + u.code[-2:].rjust(7, "3"), u.email])
     units_path = folder / "推荐单位名录.xlsx"
     wb.save(units_path)
     wb = Workbook()

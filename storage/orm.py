@@ -436,6 +436,22 @@ class DocumentRecord(Base):
     written_at: Mapped[dt.datetime]
 
 
+class NoticeNumber(Base):
+    """发文字号: the number a notice of the campaign was given (津市场监管质发〔2025〕4号), once."""
+
+    __tablename__ = "notice_numbers"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "kind"),
+        UniqueConstraint("campaign_id", "seq"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))  # call / plan / publication / ...
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(60))
+    assigned_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class NotificationRecord(Base):
     """发送记录: one message to one recipient, keyed so that it is never sent twice."""
 

@@ -10,6 +10,7 @@ from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
 from storage.repositories.messages import MessagesRepository
+from storage.repositories.notices import NoticesRepository
 from storage.repositories.publicity import PublicityRepository
 from storage.repositories.registry import RegistryRepository
 from storage.repositories.results import ResultsRepository
@@ -26,4 +27,5 @@ __all__ = [
     "EvaluationRepository",
     "PublicityRepository",
     "MessagesRepository",
+    "NoticesRepository",
 ]

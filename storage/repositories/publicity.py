@@ -57,6 +57,16 @@ class PublicityRepository(Repository):
             )
         )
 
+    def settled_objections(self, campaign_id: int) -> list[orm.Objection]:
+        """The campaign's objections with an outcome (upheld or dismissed)."""
+        return list(
+            self.session.scalars(
+                select(orm.Objection).where(
+                    orm.Objection.campaign_id == campaign_id, orm.Objection.outcome.is_not(None)
+                )
+            )
+        )
+
     def certificates(self, campaign_id: int) -> Sequence[orm.Certificate]:
         """The campaign's certificates in serial order."""
         return self.session.scalars(

@@ -41,8 +41,8 @@ CERTS = [
 
 
 def test_serial_format() -> None:
-    assert certificate_serial(2025, 1) == "TJZLGG-2025-0001-U"
-    assert certificate_serial(2025, 12, CertificateKind.PARTICIPANT) == "TJZLGG-2025-0012-P"
+    assert certificate_serial(2025, 1) == "TJZLZS-2025-0001-U"
+    assert certificate_serial(2025, 12, CertificateKind.PARTICIPANT) == "TJZLZS-2025-0012-P"
     with pytest.raises(ValueError):
         certificate_serial(2025, 0)
 
@@ -77,7 +77,7 @@ def test_certificates(tmp_path: Path) -> None:
 
 
 def test_certificates_reject_duplicate_serials(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="TJZLGG-2025-0001-U"):
+    with pytest.raises(ValueError, match="TJZLZS-2025-0001-U"):
         write_certificates(tmp_path / "c.docx", 2025, [CERTS[0], CERTS[0]])
 
 
@@ -156,7 +156,7 @@ def test_certificate_texts_with_markup_characters_read_back_as_written(tmp_path:
     assert "A&B <张伟>同志：" in texts
     assert "（天津市R&D中心）" in texts
     assert any("“提高“<一次>”交检合格率 & 效率”" in t for t in texts)
-    assert texts.count("证书编号：TJZLGG-2025-0007-P") == 1
+    assert texts.count("证书编号：TJZLZS-2025-0007-P") == 1
     with pytest.raises(ValueError, match="XML compatible"):
         write_certificates(
             tmp_path / "bad.docx",

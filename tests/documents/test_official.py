@@ -110,7 +110,7 @@ def test_project_plan(tmp_path: Path) -> None:
     assert "各有关单位：" in text
     assert "等3个项目列入2025年天津市质量攻关项目计划" in text
     assert "2025年9月30日前" in text and "逾期不再接收" in text
-    assert "二〇二五年五月十日" in text
+    assert "2025年5月10日" in text and "二〇二五年五月十日" not in text  # GB/T 9704-2012
     assert "天津市市场监督管理委员会" in text
 
     # the annex table: header plus every project, on a landscape A4 page
@@ -125,7 +125,7 @@ def test_project_plan(tmp_path: Path) -> None:
         "推荐单位",
     ]
     assert [r[1] for r in rows[1:]] == [p.title for p in PLAN]
-    first, annex = doc.sections[0], doc.sections[-1]
+    first, annex = doc.sections[0], doc.sections[-2]  # the last section holds the 版记
     assert first.orientation == WD_ORIENT.PORTRAIT
     assert abs(first.page_width - Mm(210)) < Mm(1)
     assert annex.orientation == WD_ORIENT.LANDSCAPE
@@ -164,7 +164,6 @@ def test_project_plan_red_header_and_due_date(tmp_path: Path) -> None:
         2026,
         PLAN[:1],
         dt.date(2026, 5, 8),
-        red_header=True,
         doc_number="津市场监管质发〔2026〕5号",
         results_due=dt.date(2026, 9, 25),
     )
@@ -197,7 +196,7 @@ def test_public_notice(tmp_path: Path) -> None:
     assert "联系人：郭丽坤 陈莹" in text
     assert "联系电话：022-27182036" in text
     assert "电子邮箱：scjgzlfzc@tj.gov.cn" in text
-    assert "二〇二五年九月三十日" in text  # issued on the first day by default
+    assert "2025年9月30日\n" in text + "\n"  # issued on the first day by default
     rows = table_texts(doc.tables[0])
     assert rows[0] == ["序号", "成果名称", "完成单位", "推荐单位"]
     assert rows[1] == ["1", ENTRIES[0].title, ENTRIES[0].unit, ENTRIES[0].recommending_unit]
@@ -231,7 +230,7 @@ def test_publication(tmp_path: Path) -> None:
     text = all_text(doc)
     assert "通报表扬" in doc.paragraphs[0].text
     assert "经公示（2025年9月30日至2025年10月13日）无异议" in text
-    assert "二〇二五年十月二十日" in text
+    assert "2025年10月20日" in text
     rows = table_texts(doc.tables[0])
     assert rows[1][3] == "张伟、李娜、王强"
     assert {r[1] for r in rows[1:]} == {e.title for e in ENTRIES}
@@ -275,7 +274,8 @@ def test_exchange_agenda(tmp_path: Path) -> None:
     )
     doc = Document(str(path))
     text = all_text(doc)
-    assert doc.paragraphs[0].text == "2025年天津市质量攻关优秀成果交流会议程"
+    assert doc.paragraphs[0].text == "关于召开2025年天津市质量攻关优秀成果交流会的通知"
+    assert "附件：2025年天津市质量攻关优秀成果交流会议程" in text
     assert "时间：2025年11月20日（星期四）9:00" in text
     assert "地点：天津市市场监管委三楼会议室" in text
     assert "（一）焊材产业链" in text and "（二）车用燃料产业链" in text
@@ -284,6 +284,52 @@ def test_exchange_agenda(tmp_path: Path) -> None:
     assert first[1][1] == "9:10—9:25"  # after a 10-minute opening
     assert [r[1] for r in second[1:]] == ["9:25—9:35", "9:35—9:45"]
     assert "三、专家点评（9:45—10:00）" in text
+
+
+def test_exchange_agenda_numbers_past_ten_and_breaks_for_tea(tmp_path: Path) -> None:
+    """（十）（十一）（十二）, never （11）; a tea break after every six talks; a half day."""
+    talk = AgendaEntry(title="降低焊缝气孔不良率", unit="天津某焊材公司", speaker="张伟")
+    groups = {f"链{i}": [talk] for i in range(1, 14)}
+    path = write_exchange_agenda(
+        tmp_path / "a.docx", 2025, groups, dt.date(2025, 12, 10), "报告厅", start_time=dt.time(14)
+    )
+    text = all_text(Document(str(path)))
+    assert "（十）链10" in text and "（十一）链11" in text and "（十三）链13" in text
+    assert "（11）" not in text
+    assert text.count("茶歇") == 2
+    assert "茶歇（15:10—15:25）" in text  # after 14:00 + 10 opening + 6 talks
+    assert "四、会议总结（17:05—17:15）" in text
+
+
+def test_talks_fit_the_afternoon() -> None:
+    from domain.notices import fair_share, talks_that_fit
+
+    n = talks_that_fit(
+        dt.time(14),
+        dt.time(17, 30),
+        fixed_minutes=35,
+        talk_minutes=10,
+        break_minutes=15,
+        talks_between_breaks=6,
+    )
+    assert n == 14  # 140 minutes of talks and two breaks in 175 minutes
+    kept = fair_share({"a": ["1", "2", "3"], "b": ["1"], "c": ["1", "2"]}, 4)
+    assert kept == {"a": 2, "b": 1, "c": 1}
+
+
+def test_publication_states_the_objections_and_how_they_were_settled(tmp_path: Path) -> None:
+    docx, _ = write_publication(
+        tmp_path / "p.docx",
+        tmp_path / "p.xlsx",
+        2025,
+        ENTRIES,
+        dt.date(2025, 11, 20),
+        notice_period=(dt.date(2025, 11, 5), dt.date(2025, 11, 11)),
+        objections=(0, 1),
+    )
+    text = all_text(Document(str(docx)))
+    assert "无异议" not in text
+    assert "期间收到异议1件" in text and "1件异议经核实不成立，维持评定结果" in text
 
 
 def test_table_cells_keep_line_breaks_markup_and_fonts(tmp_path: Path) -> None:

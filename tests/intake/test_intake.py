@@ -439,7 +439,9 @@ def test_call_reminders_and_close_are_services_that_run_once(units, tmp_path: Pa
     ctx = open_campaign(2025, ON_TIME)
     call = publish_call(UnitOfWork(), ctx)
     assert call.done == ["发布征集通知，寄送空白申报书和汇总表给2个推荐单位"]
-    assert len(call.documents) == 2 and all(Path(d).exists() for d in call.documents)
+    # the numbered call notice itself and the two blank forms
+    assert len(call.documents) == 3 and all(Path(d).exists() for d in call.documents)
+    assert "申报工作的通知" in call.documents[0]
     assert publish_call(UnitOfWork(), ctx).done == []
     intake_batch(
         UnitOfWork(),

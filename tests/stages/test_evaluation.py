@@ -235,6 +235,19 @@ def test_decline_replaces_from_reserves_and_invites(late_campaign) -> None:  # n
             )
         )
         assert invited == 1
+        names = {e.key: e.name for e in uow.session.scalars(select(orm.Expert))}
+
+    # the 评定组名单 (docx and xlsx) is current: names, not ids; the decliner is off the panel
+    from openpyxl import load_workbook
+
+    name = f"{ctx.year}年天津市质量攻关技术评定组名单"
+    ws = load_workbook(ctx.folder("evaluation") / f"{name}.xlsx").active
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=3)]
+    seats = {(r[3], r[4]) for r in rows if r[1] == key}
+    assert ("组员", names[reserve]) in seats
+    assert all(n != names[leaving] for _, n in seats)
+    assert not any(str(v).startswith("E") and v in names for r in rows for v in r)
+    assert (ctx.folder("evaluation") / f"{name}.docx").is_file()
 
 
 def test_confirmation_moves_states_and_a_rerun_changes_nothing(

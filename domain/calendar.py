@@ -23,14 +23,13 @@ from pydantic import (
     model_validator,
 )
 
+from domain.notices import NoticeSettings
 from domain.rubrics import DEFAULT_RUBRICS, RankingScope, Rubric
 from domain.workdays import (
     SHANGHAI,  # Asia/Shanghai: the campaign's one time zone
     is_year_covered,
     set_overrides,
 )
-from domain.notices import NoticeSettings
-from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
 
 DEFAULT_YEAR = 2025
 CAMPAIGN_TAIL_DAYS = 31  # the campaign ends this long after its exchange meeting (交流会)

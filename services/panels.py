@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from documents.evaluation import write_draw_record
-from documents.reports import ScoreGroup, write_score_workbook
 from documents.panel_roster import RosterRow, write_panel_roster
-
+from documents.reports import ScoreGroup, write_score_workbook
 from domain.evaluation import (
     INVITATION_REPLY_DAYS,
     EvaluationError,

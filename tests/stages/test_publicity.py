@@ -392,6 +392,8 @@ def test_a_published_winner_resubmitted_next_year_is_a_duplicate(
     )
     dup = next(f for f in result.applications[0].findings if f.code == "DUPLICATE_PAST_RESULT")
     assert title in dup.message and "2025" in dup.message
+
+
 def _docx_text(path: Path) -> str:
     doc = Document(str(path))
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]

@@ -53,6 +53,8 @@ from documents.xlsx_style import (
     style_total_row,
     write_table,
 )
+from domain.audit import application_id_from_number
+from domain.evaluation import EXPERT_IN_SHEET
 
 __all__ = [
     "AUDIT_SHEET",
@@ -182,7 +184,7 @@ def _audit_stats_sheet(wb: Workbook, year: int, rows: Sequence[AuditRow], last: 
     unit_range = f"'{AUDIT_SHEET}'!${u}${first}:${u}${lastr}"
     decision_range = f"'{AUDIT_SHEET}'!${d}${first}:${d}${lastr}"
     stat_rows: list[list[object]] = []
-    for i, (unit, counter) in enumerate(sorted(units.items()), start=1):
+    for i, (unit, counter) in enumerate(units.items(), start=1):  # rows come in listing order
         r = FIRST_DATA_ROW + i - 1
         passed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[0]}")'
         failed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[1]}")'
@@ -299,10 +301,11 @@ def _audit_decision(
     if not decision_text:
         return None
     key_text = str(key).strip().removesuffix(".0")
-    if not key_text.isdigit():
+    application_id = application_id_from_number(key_text)
+    if application_id is None:
         return (
             f"第{number}行 {get_column_letter(c_key + 1)}列（申报编号）“{key_text}”无效："
-            "应为系统生成的数字编号"
+            "应为系统生成的编号（如 SB2025-DIST-03-0017），请从原审核表复制"
         )
     if decision_text not in DECISIONS:
         return (
@@ -313,7 +316,7 @@ def _audit_decision(
         return (
             f"第{number}行 {get_column_letter(c_reason + 1)}列（理由）为空：不通过的项目须填写理由"
         )
-    return AuditDecisionRow(int(key_text), decision_text, reason_text)
+    return AuditDecisionRow(application_id, decision_text, reason_text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -867,7 +870,8 @@ def write_score_sheet(
         meta.append(["criterion", key, name, mx, get_column_letter(first_crit + i)])
     for index, expert in enumerate(experts):
         ws = wb.active if index == 0 else wb.create_sheet()
-        ws.title = safe_sheet_title(expert, used)
+        shown = EXPERT_IN_SHEET.sub("", expert)  # the name people read; _meta keeps the key
+        ws.title = safe_sheet_title(shown, used)
         meta.append(["expert", ws.title, expert])
         values: list[list[object]] = []
         for r, (key, title, applicant) in enumerate(results, start=FIRST_DATA_ROW):
@@ -886,7 +890,7 @@ def write_score_sheet(
                     None,
                 ]
             )
-        last = write_table(ws, f"{panel_name}评分表（专家：{expert}）", columns, values)
+        last = write_table(ws, f"{panel_name}评分表（专家：{shown}）", columns, values)
         ws.row_dimensions[HEADER_ROW].height = 46  # criterion headers take up to three lines
         ws.freeze_panes = ws.cell(row=FIRST_DATA_ROW, column=first_crit)
         for i, (_, _, mx) in enumerate(criteria):

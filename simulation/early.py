@@ -34,6 +34,7 @@ from domain.models import (
     TeamMember,
 )
 from domain.uscc import make_uscc
+from simulation.sheets import save_typed_register
 from simulation.world import World
 
 DISTRICT_DIVISIONS = {
@@ -420,16 +421,14 @@ def write_registers(plan: DemoPlan, folder: Path) -> tuple[Path, Path]:
     ws.append(["单位代码", "单位名称", "类型", "联系人", "电话", "邮箱"])
     for u in plan.units:
         ws.append([u.code, u.name, u.kind, "质量科", "022-2" + u.code[-2:].rjust(7, "3"), u.email])
-    units_path = folder / "推荐单位名录.xlsx"
-    wb.save(units_path)
+    units_path = save_typed_register(wb, folder / "推荐单位名录.xlsx", [12, 30, 10, 10, 16, 30])
     wb = Workbook()
     ws = wb.active
     ws.title = "历年优秀成果"
     ws.append(["年份", "项目名称", "单位", "摘要"])
     for year, title, unit, abstract in plan.past_results:
         ws.append([year, title, unit, abstract])
-    past_path = folder / "历年优秀成果.xlsx"
-    wb.save(past_path)
+    past_path = save_typed_register(wb, folder / "历年优秀成果.xlsx", [8, 40, 30, 60])
     return units_path, past_path
 
 

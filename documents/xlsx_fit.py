@@ -52,7 +52,7 @@ def text_width(text: str, size: float = 11.0, *, bold: bool = False) -> float:
         elif unicodedata.combining(ch) or ch in "\r\u200b\ufeff":
             continue
         else:
-            units += 1.1
+            units += 1.0
     scale = size / 11.0 * (1.06 if bold else 1.0)
     return units * scale
 
@@ -61,13 +61,13 @@ def lines_needed(text: str, width: float, size: float = 11.0, *, bold: bool = Fa
     """How many lines ``text`` takes when wrapped in a cell ``width`` column units wide.
 
     CJK text breaks between any two characters; a Latin word does not, so each paragraph gets a
-    tenth of slack for the words that move whole to the next line."""
+    twentieth of slack for the words that move whole to the next line."""
     usable = max(width - CELL_PADDING, 1.0)
     total = 0
     for paragraph in text.split("\n"):
         needed = text_width(paragraph, size, bold=bold)
         if needed > usable:
-            needed *= 1.1 if any(ord(c) < 0x2E80 for c in paragraph) else 1.0
+            needed *= 1.05 if any(ord(c) < 0x2E80 for c in paragraph) else 1.0
         total += max(1, math.ceil(needed / usable))
     return total
 

@@ -120,10 +120,11 @@ def past_list(
 def templates(
     out: Annotated[Path, typer.Option("--out", help="输出目录")] = Path("templates"),
 ) -> None:
-    """生成空白申报书（.docx）和立项申报汇总表（.xlsx）。"""
+    """生成空白申报书（.docx）、立项申报汇总表（.xlsx），以及各名录的导入模板（导入模板/）。"""
+    from documents.import_templates import write_import_templates
     from services.application import blank_forms
 
-    for path in blank_forms(out):
+    for path in [*blank_forms(out), *write_import_templates(out / "导入模板")]:
         typer.echo(f"已生成：{path}")
 
 

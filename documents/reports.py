@@ -54,6 +54,8 @@ from documents.xlsx_style import (
     style_total_row,
     write_table,
 )
+from domain.audit import application_id_from_number
+from domain.evaluation import EXPERT_IN_SHEET
 from domain.rubrics import KINDS
 
 __all__ = [
@@ -192,7 +194,7 @@ def _audit_stats_sheet(wb: Workbook, year: int, rows: Sequence[AuditRow], last: 
     unit_range = f"'{AUDIT_SHEET}'!${u}${first}:${u}${lastr}"
     decision_range = f"'{AUDIT_SHEET}'!${d}${first}:${d}${lastr}"
     stat_rows: list[list[object]] = []
-    for i, (unit, counter) in enumerate(sorted(units.items()), start=1):
+    for i, (unit, counter) in enumerate(units.items(), start=1):  # rows come in listing order
         r = FIRST_DATA_ROW + i - 1
         passed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[0]}")'
         failed = f'=COUNTIFS({unit_range},$B{r},{decision_range},"{DECISIONS[1]}")'
@@ -319,10 +321,11 @@ def _audit_decision(
     if not decision_text:
         return None
     key_text = str(key).strip().removesuffix(".0")
-    if not key_text.isdigit():
+    application_id = application_id_from_number(key_text)
+    if application_id is None:
         return (
             f"第{number}行 {get_column_letter(c_key + 1)}列（申报编号）“{key_text}”无效："
-            "应为系统生成的数字编号"
+            "应为系统生成的编号（如 SB2025-DIST-03-0017），请从原审核表复制"
         )
     if decision_text not in DECISIONS:
         return (
@@ -333,7 +336,7 @@ def _audit_decision(
         return (
             f"第{number}行 {get_column_letter(c_reason + 1)}列（理由）为空：不通过的项目须填写理由"
         )
-    return AuditDecisionRow(int(key_text), decision_text, reason_text)
+    return AuditDecisionRow(application_id, decision_text, reason_text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -950,10 +953,11 @@ def write_score_workbook(
         for g in groups:
             ws = wb.active if index == 0 else wb.create_sheet()
             index += 1
-            ws.title = safe_sheet_title(f"{expert}{g.kind}" if several else expert, used)
+            shown = EXPERT_IN_SHEET.sub("", expert)  # the name people read; _meta keeps the key
+            ws.title = safe_sheet_title(f"{shown}{g.kind}" if several else shown, used)
             meta.append(["expert", ws.title, expert, g.kind])
             kind = f"（{g.kind}）" if g.kind else ""
-            _expert_score_sheet(ws, f"{panel_name}评分表{kind}（专家：{expert}）", g)
+            _expert_score_sheet(ws, f"{panel_name}评分表{kind}（专家：{shown}）", g)
     _add_meta(wb, meta)
     return save_workbook(wb, path)
 

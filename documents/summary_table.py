@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from documents.safety import FILE_UNREADABLE, UnreadableFile, check_bytes, check_file
 from documents.safety import write_cell_safely as _write
+from documents.xlsx_fit import fit_workbook
 from domain.models import CHAINS, DISTRICTS, ProjectType, SummaryRow
 
 SHEET_TITLE = "立项申报汇总表"
@@ -230,6 +231,7 @@ def _build(recommending_unit: str, year: int | None, n_rows: int) -> tuple[Workb
 def _save(wb: Workbook, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    fit_workbook(wb)
     wb.save(target)
     return target
 

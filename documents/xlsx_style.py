@@ -23,6 +23,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from documents.safety import FORMULA_PREFIXES, safe_cell_value, write_cell_safely
+from documents.xlsx_fit import fit_workbook
 
 TITLE_ROW = 1
 HEADER_ROW = 2
@@ -308,8 +309,11 @@ def _num(value: float) -> str:
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> Path:
+    """Save after :func:`documents.xlsx_fit.fit_workbook`: wrapped text gets rows tall enough to
+    hold it, and text wider than its column wraps instead of being cut."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    fit_workbook(wb)
     wb.save(str(target))
     return target
 

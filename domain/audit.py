@@ -3,6 +3,7 @@ checks suggest, and how approved projects are numbered in the 项目计划."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Literal, Protocol
 
@@ -44,3 +45,19 @@ def suggested_outcome(findings: Iterable[FindingFact]) -> tuple[Outcome, str]:
 def plan_number(year: int, seq: int) -> str:
     """The 计划编号 of the `seq`-th approved project of `year` (TJZLGG-2025-0001)."""
     return f"TJZLGG-{year}-{seq:04d}"
+
+
+_APPLICATION_NUMBER = re.compile(r"^(?:SB\d{4}-[A-Za-z0-9_-]+-)?0*(\d+)$")
+
+
+def application_number(year: int, unit_code: str, application_id: int) -> str:
+    """申报编号 as people read it on the 立项审核表: SB2025-DIST-03-0017 (the year, the
+    recommending unit's code and the stored application's number)."""
+    return f"SB{year}-{unit_code}-{application_id:04d}"
+
+
+def application_id_from_number(text: str) -> int | None:
+    """The stored application's number in a 申报编号 (also a bare number, as older workbooks
+    and the dashboard form may give it); None when the text is not one."""
+    match = _APPLICATION_NUMBER.match(text.strip())
+    return int(match.group(1)) if match else None

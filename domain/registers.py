@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain import limits
-from domain.models import RecommendingUnitKind
+from domain.models import DISTRICTS, RecommendingUnitKind
 
 UNIT_COLUMNS = ["单位代码", "单位名称"]
 UNIT_OPTIONAL_COLUMNS = ["类型", "联系人", "电话", "邮箱", "通知渠道"]
@@ -67,3 +67,21 @@ def check_past_results(file: str, records: Sequence[dict[str, str]]) -> None:
             raise ImportProblem(
                 f"文件“{file}”第{r['_row']}行“年份”列的值“{r['年份']}”不是有效年份。请填写四位年份，如 2023（本次未导入任何记录）。"
             )
+
+
+_KIND_RANK = {
+    RecommendingUnitKind.DISTRICT_REGULATOR.value: 0,
+    RecommendingUnitKind.DEPARTMENT.value: 1,
+    RecommendingUnitKind.ASSOCIATION.value: 2,
+}
+
+
+def unit_order(
+    kind: str, name: str, code: str, districts: Sequence[str] = DISTRICTS
+) -> tuple[int, int, str]:
+    """Where a recommending unit comes in the commission's lists: district regulators first in
+    the administrative order of their districts, then city departments, then associations, each
+    by unit code."""
+    rank = _KIND_RANK.get(kind, 3)
+    place = next((i for i, d in enumerate(districts) if d in name), len(districts))
+    return rank, place if rank == 0 else 0, code

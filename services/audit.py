@@ -26,11 +26,14 @@ from domain.audit import (
     REJECT,
     SUGGESTION_TAKEN,
     Outcome,
+    application_id_from_number,
+    application_number,
     plan_number,
     suggested_outcome,
 )
 from domain.calendar import SHANGHAI
 from domain.eligibility import CHAIN_LEADER_PRIORITY, JOINT_PRIORITY
+from domain.registers import unit_order
 from domain.rubrics import KIND_DECISION, KINDS, project_kind
 from domain.states import ProjectState
 from notifications.recipients import Recipient
@@ -137,9 +140,16 @@ def _findings_text(app: orm.Application) -> str:
     return "\n".join(f.message for f in app.findings) or "无"
 
 
-def audit_key(app: orm.Application) -> str:
-    """The 申报编号 on the workbook's last (hidden) column: what the import matches on."""
-    return str(app.id)
+def listing_order(app: orm.Application) -> tuple[tuple[int, int, str], int]:
+    """An application's place in the commission's lists: its recommending unit's place
+    (`domain.registers.unit_order`), then the order it was received in."""
+    unit = app.recommending_unit
+    return unit_order(unit.kind, unit.name, unit.code), app.id
+
+
+def audit_key(app: orm.Application, year: int) -> str:
+    """申报编号 on the 立项审核表 (`domain.audit.application_number`): what the import matches."""
+    return application_number(year, app.recommending_unit.code, app.id)
 
 
 def audit_workbook_path(ctx: CampaignContext) -> Path:
@@ -156,12 +166,12 @@ def priority(app: orm.Application) -> str:
 
 def audit_order(apps: Sequence[orm.Application]) -> list[orm.Application]:
     """The workbook's order: 链主牵头 joint applications, then joint ones, then the rest (each
-    group in the order received)."""
+    group in the commission's listing order, `listing_order`)."""
     rank = {"链主牵头联合申报": 0, "联合申报": 1, "": 2}
-    return sorted(apps, key=lambda a: rank[priority(a)])
+    return sorted(apps, key=lambda a: (rank[priority(a)], listing_order(a)))
 
 
-def _audit_row(seq: int, app: orm.Application, kinds: Sequence[str]) -> AuditRow:
+def _audit_row(seq: int, app: orm.Application, kinds: Sequence[str], year: int) -> AuditRow:
     suggested, reason = suggestion(app)
     return AuditRow(
         kind=project_kind(str(app.form.get("kind", "")), app.title, kinds=kinds),
@@ -178,7 +188,7 @@ def _audit_row(seq: int, app: orm.Application, kinds: Sequence[str]) -> AuditRow
         unit_opinion=str(app.form.get("recommendation_opinion", "")),
         suggested_decision=suggested,
         reason=reason,
-        key=audit_key(app),
+        key=audit_key(app, year),
     )
 
 
@@ -199,7 +209,9 @@ def write_audit(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
             ctx.campaign_id, [ProjectState.ACCEPTED], with_form=True, with_findings=True
         )
         kinds = ctx.config.kinds
-        rows = [_audit_row(i, app, kinds) for i, app in enumerate(audit_order(apps), start=1)]
+        rows = [
+            _audit_row(i, app, kinds, ctx.year) for i, app in enumerate(audit_order(apps), start=1)
+        ]
         path = write_audit_workbook(audit_workbook_path(ctx), ctx.year, rows, kinds)
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="audit_workbook", title="立项审核表", path=str(path)
@@ -240,7 +252,7 @@ def pending_rows(uow: UnitOfWork, ctx: CampaignContext, limit: int = 200) -> lis
         apps = uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED], with_findings=True)
         return [
             PendingRow(
-                key=audit_key(a),
+                key=audit_key(a, ctx.year),
                 title=a.title,
                 recommending_unit=a.recommending_unit.name,
                 suggested=suggestion(a)[0],
@@ -354,7 +366,7 @@ def decisions_from_form(
         unknown = []
         for item in form.reject:
             key = item.key.strip()
-            app_id = int(key) if key.isdigit() else by_plan.get(key)
+            app_id = by_plan.get(key) or application_id_from_number(key)
             if app_id is None or app_id not in apps:
                 unknown.append(key)
                 continue
@@ -480,10 +492,14 @@ def apply_decisions(uow: UnitOfWork, ctx: CampaignContext) -> DecisionsReport:
         apps = {a.id: a for a in uow.repo.applications(ctx.campaign_id, [ProjectState.ACCEPTED])}
         seq = uow.audit.plan_numbers_given(ctx.campaign_id)
         approved = rejected = 0
-        for d in uow.audit.approval_decisions(ctx.campaign_id):
-            app = apps.get(d.application_id)
-            if app is None:
-                continue
+        decisions = [
+            d for d in uow.audit.approval_decisions(ctx.campaign_id) if d.application_id in apps
+        ]
+        # Plan numbers follow the commission's order (recommending units, then their applications),
+        # not the order in which batches happened to arrive.
+        decisions.sort(key=lambda d: listing_order(apps[d.application_id]))
+        for d in decisions:
+            app = apps[d.application_id]
             if d.outcome == APPROVE:
                 seq += 1
                 app.plan_number = plan_number(ctx.year, seq)

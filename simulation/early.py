@@ -35,6 +35,7 @@ from domain.models import (
 )
 from domain.rubrics import KINDS, kind_from_title
 from domain.uscc import make_uscc
+from simulation.sheets import save_typed_register
 from simulation.world import World
 
 DISTRICT_DIVISIONS = {
@@ -437,16 +438,14 @@ def write_registers(plan: DemoPlan, folder: Path) -> tuple[Path, Path]:
     for u in plan.units:
         contact = person_name(random.Random(u.code))  # 联系人: a person, named as 优秀组织者
         ws.append([u.code, u.name, u.kind, contact, "022-2" + u.code[-2:].rjust(7, "3"), u.email])
-    units_path = folder / "推荐单位名录.xlsx"
-    wb.save(units_path)
+    units_path = save_typed_register(wb, folder / "推荐单位名录.xlsx", [12, 30, 10, 10, 16, 30])
     wb = Workbook()
     ws = wb.active
     ws.title = "历年优秀成果"
     ws.append(["年份", "项目名称", "单位", "摘要"])
     for year, title, unit, abstract in plan.past_results:
         ws.append([year, title, unit, abstract])
-    past_path = folder / "历年优秀成果.xlsx"
-    wb.save(past_path)
+    past_path = save_typed_register(wb, folder / "历年优秀成果.xlsx", [8, 40, 30, 60])
     return units_path, past_path
 
 

@@ -27,6 +27,7 @@ from domain.models import DISTRICTS, FOCUS_CHAINS
 from domain.workdays import next_working_day
 from simulation.early import CITY_UNITS, person_name
 from simulation.middle import Memory
+from simulation.sheets import save_typed_register
 from simulation.world import SimulationError, World
 
 POLICY_BY = "质量发展处（演示脚本）"
@@ -82,9 +83,7 @@ def make_expert_pool(rng: random.Random, n: int, folder: Path) -> Path:
                 recused,
             ]
         )
-    path = folder / "专家库.xlsx"
-    wb.save(path)
-    return path
+    return save_typed_register(wb, folder / "专家库.xlsx", [10, 30, 30, 14, 14, 26, 30])
 
 
 def _unit(text: str) -> float:

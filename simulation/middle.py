@@ -25,6 +25,7 @@ from openpyxl import load_workbook
 from documents.reports import AUDIT_SHEET
 from documents.xlsx_reader import LightWorkbook
 from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW
+from domain.audit import application_id_from_number
 from domain.calendar import SHANGHAI
 from simulation.sheets import fill_checkin, mark_signin_sheet, visit_workbook
 from simulation.world import World
@@ -118,6 +119,14 @@ def audit_workbook(world: World) -> Path:
     return world.folder("立项审核") / f"{world.year}年天津市质量攻关项目立项审核表.xlsx"
 
 
+def _application_id(number: object) -> int:
+    """The stored application's number in a 申报编号 as the workbook shows it."""
+    found = application_id_from_number(str(number))
+    if found is None:
+        raise ValueError(f"审核表中的申报编号无法识别：{number}")
+    return found
+
+
 def audit_keys(world: World) -> dict[tuple[str, str], int]:
     """(项目名称, 申报单位) -> 申报编号 of the audit workbook's rows."""
     book = LightWorkbook(audit_workbook(world))
@@ -128,7 +137,7 @@ def audit_keys(world: World) -> dict[tuple[str, str], int]:
     header = list(rows.pop(HEADER_ROW))
     title, applicant, key = (header.index(h) for h in ("项目名称", "申报单位", "申报编号"))
     return {
-        (str(r[title]), str(r[applicant])): int(str(r[key]))
+        (str(r[title]), str(r[applicant])): _application_id(r[key])
         for r in rows.values()
         if len(r) > key and r[key] not in (None, "")
     }
@@ -152,7 +161,7 @@ def simulate_decisions(world: World) -> None:
         key = ws.cell(row, col["申报编号"]).value
         if key in (None, ""):
             continue
-        key = int(str(key))
+        key = _application_id(key)
         roll = fate(world.year, "audit", key)
         reason = ws.cell(row, col["理由"]).value or ""
         if ws.cell(row, col["建议结论"]).value != APPROVE:

@@ -21,7 +21,7 @@ from openpyxl.utils.datetime import to_excel
 
 from documents.reports import CHECKIN_LABELS, CHECKIN_SHEET, SIGNIN_MARK_COL, SIGNIN_SHEET
 from documents.xlsx_reader import LightWorkbook, column_index, worksheet_parts
-from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW
+from documents.xlsx_style import FIRST_DATA_ROW, HEADER_ROW, save_workbook
 from documents.zip_patch import patched_zip
 
 
@@ -171,3 +171,12 @@ def visit_workbook(rows: list[list[object]]) -> bytes:
     xml = re.sub(r"<sheetData>.*</sheetData>|<sheetData/>", lambda _: data, xml, flags=re.DOTALL)
     xml = re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="A1:F{len(rows) + 1}"/>', xml)
     return patched_zip(source, {sheet: xml.encode("utf-8")})
+
+
+def save_typed_register(wb: Workbook, path: Path, widths: list[float]) -> Path:
+    """A register as staff leave it after typing it in Excel: columns widened to what they hold
+    and rows grown to their wrapped text (what Excel does while one types), then saved."""
+    ws = wb.active
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    return save_workbook(wb, path)

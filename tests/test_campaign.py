@@ -149,6 +149,25 @@ def test_demo_participants_used_the_doors(demo_run) -> None:
     assert "通知：已发送" in summary and "数据库：" in summary
 
 
+def test_every_workbook_the_commission_writes_prints_cleanly(demo_run) -> None:
+    """Every .xlsx the product wrote in the demo year (not what simulated participants typed):
+    no wrapped text in a row too short for it, no text cut off by a filled neighbour, A4 one page
+    wide with page numbers."""
+    from tests.documents.xlsx_print_check import print_faults, print_setup_faults
+
+    report, _summary, _lines = demo_run
+    root: Path = report.out_dir
+    written = [
+        p
+        for p in root.rglob("*.xlsx")
+        if p.relative_to(root).parts[0] not in ("inbox", "simulation")
+        and "（模拟）" not in str(p.relative_to(root))
+    ]
+    assert len(written) > 20
+    faults = [f for p in written for f in print_faults(p) + print_setup_faults(p)]
+    assert faults == [], "\n".join(faults[:20])
+
+
 def test_the_same_year_without_prefect_leaves_the_same_records(demo_run, tmp_path: Path) -> None:
     """`qcamp run … --direct` (the benchmark's baseline; a day's work while Prefect is down) runs
     the same stage bodies with each step's service call: the same year leaves the same rows."""

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from deployments import cli_middle
 from documents.reports import AUDIT_SHEET
+from domain.audit import application_id_from_number
 from flows.audit import audit_stage
 from services import audit
 from services.audit import ApprovalDecision, WorkbookError, audit_workbook_path
@@ -61,7 +62,7 @@ def fill(path: Path, decisions: dict[str, tuple[str, str]]) -> Path:
     headers = [c.value for c in ws[2]]
     kc, dc, rc = (headers.index(h) + 1 for h in ("申报编号", "决定", "理由"))
     for row in range(3, ws.max_row + 1):
-        key = str(ws.cell(row=row, column=kc).value)
+        key = str(application_id_from_number(str(ws.cell(row=row, column=kc).value)))
         if key in decisions:
             ws.cell(row=row, column=dc, value=decisions[key][0])
             ws.cell(row=row, column=rc, value=decisions[key][1])
@@ -87,7 +88,9 @@ def test_waits_for_decisions_then_publishes_the_plan() -> None:
     assert headers[13] == "申报编号" and ws.column_dimensions["N"].hidden
     assert ws.cell(row=3, column=headers.index("推荐单位意见") + 1).value == "同意推荐"
     assert ws.cell(row=3, column=headers.index("建议结论") + 1).value == "通过"
-    assert {str(ws.cell(row=r, column=14).value) for r in range(3, 15)} == {str(i) for i in ids}
+    numbers = [str(ws.cell(row=r, column=14).value) for r in range(3, 15)]
+    assert all(n.startswith("SB2025-") for n in numbers)  # a 申报编号, not a bare database id
+    assert {application_id_from_number(n) for n in numbers} == set(ids)
 
     ctx = context("2025-05-09")
     filled = fill(
@@ -140,7 +143,9 @@ def test_a_lost_audit_workbook_is_written_again_until_the_decisions_are_applied(
     path.unlink()
     again = run("2025-05-09")
     ws = load_workbook(path)[AUDIT_SHEET]
-    assert {str(ws.cell(row=r, column=14).value) for r in range(3, 6)} == {str(i) for i in ids}
+    assert {
+        application_id_from_number(str(ws.cell(row=r, column=14).value)) for r in range(3, 6)
+    } == set(ids)
     assert str(path) in again.documents
     with UnitOfWork() as uow:
         steps = [s.step for s in uow.repo.steps(1, "audit")]

@@ -318,7 +318,7 @@ def test_priority_projects_come_first_and_staff_set_a_projects_kind() -> None:
     ws = load_workbook(path)[AUDIT_SHEET]
     headers = [c.value for c in ws[2]]
     kc, pc, tc = (headers.index(h) + 1 for h in ("申报编号", "优先推荐", "课题类型"))
-    order = [int(ws.cell(row=r, column=kc).value) for r in range(3, 9)]
+    order = [application_id_from_number(str(ws.cell(row=r, column=kc).value)) for r in range(3, 9)]
     assert order[:2] == [ids[3], ids[5]] and sorted(order[2:]) == sorted(
         set(ids) - {ids[3], ids[5]}
     )

@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 import typer
 
-from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+from deployments.cli_common import (
+    AsOf,
+    By,
+    Year,
+    campaign_context,
+    existing_file,
+    fail,
+    operator_name,
+)
 from deployments.cli_middle import submission_line
 from documents.inbox import arrived_at
 
@@ -53,6 +61,7 @@ def results_import(
         list[Path], typer.Argument(help="成果材料文件，文件名为“计划编号_材料类别.扩展名”")
     ],
     year: Year,
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """登记推荐单位转来的成果材料文件（成果报告、过程材料、效益证明；“计划编号_取得成效.txt”
@@ -79,7 +88,7 @@ def results_import(
         for (number, received_at), (parts, achieved) in groups.items()
     ]
     try:
-        outcomes = submit_results_batch(UnitOfWork(), ctx, submissions)
+        outcomes = submit_results_batch(UnitOfWork(), ctx, submissions, actor=operator_name(by))
     except ResultsError as exc:
         fail(str(exc))
     for outcome in outcomes:

@@ -15,8 +15,17 @@ from deployments.cli_common import (
     campaign_context,
     check_received,
     fail,
+    operator_name,
     upgraded_database,
 )
+
+Operator = Annotated[
+    str | None,
+    typer.Option(
+        "--operator",
+        help="登记的工作人员姓名（默认取环境变量 QCAMP_OPERATOR，再默认为本机登录用户）",
+    ),
+]
 
 experts_app = typer.Typer(help="专家库", no_args_is_help=True)
 scores_app = typer.Typer(help="专家评分表", no_args_is_help=True)
@@ -123,8 +132,13 @@ def objections_add(
     content: Annotated[str, typer.Option("--content", help="异议内容")],
     received: Annotated[
         str | None,
-        typer.Option("--received", help="收到时间，如 2025-11-05T10:00（北京时间，默认现在）"),
+        typer.Option(
+            "--received",
+            help="收到时间（信函、电话等的实际收到时间），如 2025-11-05T10:00（北京时间，默认现在）；"
+            "不得早于公示开始日，不得晚于当前时间",
+        ),
     ] = None,
+    operator: Operator = None,
     as_of: AsOf = None,
 ) -> None:
     """登记公示期异议（须在公示期内实名提出）。"""
@@ -134,7 +148,9 @@ def objections_add(
     ctx = campaign_context(year, as_of)
     at: dt.datetime | None = check_received(ctx, received, "--received") if received else None
     try:
-        objection_id = add_objection(UnitOfWork(), ctx, project, raised_by, content, at)
+        objection_id = add_objection(
+            UnitOfWork(), ctx, project, raised_by, content, at, actor=operator_name(operator)
+        )
     except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议已登记，编号 {objection_id}；处理完毕前不公布最终名单。")
@@ -146,6 +162,7 @@ def objections_resolve(
     objection: Annotated[int, typer.Option("--id", help="异议编号")],
     outcome: Annotated[str, typer.Option("--outcome", help="upheld（成立）或 dismissed（不成立）")],
     reason: Annotated[str, typer.Option("--reason", help="处理理由")],
+    operator: Operator = None,
     as_of: AsOf = None,
 ) -> None:
     """登记异议处理结果：成立（该成果不予认定）或不成立。"""
@@ -155,7 +172,9 @@ def objections_resolve(
 
     ctx = campaign_context(year, as_of)
     try:
-        resolve_objection(UnitOfWork(), ctx, objection, outcome, reason)
+        resolve_objection(
+            UnitOfWork(), ctx, objection, outcome, reason, actor=operator_name(operator)
+        )
     except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议 {objection} 已处理：{OUTCOME_LABELS[outcome]}。")

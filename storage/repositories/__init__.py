@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.evaluation import EvaluationRepository
+from storage.repositories.exceptions import ExceptionsRepository
 from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
@@ -26,4 +27,5 @@ __all__ = [
     "EvaluationRepository",
     "PublicityRepository",
     "MessagesRepository",
+    "ExceptionsRepository",
 ]

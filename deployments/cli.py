@@ -63,28 +63,28 @@ def db_upgrade() -> None:
 
 
 @units_app.command("import")
-def units_import(file: Path) -> None:
+def units_import(file: Path, by: By = None) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
     from services.registry import ImportProblem, import_units
     from storage.uow import UnitOfWork
 
     upgraded_database()
     try:
-        result = import_units(UnitOfWork(), file)
+        result = import_units(UnitOfWork(), file, actor=operator_name(by))
     except ImportProblem as exc:
         fail(str(exc))
     typer.echo(f"推荐单位已导入：新增 {result.added} 个，更新 {result.updated} 个。")
 
 
 @past_app.command("import")
-def past_import(file: Path) -> None:
+def past_import(file: Path, by: By = None) -> None:
     """导入历年优秀成果（列：年份、项目名称、单位、摘要），用于雷同检查。"""
     from services.registry import ImportProblem, import_past_results
     from storage.uow import UnitOfWork
 
     upgraded_database()
     try:
-        result = import_past_results(UnitOfWork(), file)
+        result = import_past_results(UnitOfWork(), file, actor=operator_name(by))
     except ImportProblem as exc:
         fail(str(exc))
     typer.echo(f"历年优秀成果已导入：新增 {result.added} 条，已存在 {result.existing} 条。")

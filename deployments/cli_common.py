@@ -133,7 +133,7 @@ def check_received(ctx: CampaignContext, value: str, option: str) -> dt.datetime
 
 def operator_name(by: str | None) -> str:
     """Who does this command: `--by`, else QCAMP_OPERATOR, else the OS user (recorded)."""
-    from services.exceptions import operator
+    from services.operators import operator
 
     return operator(by)
 

@@ -32,6 +32,7 @@ checkins_app = typer.Typer(help="项目实施：导入项目单位返回的进�
 def checkins_import(
     files: Annotated[list[Path], typer.Argument(help="填好的进度报告（.xlsx），可多个")],
     year: Year,
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """导入项目单位返回的进度报告；送达时间取文件的修改时间，有错误则全部不保存。"""
@@ -46,7 +47,7 @@ def checkins_import(
     on_time = late = 0
     try:
         for received_at, paths in by_time.items():
-            result = import_checkins(UnitOfWork(), ctx, paths, received_at)
+            result = import_checkins(UnitOfWork(), ctx, paths, received_at, actor=operator_name(by))
             on_time, late = on_time + result.on_time, late + result.late
     except CheckinError as exc:
         fail(str(exc))

@@ -11,6 +11,7 @@ import typer
 
 from deployments.cli_common import (
     AsOf,
+    By,
     Year,
     campaign_context,
     check_received,
@@ -34,7 +35,7 @@ objections_app = typer.Typer(help="公示期异议登记与处理", no_args_is_h
 
 
 @experts_app.command("import")
-def experts_import(file: Path) -> None:
+def experts_import(file: Path, by: By = None) -> None:
     """导入专家库（列：姓名、单位、专业领域、职称、电话、邮箱、回避单位）；按姓名+电话更新。"""
     from services.evaluation import EvaluationError
     from services.experts import import_experts
@@ -42,14 +43,14 @@ def experts_import(file: Path) -> None:
 
     upgraded_database()
     try:
-        result = import_experts(UnitOfWork(), file)
+        result = import_experts(UnitOfWork(), file, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(f"专家库已导入：新增 {result.created} 人，更新 {result.updated} 人。")
 
 
 @scores_app.command("import")
-def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
+def scores_import(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入一个评定组填好的评分表（.xlsx）；有任何错误单元格则全部不保存并逐一列出。"""
     from services.evaluation import EvaluationError
     from services.scores import import_scores
@@ -57,7 +58,7 @@ def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_scores(UnitOfWork(), ctx, file)
+        result = import_scores(UnitOfWork(), ctx, file, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(
@@ -106,6 +107,7 @@ def evaluation_decline(
     panel: Annotated[str, typer.Option("--panel", help="评定组编号，如 P001")],
     expert: Annotated[str, typer.Option("--expert", help="专家编号，如 E1a2b3c4d")],
     reason: Annotated[str, typer.Option("--reason", help="谢绝原因")],
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """登记专家谢绝，由备选专家递补并发送评审邀请。"""
@@ -115,7 +117,7 @@ def evaluation_decline(
 
     ctx = campaign_context(year, as_of)
     try:
-        replacement = decline(UnitOfWork(), ctx, panel, expert, reason)
+        replacement = decline(UnitOfWork(), ctx, panel, expert, reason, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     if replacement is None:

@@ -56,14 +56,14 @@ def audit_decide(
 
 
 @training_app.command("attendance")
-def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
+def training_attendance(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入一个场次填好的签到表（签到情况：已签到/缺席/请假）；缺席人员将被安排到后续场次。"""
     from services.training import AttendanceError, import_attendance
     from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_attendance(UnitOfWork(), ctx, existing_file(file))
+        result = import_attendance(UnitOfWork(), ctx, existing_file(file), actor=operator_name(by))
     except AttendanceError as exc:
         fail(str(exc))
     typer.echo(
@@ -73,14 +73,14 @@ def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
 
 
 @visits_app.command("import")
-def visits_import(file: Path, year: Year, as_of: AsOf = None) -> None:
+def visits_import(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入走访记录（列：推荐单位、项目编号或项目名称、走访日期、走访人、发现问题与建议）。"""
     from services.follow_up import VisitImportError, import_visits
     from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_visits(UnitOfWork(), ctx, existing_file(file))
+        result = import_visits(UnitOfWork(), ctx, existing_file(file), actor=operator_name(by))
     except VisitImportError as exc:
         fail(str(exc))
     typer.echo(

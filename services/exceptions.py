@@ -8,8 +8,6 @@ late arrival is taken under, if any)."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 
 from pydantic import BaseModel
 
@@ -18,7 +16,6 @@ from services.context import CampaignContext
 from storage import orm
 from storage.uow import UnitOfWork
 
-OPERATOR_ENV = "QCAMP_OPERATOR"
 DEADLINE_STAGES: dict[str, str] = {"application": "项目申报", "results": "提交成果"}
 
 
@@ -53,17 +50,6 @@ class ExceptionOut(BaseModel):
         if self.revoked:
             text += f"；已由{self.revoked_by}撤销：{self.revoke_reason}"
         return text
-
-
-def operator(by: str | None = None) -> str:
-    """Who does a staff action: `--by`, else the environment's QCAMP_OPERATOR, else the OS user."""
-    for name in (by, os.environ.get(OPERATOR_ENV)):
-        if name and name.strip():
-            return name.strip()[:100]
-    try:
-        return getpass.getuser()[:100] or "unknown"
-    except (KeyError, OSError):  # no user name in a bare container
-        return "unknown"
 
 
 def deadline(ctx: CampaignContext, stage: str) -> dt.datetime:

@@ -485,3 +485,18 @@ class DeadlineException(Base):
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
     recommending_unit: Mapped[RecommendingUnit] = relationship()
+
+
+class OperatorAction(Base):
+    """经办记录: a staff action (or a mail-borne one) that moved no project state — a register,
+    sign-in sheet, score sheet, visit or progress-report import, an expert's decline — with
+    who did it."""
+
+    __tablename__ = "operator_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

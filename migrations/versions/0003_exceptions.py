@@ -1,4 +1,5 @@
-"""deadline exceptions (截止后例外) and the exception a late batch or result was taken under
+"""deadline exceptions (截止后例外), the exception a late batch or result was taken under, and
+the operations log (经办记录)
 
 Revision ID: 0003
 Revises: 0001
@@ -49,6 +50,24 @@ def upgrade() -> None:
         ["campaign_id"],
         unique=False,
     )
+    op.create_table(
+        "operator_actions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=True),
+        sa.Column("action", sa.String(length=60), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("at", storage.orm.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaigns.id"],
+            name=op.f("fk_operator_actions_campaign_id_campaigns"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_actions")),
+    )
+    op.create_index(
+        op.f("ix_operator_actions_campaign_id"), "operator_actions", ["campaign_id"], unique=False
+    )
     op.add_column("submission_batches", sa.Column("exception_id", sa.Integer(), nullable=True))
     op.add_column("result_submissions", sa.Column("exception_id", sa.Integer(), nullable=True))
     for column in ("recorded_by", "resolved_by"):
@@ -66,5 +85,7 @@ def downgrade() -> None:
         batch.drop_column("exception_id")
     with op.batch_alter_table("submission_batches") as batch:
         batch.drop_column("exception_id")
+    op.drop_index(op.f("ix_operator_actions_campaign_id"), table_name="operator_actions")
+    op.drop_table("operator_actions")
     op.drop_index(op.f("ix_deadline_exceptions_campaign_id"), table_name="deadline_exceptions")
     op.drop_table("deadline_exceptions")

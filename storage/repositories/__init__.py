@@ -11,6 +11,7 @@ from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
 from storage.repositories.messages import MessagesRepository
+from storage.repositories.operations import OperationsRepository
 from storage.repositories.publicity import PublicityRepository
 from storage.repositories.registry import RegistryRepository
 from storage.repositories.results import ResultsRepository
@@ -28,4 +29,5 @@ __all__ = [
     "PublicityRepository",
     "MessagesRepository",
     "ExceptionsRepository",
+    "OperationsRepository",
 ]

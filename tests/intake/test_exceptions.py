@@ -245,3 +245,22 @@ def test_the_call_waits_for_units_and_reaches_units_registered_after_it(tmp_path
     assert later.done == ["向新登记的1个推荐单位补发征集通知和空白表格"]
     assert sorted(events("call")) == ["ru:ASSN-HJXH", "ru:CITY-GX", "ru:DIST-16"]
     assert publish_call(UnitOfWork(), open_campaign(2025, "2025-04-02T10:00")).done == []
+
+
+def test_register_imports_record_the_operator(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register_units(tmp_path)  # a service call without an operator: "system"
+    runner = CliRunner()
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "units.xlsx"), "--by", "孙丽"])
+    assert out.exit_code == 0, out.output
+    monkeypatch.setenv("QCAMP_OPERATOR", "周强")
+    out = runner.invoke(app, ["units", "import", str(tmp_path / "units.xlsx")])
+    assert out.exit_code == 0, out.output
+    with UnitOfWork() as uow:
+        logged = [(a.action, a.actor) for a in reversed(uow.operations.recent())]
+    assert logged == [
+        ("units_import", "system"),
+        ("units_import", "孙丽"),
+        ("units_import", "周强"),
+    ]

@@ -15,12 +15,11 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 
 from deployments.cli_common import (  # noqa: E402
-    TIME_FORMATS,
+    By,
     campaign_context,
-    check_received,
     check_year,
     fail,
-    parse_time,
+    operator_name,
     upgraded_database,
 )
 
@@ -64,28 +63,28 @@ def db_upgrade() -> None:
 
 
 @units_app.command("import")
-def units_import(file: Path) -> None:
+def units_import(file: Path, by: By = None) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
     from services.registry import ImportProblem, import_units
     from storage.uow import UnitOfWork
 
     upgraded_database()
     try:
-        result = import_units(UnitOfWork(), file)
+        result = import_units(UnitOfWork(), file, actor=operator_name(by))
     except ImportProblem as exc:
         fail(str(exc))
     typer.echo(f"推荐单位已导入：新增 {result.added} 个，更新 {result.updated} 个。")
 
 
 @past_app.command("import")
-def past_import(file: Path) -> None:
+def past_import(file: Path, by: By = None) -> None:
     """导入历年优秀成果（列：年份、项目名称、单位、摘要），用于雷同检查。"""
     from services.registry import ImportProblem, import_past_results
     from storage.uow import UnitOfWork
 
     upgraded_database()
     try:
-        result = import_past_results(UnitOfWork(), file)
+        result = import_past_results(UnitOfWork(), file, actor=operator_name(by))
     except ImportProblem as exc:
         fail(str(exc))
     typer.echo(f"历年优秀成果已导入：新增 {result.added} 条，已存在 {result.existing} 条。")
@@ -133,25 +132,24 @@ def intake(
     paths: Annotated[list[Path], typer.Argument(help="申报书、汇总表、文件夹或 .zip")],
     year: Annotated[int, typer.Option("--year", help="活动年度")] = dt.date.today().year,
     unit: Annotated[str, typer.Option("--unit", help="推荐单位代码")] = "",
-    received_at: Annotated[
-        str | None,
-        typer.Option("--received-at", help=f"送达时间（默认现在）。格式：{TIME_FORMATS}"),
-    ] = None,
+    by: By = None,
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果")] = False,
 ) -> None:
-    """受理一个推荐单位报送的一批申报材料。"""
+    """受理一个推荐单位报送的一批申报材料。送达时间取文件到达（修改）时间，不能手工指定；
+    申报截止后送达的批次不予受理，除非有经批准的截止后例外（qcamp exceptions grant）。"""
+    from documents.inbox import latest_arrival
     from services.intake import IntakeError, intake_batch
     from storage.uow import UnitOfWork
 
     if not unit:
         fail("请用 --unit 指定推荐单位代码。")
     check_year(year)
-    when = parse_time(received_at, "--received-at") if received_at else None
-    ctx = campaign_context(year, when)
-    if received_at:
-        when = check_received(ctx, received_at, "--received-at")
+    ctx = campaign_context(year, None)
+    received = min(latest_arrival(paths), ctx.now) if all(p.exists() for p in paths) else None
     try:
-        result = intake_batch(UnitOfWork(), ctx, unit, paths, received_at=when)
+        result = intake_batch(
+            UnitOfWork(), ctx, unit, paths, received_at=received, actor=operator_name(by)
+        )
     except IntakeError as exc:
         fail(str(exc))
     if as_json:
@@ -172,6 +170,8 @@ def intake(
         typer.echo(f"  [{mark}] {a.title}（{a.applicant}）")
         for f in a.findings:
             typer.echo(f"      - {f.code}（{f.field}）：{f.message}")
+    if b.exception_id:
+        typer.echo(f"该批次逾期送达，依据截止后例外#{b.exception_id}受理。")
     if b.feedback_document:
         typer.echo(f"审核意见：{b.feedback_document}")
 
@@ -182,6 +182,7 @@ def _register_stage_commands() -> None:
         cli_campaign,
         cli_doors,
         cli_evaluation,
+        cli_exceptions,
         cli_messages,
         cli_middle,
         cli_ops,
@@ -197,6 +198,7 @@ def _register_stage_commands() -> None:
     app.add_typer(cli_evaluation.scores_app, name="scores")
     app.add_typer(cli_evaluation.evaluation_app, name="evaluation")
     app.add_typer(cli_evaluation.objections_app, name="objections")
+    app.add_typer(cli_exceptions.exceptions_app, name="exceptions")
     cli_ops.register(app)
     cli_doors.register(app)
     cli_messages.register(app)

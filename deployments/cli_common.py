@@ -26,6 +26,14 @@ AsOf = Annotated[
     ),
 ]
 
+By = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        help="经办人姓名（记入操作记录；默认取环境变量 QCAMP_OPERATOR，再默认为本机登录用户）",
+    ),
+]
+
 _TIME = re.compile(
     r"\d{4}-\d{2}-\d{2}"  # the date
     r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"  # the time, seconds optional
@@ -90,11 +98,29 @@ def check_run_clock(ctx: CampaignContext, as_of: dt.datetime, option: str = "--a
         )
 
 
+def material_clock(as_of: str | None, option: str = "--as-of") -> str | None:
+    """The clock of a command that records participant material as received now: it is the
+    machine's. A typed clock would back-date the material, so it is refused — unless the
+    clock is simulated (the demo)."""
+    if as_of is not None and not simulated_clock():
+        fail(
+            f"{option} 不能用于登记送达的材料：送达时间即登记时间（本机当前时间），不能补记。"
+            "截止后送达的材料须先由工作人员批准截止后例外（qcamp exceptions grant）。"
+        )
+    return as_of
+
+
 def check_received(ctx: CampaignContext, value: str, option: str) -> dt.datetime:
     """A time something arrived (送达/收到时间): a valid time within the campaign year's span."""
     from domain.calendar import SHANGHAI, campaign_end
 
     when = parse_time(value, option)
+    now = dt.datetime.now(SHANGHAI)
+    if not simulated_clock() and when > now + dt.timedelta(minutes=5):
+        fail(
+            f"{option} 的值“{value}”晚于本机当前时间 {now:%Y-%m-%d %H:%M}：收到时间不能是将来，"
+            "请写实际收到的时间。"
+        )
     start = dt.datetime(ctx.year, 1, 1, tzinfo=SHANGHAI)
     end = campaign_end(ctx.config)
     if not start <= when <= end:
@@ -103,6 +129,13 @@ def check_received(ctx: CampaignContext, value: str, option: str) -> dt.datetime
             f"{end.astimezone(SHANGHAI):%Y-%m-%d}）：请写材料实际送达的时间，或检查 --year。"
         )
     return when
+
+
+def operator_name(by: str | None) -> str:
+    """Who does this command: `--by`, else QCAMP_OPERATOR, else the OS user (recorded)."""
+    from services.operators import operator
+
+    return operator(by)
 
 
 def upgraded_database() -> None:

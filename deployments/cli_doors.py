@@ -13,7 +13,15 @@ from typing import Annotated, Any
 
 import typer
 
-from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+from deployments.cli_common import (
+    AsOf,
+    By,
+    Year,
+    campaign_context,
+    existing_file,
+    fail,
+    operator_name,
+)
 from deployments.cli_middle import submission_line
 from documents.inbox import arrived_at
 
@@ -24,6 +32,7 @@ checkins_app = typer.Typer(help="项目实施：导入项目单位返回的进�
 def checkins_import(
     files: Annotated[list[Path], typer.Argument(help="填好的进度报告（.xlsx），可多个")],
     year: Year,
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """导入项目单位返回的进度报告；送达时间取文件的修改时间，有错误则全部不保存。"""
@@ -38,7 +47,7 @@ def checkins_import(
     on_time = late = 0
     try:
         for received_at, paths in by_time.items():
-            result = import_checkins(UnitOfWork(), ctx, paths, received_at)
+            result = import_checkins(UnitOfWork(), ctx, paths, received_at, actor=operator_name(by))
             on_time, late = on_time + result.on_time, late + result.late
     except CheckinError as exc:
         fail(str(exc))
@@ -53,6 +62,7 @@ def results_import(
         list[Path], typer.Argument(help="成果材料文件，文件名为“计划编号_材料类别.扩展名”")
     ],
     year: Year,
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """登记推荐单位转来的成果材料文件（成果报告、过程材料、效益证明；“计划编号_取得成效.txt”
@@ -79,7 +89,7 @@ def results_import(
         for (number, received_at), (parts, achieved) in groups.items()
     ]
     try:
-        outcomes = submit_results_batch(UnitOfWork(), ctx, submissions)
+        outcomes = submit_results_batch(UnitOfWork(), ctx, submissions, actor=operator_name(by))
     except ResultsError as exc:
         fail(str(exc))
     for outcome in outcomes:

@@ -11,12 +11,22 @@ import typer
 
 from deployments.cli_common import (
     AsOf,
+    By,
     Year,
     campaign_context,
     check_received,
     fail,
+    operator_name,
     upgraded_database,
 )
+
+Operator = Annotated[
+    str | None,
+    typer.Option(
+        "--operator",
+        help="登记的工作人员姓名（默认取环境变量 QCAMP_OPERATOR，再默认为本机登录用户）",
+    ),
+]
 
 experts_app = typer.Typer(help="专家库", no_args_is_help=True)
 scores_app = typer.Typer(help="专家评分表", no_args_is_help=True)
@@ -25,7 +35,7 @@ objections_app = typer.Typer(help="公示期异议登记与处理", no_args_is_h
 
 
 @experts_app.command("import")
-def experts_import(file: Path) -> None:
+def experts_import(file: Path, by: By = None) -> None:
     """导入专家库（列：姓名、单位、专业领域、职称、电话、邮箱、回避单位）；按姓名+电话更新。"""
     from services.evaluation import EvaluationError
     from services.experts import import_experts
@@ -33,14 +43,14 @@ def experts_import(file: Path) -> None:
 
     upgraded_database()
     try:
-        result = import_experts(UnitOfWork(), file)
+        result = import_experts(UnitOfWork(), file, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(f"专家库已导入：新增 {result.created} 人，更新 {result.updated} 人。")
 
 
 @scores_app.command("import")
-def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
+def scores_import(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入一个评定组填好的评分表（.xlsx）；有任何错误单元格则全部不保存并逐一列出。"""
     from services.evaluation import EvaluationError
     from services.scores import import_scores
@@ -48,7 +58,7 @@ def scores_import(file: Path, year: Year, as_of: AsOf = None) -> None:
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_scores(UnitOfWork(), ctx, file)
+        result = import_scores(UnitOfWork(), ctx, file, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     typer.echo(
@@ -97,6 +107,7 @@ def evaluation_decline(
     panel: Annotated[str, typer.Option("--panel", help="评定组编号，如 P001")],
     expert: Annotated[str, typer.Option("--expert", help="专家编号，如 E1a2b3c4d")],
     reason: Annotated[str, typer.Option("--reason", help="谢绝原因")],
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
     """登记专家谢绝，由备选专家递补并发送评审邀请。"""
@@ -106,7 +117,7 @@ def evaluation_decline(
 
     ctx = campaign_context(year, as_of)
     try:
-        replacement = decline(UnitOfWork(), ctx, panel, expert, reason)
+        replacement = decline(UnitOfWork(), ctx, panel, expert, reason, actor=operator_name(by))
     except EvaluationError as exc:
         fail(str(exc))
     if replacement is None:
@@ -123,8 +134,13 @@ def objections_add(
     content: Annotated[str, typer.Option("--content", help="异议内容")],
     received: Annotated[
         str | None,
-        typer.Option("--received", help="收到时间，如 2025-11-05T10:00（北京时间，默认现在）"),
+        typer.Option(
+            "--received",
+            help="收到时间（信函、电话等的实际收到时间），如 2025-11-05T10:00（北京时间，默认现在）；"
+            "不得早于公示开始日，不得晚于当前时间",
+        ),
     ] = None,
+    operator: Operator = None,
     as_of: AsOf = None,
 ) -> None:
     """登记公示期异议（须在公示期内实名提出）。"""
@@ -134,7 +150,9 @@ def objections_add(
     ctx = campaign_context(year, as_of)
     at: dt.datetime | None = check_received(ctx, received, "--received") if received else None
     try:
-        objection_id = add_objection(UnitOfWork(), ctx, project, raised_by, content, at)
+        objection_id = add_objection(
+            UnitOfWork(), ctx, project, raised_by, content, at, actor=operator_name(operator)
+        )
     except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议已登记，编号 {objection_id}；处理完毕前不公布最终名单。")
@@ -146,6 +164,7 @@ def objections_resolve(
     objection: Annotated[int, typer.Option("--id", help="异议编号")],
     outcome: Annotated[str, typer.Option("--outcome", help="upheld（成立）或 dismissed（不成立）")],
     reason: Annotated[str, typer.Option("--reason", help="处理理由")],
+    operator: Operator = None,
     as_of: AsOf = None,
 ) -> None:
     """登记异议处理结果：成立（该成果不予认定）或不成立。"""
@@ -155,7 +174,9 @@ def objections_resolve(
 
     ctx = campaign_context(year, as_of)
     try:
-        resolve_objection(UnitOfWork(), ctx, objection, outcome, reason)
+        resolve_objection(
+            UnitOfWork(), ctx, objection, outcome, reason, actor=operator_name(operator)
+        )
     except ObjectionError as exc:
         fail(str(exc))
     typer.echo(f"异议 {objection} 已处理：{OUTCOME_LABELS[outcome]}。")

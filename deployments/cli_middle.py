@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from deployments.cli_common import AsOf, Year, campaign_context, existing_file, fail
+from deployments.cli_common import (
+    AsOf,
+    By,
+    Year,
+    campaign_context,
+    existing_file,
+    fail,
+    material_clock,
+    operator_name,
+)
 
 if TYPE_CHECKING:
     from services.results import SubmissionOutcome
@@ -47,14 +56,14 @@ def audit_decide(
 
 
 @training_app.command("attendance")
-def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
+def training_attendance(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入一个场次填好的签到表（签到情况：已签到/缺席/请假）；缺席人员将被安排到后续场次。"""
     from services.training import AttendanceError, import_attendance
     from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_attendance(UnitOfWork(), ctx, existing_file(file))
+        result = import_attendance(UnitOfWork(), ctx, existing_file(file), actor=operator_name(by))
     except AttendanceError as exc:
         fail(str(exc))
     typer.echo(
@@ -64,14 +73,14 @@ def training_attendance(file: Path, year: Year, as_of: AsOf = None) -> None:
 
 
 @visits_app.command("import")
-def visits_import(file: Path, year: Year, as_of: AsOf = None) -> None:
+def visits_import(file: Path, year: Year, by: By = None, as_of: AsOf = None) -> None:
     """导入走访记录（列：推荐单位、项目编号或项目名称、走访日期、走访人、发现问题与建议）。"""
     from services.follow_up import VisitImportError, import_visits
     from storage.uow import UnitOfWork
 
     ctx = campaign_context(year, as_of)
     try:
-        result = import_visits(UnitOfWork(), ctx, existing_file(file))
+        result = import_visits(UnitOfWork(), ctx, existing_file(file), actor=operator_name(by))
     except VisitImportError as exc:
         fail(str(exc))
     typer.echo(
@@ -87,13 +96,15 @@ def results_submit(
     process: Annotated[str | None, typer.Option("--process", help="过程材料文件")] = None,
     benefit: Annotated[str | None, typer.Option("--benefit", help="效益证明文件")] = None,
     achieved: Annotated[str, typer.Option("--achieved", help="取得成效（简述）")] = "",
+    by: By = None,
     as_of: AsOf = None,
 ) -> None:
-    """登记推荐单位报送的成果材料（截止后送达的记为逾期，不予接收）。"""
+    """登记推荐单位报送的成果材料：送达时间即登记时间（不能补记为更早的时间）；截止后送达的
+    记为逾期、不予接收，除非该单位有经批准的截止后例外。"""
     from services.results import ResultsError, submit_results
     from storage.uow import UnitOfWork
 
-    ctx = campaign_context(year, as_of)
+    ctx = campaign_context(year, material_clock(as_of))
     parts = {
         name: value
         for name, value in (("成果报告", report), ("过程材料", process), ("效益证明", benefit))
@@ -102,7 +113,9 @@ def results_submit(
     if not parts:
         fail("未提供任何材料：请用 --report/--process/--benefit 指定成果报告、过程材料、效益证明")
     try:
-        result = submit_results(UnitOfWork(), ctx, project, parts, ctx.now, achieved)
+        result = submit_results(
+            UnitOfWork(), ctx, project, parts, ctx.now, achieved, actor=operator_name(by)
+        )
     except ResultsError as exc:
         fail(str(exc))
     typer.echo(submission_line(result))

@@ -45,6 +45,17 @@ def arrived_at(path: Path) -> dt.datetime:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=SHANGHAI)
 
 
+def latest_arrival(paths: Sequence[Path]) -> dt.datetime:
+    """When a batch handed in as files arrived: the latest arrival of its files (a folder's
+    files counted one by one)."""
+    times = []
+    for path in paths:
+        path = Path(path)
+        files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+        times += [arrived_at(p) for p in files]
+    return max(times) if times else dt.datetime.now(SHANGHAI)
+
+
 def _read_marker(marker: Path) -> tuple[str, dt.datetime]:
     """The unit and arrival time a batch marker gives. A marker that cannot be read (broken
     JSON, no or a bad time) stops no run: the batch counts as arrived when the marker was

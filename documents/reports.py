@@ -135,8 +135,24 @@ AUDIT_UNIT_COL = 8
 AUDIT_KEY_COL = 14  # 申报编号: hidden, the key the import matches on
 
 
+EXCEPTION_COLUMNS = (
+    Column("例外编号", 10),
+    Column("推荐单位", 28, align="left"),
+    Column("阶段", 10),
+    Column("准许报送至", 18),
+    Column("批准人", 12),
+    Column("批准时间", 18),
+    Column("理由", 36, align="left"),
+    Column("撤销情况", 30, align="left"),
+)
+
+
 def write_audit_workbook(
-    path: Path | str, year: int, rows: Sequence[AuditRow], kinds: Sequence[str] = KINDS
+    path: Path | str,
+    year: int,
+    rows: Sequence[AuditRow],
+    kinds: Sequence[str] = KINDS,
+    exceptions: Sequence[Sequence[object]] = (),
 ) -> Path:
     """立项审核表: every application with findings, unit opinion, suggested and empty decision.
 
@@ -176,6 +192,9 @@ def write_audit_workbook(
     )
     add_list_validation(ws, AUDIT_KIND_COL, FIRST_DATA_ROW, max(last, FIRST_DATA_ROW), kinds)
     _audit_stats_sheet(wb, year, rows, last)
+    if exceptions:  # 截止后例外: who let which unit hand in after the deadline, and why
+        sheet = wb.create_sheet("截止后例外")
+        write_table(sheet, f"{year}年{CAMPAIGN}截止后例外", EXCEPTION_COLUMNS, exceptions)
     return save_workbook(wb, path)
 
 

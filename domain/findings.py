@@ -19,6 +19,7 @@ LATE_SUBMISSION = "LATE_SUBMISSION"
 NO_READABLE_FORM = "NO_READABLE_FORM"  # a batch without one readable form: refused as a whole
 BATCH_UNPROCESSABLE = "BATCH_UNPROCESSABLE"  # a batch that failed while it was taken: set aside
 FORM_ACCEPTED = "FORM_ACCEPTED"  # the feedback's line for a form without findings
+TAKEN_UNDER_EXCEPTION = "TAKEN_UNDER_EXCEPTION"  # a late batch a deadline exception let in
 
 FILE_FIELD = "文件"
 SUMMARY_FIELD = "立项申报汇总表"
@@ -108,6 +109,20 @@ def late_submission(received_at: dt.datetime, deadline: dt.datetime) -> Finding:
         message=f"本批次于{_when(received_at)}送达，"
         f"已超过截止时间{_when(deadline)}，按规定不予受理。"
         "如有特殊情况，请与市市场监管委质量发展处联系。",
+    )
+
+
+def taken_under_exception(
+    received_at: dt.datetime, deadline: dt.datetime, exception_id: int, until: dt.datetime
+) -> Finding:
+    """A batch received after the deadline and taken under a recorded exception (截止后例外)."""
+    return Finding(
+        code=TAKEN_UNDER_EXCEPTION,
+        severity=Severity.INFO,
+        field=RECEIVED_FIELD,
+        message=f"本批次于{_when(received_at)}送达，晚于截止时间{_when(deadline)}，"
+        f"依据经批准的截止后例外#{exception_id}（准许报送至{_when(until)}）予以受理；"
+        "此前已受理的申报材料继续有效，不被本批次取代。",
     )
 
 

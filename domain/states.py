@@ -52,7 +52,8 @@ TRANSITIONS: dict[ProjectState, frozenset[ProjectState]] = {
     S.REJECTED: frozenset(),
     S.IN_PROGRESS: frozenset({S.RESULTS_SUBMITTED, S.RESULTS_LATE, S.WITHDRAWN}),
     S.RESULTS_SUBMITTED: frozenset({S.EVALUATED, S.EXCELLENT, S.WITHDRAWN}),
-    S.RESULTS_LATE: frozenset(),
+    # only under a recorded deadline exception (截止后例外): late material taken after all
+    S.RESULTS_LATE: frozenset({S.RESULTS_SUBMITTED}),
     S.EVALUATED: frozenset(),
     S.EXCELLENT: frozenset({S.PUBLISHED, S.EVALUATED, S.WITHDRAWN}),
     S.PUBLISHED: frozenset(),

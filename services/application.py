@@ -38,23 +38,47 @@ def blank_forms(folder: Path) -> list[Path]:
     ]
 
 
+CALL_NO_UNITS = (
+    "推荐单位名录为空，征集通知暂不发布：请先用 qcamp units import 导入推荐单位名录，"
+    "下次运行本阶段时发布"
+)
+
+
+def _call_forms(ctx: CampaignContext) -> tuple[list[Path], bool]:
+    """The call's blank forms and whether they were written now (missing before)."""
+    folder = ctx.folder(STAGE) / "空白表格"
+    names = ("附件5_天津市质量攻关项目申报书.docx", "附件6_天津市质量攻关项目立项申报汇总表.xlsx")
+    if all((folder / name).is_file() for name in names):
+        return [folder / name for name in names], False
+    return blank_forms(folder), True
+
+
 def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
-    """征集通知: the blank forms, sent to every registered recommending unit, once."""
+    """征集通知: the blank forms, sent to every registered recommending unit, once each. With no
+    unit registered the call waits (staff told); a unit registered after the call gets it at
+    the next run."""
     report = StageReport.start(STAGE, ctx)
     with uow:
-        if uow.repo.step_done(ctx.campaign_id, STAGE, "call"):
-            return report
-        forms = blank_forms(ctx.folder(STAGE) / "空白表格")
-        call = _write_call(uow, ctx, forms)
-        uow.repo.record_document(
-            ctx.campaign_id, stage=STAGE, kind="call", title=call.stem, path=str(call)
-        )
-        for f in forms:
-            uow.repo.record_document(
-                ctx.campaign_id, stage=STAGE, kind="blank_form", title=f.stem, path=str(f)
-            )
         units = uow.repo.recommending_units()
-        for unit in units:
+        if not units:
+            report.waiting.append(CALL_NO_UNITS)
+            return report
+        published = uow.repo.step_done(ctx.campaign_id, STAGE, "call")
+        if published and ctx.is_due(ctx.calendar.application_deadline):
+            return report  # a call sent after the deadline would invite what is not taken
+        forms, written = _call_forms(ctx)
+        if written or not published:
+            for f in forms:
+                uow.repo.record_document(
+                    ctx.campaign_id, stage=STAGE, kind="blank_form", title=f.stem, path=str(f)
+                )
+        call = _call_path(ctx)
+        if not published or not call.is_file():  # the notice itself, numbered once
+            call = _write_call(uow, ctx, forms)
+            uow.repo.record_document(
+                ctx.campaign_id, stage=STAGE, kind="call", title=call.stem, path=str(call)
+            )
+        sent = sum(
             send(
                 uow,
                 ctx,
@@ -63,20 +87,30 @@ def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
                 context={"unit": unit.name},
                 attachments=forms,
             )
-        uow.repo.mark_step(
-            ctx.campaign_id, STAGE, "call", as_of=ctx.now, summary={"units": len(units)}
+            for unit in units
         )
+        if not published:
+            uow.repo.mark_step(
+                ctx.campaign_id, STAGE, "call", as_of=ctx.now, summary={"units": len(units)}
+            )
         uow.commit()
-    report.done.append(f"发布征集通知，寄送空白申报书和汇总表给{len(units)}个推荐单位")
-    report.documents += [str(call), *(str(f) for f in forms)]
+    if not published:
+        report.done.append(f"发布征集通知，寄送空白申报书和汇总表给{sent}个推荐单位")
+        report.documents += [str(call), *(str(f) for f in forms)]
+    elif sent:
+        report.done.append(f"向新登记的{sent}个推荐单位补发征集通知和空白表格")
     return report
+
+
+def _call_path(ctx: CampaignContext) -> Path:
+    return ctx.folder(STAGE) / f"关于开展{ctx.year}年天津市质量攻关项目申报工作的通知.docx"
 
 
 def _write_call(uow: UnitOfWork, ctx: CampaignContext, forms: list[Path]) -> Path:
     """征集通知 itself, numbered (津市场监管质发〔2025〕N号), beside the blank forms."""
     config = ctx.config
     return write_call(
-        ctx.folder(STAGE) / f"关于开展{ctx.year}年天津市质量攻关项目申报工作的通知.docx",
+        _call_path(ctx),
         ctx.year,
         ctx.calendar.call_published.astimezone(SHANGHAI).date(),
         ctx.calendar.application_deadline.astimezone(SHANGHAI).date(),
@@ -147,7 +181,14 @@ def take_unit_batches(
     results = []
     for folder, received_at in batches:
         try:
-            result = intake_batch(uow, ctx, unit_code, batch_files(folder), received_at=received_at)
+            result = intake_batch(
+                uow,
+                ctx,
+                unit_code,
+                batch_files(folder),
+                received_at=received_at,
+                actor=f"inbox:{unit_code}",  # the unit that dropped the batch in its folder
+            )
         except Exception as exc:  # noqa: BLE001 - one unit's input never stops the run
             if is_retryable(exc):  # the database's trouble, not the batch's: the task retries
                 raise

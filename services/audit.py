@@ -38,6 +38,7 @@ from domain.rubrics import KIND_DECISION, KINDS, project_kind
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
+from services.exceptions import DEADLINE_STAGES
 from services.messaging import send, staff_recipient
 from services.notices import doc_number, issuing
 from storage import orm
@@ -137,7 +138,34 @@ def suggestion(app: orm.Application) -> tuple[str, str]:
 
 
 def _findings_text(app: orm.Application) -> str:
-    return "\n".join(f.message for f in app.findings) or "无"
+    lines = [f.message for f in app.findings]
+    if app.batch.exception_id:  # a late batch taken under a deadline exception
+        lines.insert(0, f"逾期送达，依据截止后例外#{app.batch.exception_id}受理")
+    return "\n".join(lines) or "无"
+
+
+def _exception_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[list[object]]:
+    """The 截止后例外 sheet's rows: every exception of the year (inside an open unit of work)."""
+    rows: list[list[object]] = []
+    for e in uow.exceptions.all(ctx.campaign_id):
+        revoked = (
+            f"{e.revoked_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M} {e.revoked_by}撤销：{e.revoke_reason}"
+            if e.revoked_at
+            else "有效"
+        )
+        rows.append(
+            [
+                e.id,
+                e.recommending_unit.name,
+                DEADLINE_STAGES.get(e.stage, e.stage),
+                f"{e.until.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                e.granted_by,
+                f"{e.granted_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                e.reason,
+                revoked,
+            ]
+        )
+    return rows
 
 
 def listing_order(app: orm.Application) -> tuple[tuple[int, int, str], int]:
@@ -212,7 +240,9 @@ def write_audit(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
         rows = [
             _audit_row(i, app, kinds, ctx.year) for i, app in enumerate(audit_order(apps), start=1)
         ]
-        path = write_audit_workbook(audit_workbook_path(ctx), ctx.year, rows, kinds)
+        path = write_audit_workbook(
+            audit_workbook_path(ctx), ctx.year, rows, kinds, _exception_rows(uow, ctx)
+        )
         uow.repo.record_document(
             ctx.campaign_id, stage=STAGE, kind="audit_workbook", title="立项审核表", path=str(path)
         )

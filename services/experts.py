@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from documents.evaluation import read_expert_list
 from documents.safety import UnreadableFile
 from domain.evaluation import EvaluationError, parse_expert_list
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -25,7 +26,7 @@ class ExpertImport(BaseModel):
     keys: list[str] = Field(default_factory=list)
 
 
-def import_experts(uow: UnitOfWork, xlsx: Path | str) -> ExpertImport:
+def import_experts(uow: UnitOfWork, xlsx: Path | str, *, actor: str = SYSTEM_ACTOR) -> ExpertImport:
     """专家库导入: one row per expert; every bad row is named, and nothing is stored if any is.
     An expert already in the pool (same name and phone) is updated."""
     path = Path(xlsx)
@@ -50,6 +51,8 @@ def import_experts(uow: UnitOfWork, xlsx: Path | str) -> ExpertImport:
                     setattr(expert, attr, value)
                 result.updated += 1
             result.keys.append(key)
+        detail = {"file": path.name, "created": result.created, "updated": result.updated}
+        record_action(uow, "experts_import", actor, detail)
         uow.commit()
     log.info("专家库已导入：新增%d人，更新%d人", result.created, result.updated)
     return result

@@ -29,6 +29,7 @@ from domain.visits import (
     VisitSheet,
 )
 from services.context import CampaignContext, StageReport
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -75,7 +76,9 @@ def read_visit_sheet(xlsx: Path) -> VisitSheet:
     return VisitSheet(str(xlsx), [by_number.get(n, ()) for n in range(1, last + 1)])
 
 
-def import_visits(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path) -> VisitImportResult:
+def import_visits(
+    uow: UnitOfWork, ctx: CampaignContext, xlsx: Path, *, actor: str = SYSTEM_ACTOR
+) -> VisitImportResult:
     """走访记录: columns 推荐单位, 项目编号 or 项目名称, 走访日期, 走访人, 发现问题与建议.
 
     The header row is the first row that names 走访日期. All rows or none are stored; a visit
@@ -106,6 +109,7 @@ def import_visits(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path) -> VisitImp
                 )
             )
             new += 1
+        record_action(uow, "visits_import", actor, {"file": Path(xlsx).name, "new": new}, ctx)
         uow.commit()
     return VisitImportResult(rows=len(visits), new=new, duplicates=len(visits) - new)
 

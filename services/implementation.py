@@ -37,6 +37,7 @@ from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -298,8 +299,11 @@ def import_checkins(
     ctx: CampaignContext,
     paths: Sequence[Path],
     received_at: dt.datetime | None = None,
+    *,
+    actor: str = SYSTEM_ACTOR,
 ) -> CheckinImport:
-    """Returned progress reports; all files or none (`CheckinError` names every problem)."""
+    """Returned progress reports; all files or none (`CheckinError` names every problem).
+    `actor`: who handed them in (the staff member, the mail's sender)."""
     with uow:
         projects = ProjectKeys(uow, ctx)
         reports = []
@@ -311,6 +315,7 @@ def import_checkins(
         if problems:
             raise rules.import_refused(problems)
         timely = _store(uow, ctx, reports, received_at or ctx.now)
+        record_action(uow, "checkins_import", actor, {"files": [Path(p).name for p in paths]}, ctx)
         uow.commit()
     on_time = sum(timely)
     return CheckinImport(on_time=on_time, late=len(timely) - on_time)

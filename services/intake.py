@@ -30,7 +30,9 @@ from domain.states import ProjectState
 from domain.uscc import normalize_uscc
 from notifications.recipients import Recipient
 from services.context import CampaignContext
+from services.exceptions import closed_arrival, covering
 from services.intake_records import (
+    ACTOR,
     ApplicationOut,
     BatchOut,
     FindingOut,
@@ -89,8 +91,14 @@ def intake_batch(
     paths: Sequence[Path],
     *,
     received_at: dt.datetime | None = None,
+    actor: str = ACTOR,
 ) -> IntakeResult:
-    """Take one recommending unit's batch; idempotent on the batch's content."""
+    """Take one recommending unit's batch; idempotent on the batch's content.
+
+    `received_at` is when the batch arrived (the mail's arrival, the file's; default now);
+    `actor` who handed it in to the campaign (the staff member at the CLI, the mail's sender).
+    A batch arriving after the deadline, or after the stage was closed, is refused unless an
+    exception covers it; it never makes the unit's accepted applications stop being current."""
     received_at = received_at or ctx.now
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=SHANGHAI)
@@ -104,7 +112,7 @@ def intake_batch(
                 f"所给路径中没有申报书（.docx）或汇总表（.xlsx）：{', '.join(map(str, paths))}。"
                 "请提交申报书与汇总表。"
             )
-        return _intake(uow, ctx, unit_code, files, file_findings, received_at)
+        return _intake(uow, ctx, unit_code, files, file_findings, received_at, actor)
 
 
 def _split(items: list[BatchItem]) -> tuple[list[BatchFile], list[Finding]]:
@@ -128,6 +136,7 @@ def _intake(
     files: list[BatchFile],
     file_findings: list[Finding],
     received_at: dt.datetime,
+    actor: str,
 ) -> IntakeResult:
     with uow:
         unit = uow.repo.recommending_unit(unit_code)
@@ -142,11 +151,20 @@ def _intake(
             if earlier.content_hash == batch_hash:
                 return stored_result(uow, earlier, repeated=True)
 
+        received_at = closed_arrival(uow, ctx, STAGE, received_at)
         late = texts.is_late(received_at, ctx.calendar.application_deadline)
+        exception = covering(uow, ctx, unit.id, STAGE, received_at) if late else None
         forms, summaries, batch_findings = _read_files(files)
         batch_findings = file_findings + batch_findings
         per_file = _check_forms(uow, ctx, unit, forms, summaries, batch_findings)
         status = BATCH_RECEIVED
+        if exception is not None:  # taken, marked with the exception; replaces nothing accepted
+            late = False
+            batch_findings.append(
+                texts.taken_under_exception(
+                    received_at, ctx.calendar.application_deadline, exception.id, exception.until
+                )
+            )
         if late:
             status = BATCH_LATE
             batch_findings.append(
@@ -165,14 +183,22 @@ def _intake(
             status=status,
             files=[name for name, _path, _data in files] + [f.file for f in file_findings],
             findings=[f.model_dump(mode="json") for f in batch_findings],
+            exception_id=exception.id if exception is not None else None,
         )
         uow.add(batch)
         uow.flush()
         if status == BATCH_RECEIVED:
-            _supersede(uow, ctx, unit, batch, previous)
+            _supersede(uow, ctx, unit, batch, previous, keep_accepted=exception is not None)
         to_store = _forms_to_store(forms, per_file, batch_findings, late=late)
         store_applications(
-            uow, ctx, unit, batch, to_store, received_at, current=status == BATCH_RECEIVED
+            uow,
+            ctx,
+            unit,
+            batch,
+            to_store,
+            received_at,
+            current=status == BATCH_RECEIVED,
+            actor=actor,
         )
         result = _record_and_answer(uow, ctx, unit, batch, to_store, batch_findings)
         uow.commit()
@@ -226,6 +252,7 @@ def _record_and_answer(
             returned=len(outs) - accepted,
             findings=[finding_out(f) for f in batch_findings],
             feedback_document=str(feedback),
+            exception_id=batch.exception_id,
         ),
     )
 
@@ -358,8 +385,15 @@ def _supersede(
     unit: orm.RecommendingUnit,
     batch: orm.SubmissionBatch,
     previous: Sequence[orm.SubmissionBatch],
+    *,
+    keep_accepted: bool,
 ) -> None:
-    """An on-time batch replaces the unit's earlier one: its applications are current no more."""
+    """An on-time batch replaces the unit's earlier one: its applications are current no more.
+    A batch taken under an exception, after the stage closed, replaces only the returned ones:
+    what the closed stage accepted stays current (`keep_accepted`)."""
+    if keep_accepted:
+        uow.intake.retire_returned_applications(ctx.campaign_id, unit.id, batch.id)
+        return
     uow.intake.retire_applications(ctx.campaign_id, unit.id, batch.id)
     for old_batch in previous:
         if old_batch.status == BATCH_RECEIVED:

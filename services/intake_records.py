@@ -55,6 +55,7 @@ class BatchOut(BaseModel):
     returned: int = 0
     findings: list[FindingOut] = Field(default_factory=list)
     feedback_document: str = ""
+    exception_id: int | None = None  # the deadline exception a late batch was taken under
 
 
 class IntakeResult(BaseModel):
@@ -158,6 +159,7 @@ def store_applications(
     received_at: dt.datetime,
     *,
     current: bool,
+    actor: str = ACTOR,
 ) -> list[orm.Application]:
     """Store the batch's applications with their findings, people and state changes, in the
     order given: the rows are built in memory and written in a few multi-row inserts."""
@@ -210,15 +212,15 @@ def store_applications(
     )
     reason = texts.batch_reason(unit.name, batch.version)
     for app, (_name, _form, findings) in stored:
-        uow.repo.record_initial_state(app, at=received_at, actor=ACTOR, reason=reason)
+        uow.repo.record_initial_state(app, at=received_at, actor=actor, reason=reason)
         if returned := texts.returned_reason(findings):
-            uow.repo.move(app, ProjectState.RETURNED, at=received_at, actor=ACTOR, reason=returned)
+            uow.repo.move(app, ProjectState.RETURNED, at=received_at, actor=actor, reason=returned)
         else:
             uow.repo.move(
                 app,
                 ProjectState.ACCEPTED,
                 at=received_at,
-                actor=ACTOR,
+                actor=actor,
                 reason=texts.ACCEPTED_REASON,
             )
     return apps
@@ -265,5 +267,6 @@ def stored_result(uow: UnitOfWork, batch: orm.SubmissionBatch, *, repeated: bool
             accepted=sum(1 for o in outs if o.status == ProjectState.ACCEPTED),
             returned=sum(1 for o in outs if o.status == ProjectState.RETURNED),
             findings=batch_findings,
+            exception_id=batch.exception_id,
         ),
     )

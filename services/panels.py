@@ -41,6 +41,7 @@ from services.evaluation import (
     score_criteria,
 )
 from services.messaging import send
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -415,7 +416,13 @@ def _record_decline(
 
 
 def decline(
-    uow: UnitOfWork, ctx: CampaignContext, panel_key: str, expert_key: str, reason: str
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    panel_key: str,
+    expert_key: str,
+    reason: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
 ) -> str | None:
     """An expert declines a seat: the first conflict-free reserve takes it, is sent the rewritten
     score sheet and invited; the change is recorded on the panel. Returns the replacement's key,
@@ -444,6 +451,8 @@ def decline(
             new_member = uow.evaluation.expert(replacement)
             if new_member is not None:
                 invite(uow, ctx, panel, new_member, sheet)
+        detail = {"panel": panel_key, "expert": expert_key, "replacement": replacement}
+        record_action(uow, "expert_decline", actor, detail, ctx)
         uow.commit()
     log.info("专家 %s 谢绝评定组%s，递补：%s", expert_key, panel_key, replacement or "无")
     return replacement

@@ -9,6 +9,7 @@ from domain.progress import STATE_GROUPS, steps_text
 from domain.stages import COMPLETE
 from domain.states import STATE_LABELS
 from services.context import STAGES, CampaignContext, markdown_table
+from services.exceptions import list_exceptions
 from storage.uow import UnitOfWork
 
 
@@ -51,6 +52,24 @@ def unit_status_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, st
     return rows
 
 
+def exception_rows(uow: UnitOfWork, ctx: CampaignContext) -> list[dict[str, str | int]]:
+    """截止后例外: every exception of the year, who granted it, why, and whether it was revoked."""
+    rows: list[dict[str, str | int]] = []
+    for e in list_exceptions(uow, ctx):
+        rows.append(
+            {
+                "编号": e.id,
+                "推荐单位": e.unit_name,
+                "阶段": e.stage_label,
+                "准许报送至": f"{e.until.astimezone(SHANGHAI):%Y-%m-%d %H:%M}",
+                "批准人": e.granted_by,
+                "理由": e.reason,
+                "状态": f"已撤销（{e.revoked_by}：{e.revoke_reason}）" if e.revoked else "有效",
+            }
+        )
+    return rows
+
+
 def _groups_note() -> str:
     return "；".join(
         f"{group}＝{'、'.join(STATE_LABELS[s] for s in states)}"
@@ -66,6 +85,7 @@ def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
     for title, rows in (
         ("各阶段进度", progress_rows(uow, ctx)),
         ("各推荐单位项目状态", unit_status_rows(uow, ctx)),
+        ("截止后例外", exception_rows(uow, ctx)),
     ):
         lines += ["", f"### {title}", ""]
         if rows:

@@ -233,9 +233,12 @@ def add_objection(
     raised_by: str,
     content: str,
     received_at: dt.datetime | None = None,
+    *,
+    actor: str = "",
 ) -> int:
-    """异议登记: only for a result on the public notice, received within the period, with the
-    name of whoever raised it (anonymous objections are not taken). Returns the objection's id."""
+    """异议登记: only for a result on the public notice, received within the period (not before
+    it began, not after the clock), with the name of whoever raised it (anonymous objections are
+    not taken); `actor` is the staff member who records it. Returns the objection's id."""
     received = received_at or ctx.now
     if received.tzinfo is None:
         received = received.replace(tzinfo=SHANGHAI)
@@ -251,6 +254,16 @@ def add_objection(
         if app.id not in (notice.application_ids or []):
             raise ObjectionError(f"项目「{app.title}」不在公示名单中：异议只针对公示成果")
         day = received.astimezone(SHANGHAI).date()
+        if day < notice.starts_on:
+            raise ObjectionError(
+                f"异议收到日期 {day:%Y-%m-%d} 早于公示开始日 {notice.starts_on:%Y-%m-%d}："
+                "请填写异议实际收到的时间（--received）"
+            )
+        if received > ctx.now:
+            raise ObjectionError(
+                f"异议收到时间 {received.astimezone(SHANGHAI):%Y-%m-%d %H:%M} 晚于当前时间："
+                "收到时间不能是将来，请填写实际收到的时间（--received）"
+            )
         if day > notice.ends_on:
             raise ObjectionError(
                 f"异议收到日期 {day:%Y-%m-%d} 晚于公示期结束日 {notice.ends_on:%Y-%m-%d}，"
@@ -263,6 +276,7 @@ def add_objection(
             raised_by=raised_by.strip(),
             content=content.strip(),
             outcome=None,
+            recorded_by=actor[:100],
         )
         uow.add(objection)
         uow.commit()
@@ -276,8 +290,11 @@ def resolve_objection(
     outcome: str,
     reason: str,
     resolved_at: dt.datetime | None = None,
+    *,
+    actor: str = "",
 ) -> None:
-    """异议处理结果: upheld (the result is not recognised) or dismissed, with the reason."""
+    """异议处理结果: upheld (the result is not recognised) or dismissed, with the reason and the
+    staff member who records it (`actor`)."""
     if outcome not in OUTCOME_LABELS:
         raise ObjectionError(
             f"处理结果「{outcome}」无效：请填写 upheld（成立）或 dismissed（不成立）"
@@ -297,4 +314,5 @@ def resolve_objection(
         objection.outcome = outcome
         objection.outcome_reason = reason.strip()
         objection.resolved_at = resolved_at or ctx.now
+        objection.resolved_by = actor[:100]
         uow.commit()

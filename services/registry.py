@@ -21,6 +21,7 @@ from domain.registers import (
     notice_channels,
 )
 from notifications.recipients import channel_problem
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -58,7 +59,7 @@ def check_unit_channels(file: str, records: list[dict[str, str]]) -> None:
                 )
 
 
-def import_units(uow: UnitOfWork, path: Path) -> UnitsImport:
+def import_units(uow: UnitOfWork, path: Path, *, actor: str = SYSTEM_ACTOR) -> UnitsImport:
     """`qcamp units import`. Columns 单位代码, 单位名称, 类型, 联系人, 电话, 邮箱, 通知渠道."""
     records = read_register(path, UNIT_COLUMNS, UNIT_OPTIONAL_COLUMNS)
     check_units(path.name, records)
@@ -79,11 +80,14 @@ def import_units(uow: UnitOfWork, path: Path) -> UnitsImport:
             unit.phone = r.get("电话", "")
             unit.email = r.get("邮箱", "")
             unit.channels = notice_channels(r.get("通知渠道", ""))
+        record_action(uow, "units_import", actor, {"file": path.name, **result.model_dump()})
         uow.commit()
     return result
 
 
-def import_past_results(uow: UnitOfWork, path: Path) -> PastResultsImport:
+def import_past_results(
+    uow: UnitOfWork, path: Path, *, actor: str = SYSTEM_ACTOR
+) -> PastResultsImport:
     """`qcamp past-results import`. Columns 年份, 项目名称, 单位, 摘要."""
     records = read_register(path, PAST_RESULT_COLUMNS, PAST_RESULT_OPTIONAL_COLUMNS)
     check_past_results(path.name, records)
@@ -102,5 +106,6 @@ def import_past_results(uow: UnitOfWork, path: Path) -> PastResultsImport:
                 )
             )
             result.added += 1
+        record_action(uow, "past_results_import", actor, {"file": path.name, **result.model_dump()})
         uow.commit()
     return result

@@ -26,6 +26,7 @@ from domain.results import (
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
+from services.exceptions import closed_arrival, covering
 from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
@@ -118,25 +119,34 @@ def submit_results(
     parts: dict[str, str],
     received_at: dt.datetime | None = None,
     achieved: str = "",
+    *,
+    actor: str | None = None,
 ) -> SubmissionOutcome:
     """One project's result material as forwarded by its recommending unit.
 
     On time and complete → 已提交成果; on time with parts missing → recorded, the unit told what
     is missing, the project stays 实施中 until completed or the deadline; after the deadline →
-    recorded late, not accepted (成果逾期未受理), the unit told.
+    recorded late, not accepted (成果逾期未受理), the unit told — unless a deadline exception
+    of the unit covers it (taken and marked with the exception). After the stage was closed an
+    earlier arrival is not believed (`services.exceptions.closed_arrival`). `actor`: who handed
+    it in (the staff member, the mail's sender); the state changes record it.
     """
     received = _received(ctx, received_at)
     clean = check_parts(parts)
     with uow:
         app = find_project(uow, ctx, application)
         row = uow.results.submission(app.id)
-        _, outcome = _record(uow, ctx, app, row, clean, received, achieved)
+        _, outcome = _record(uow, ctx, app, row, clean, received, achieved, actor)
         uow.commit()
         return outcome
 
 
 def submit_results_batch(
-    uow: UnitOfWork, ctx: CampaignContext, submissions: Sequence[Submission]
+    uow: UnitOfWork,
+    ctx: CampaignContext,
+    submissions: Sequence[Submission],
+    *,
+    actor: str | None = None,
 ) -> list[SubmissionOutcome]:
     """`submit_results` for each submission in turn, in one transaction: the same checks,
     records, state changes and messages, with the projects and their earlier submissions loaded
@@ -155,7 +165,7 @@ def submit_results_batch(
         for submission, received, clean in prepared:
             app = apps[str(submission.application).strip()]
             row, outcome = _record(
-                uow, ctx, app, rows.get(app.id), clean, received, submission.achieved
+                uow, ctx, app, rows.get(app.id), clean, received, submission.achieved, actor
             )
             rows[app.id] = row
             outcomes.append(outcome)
@@ -163,9 +173,11 @@ def submit_results_batch(
     return outcomes
 
 
-def _check_submission(ctx: CampaignContext, app: orm.Application, received: dt.datetime) -> bool:
+def _check_submission(
+    ctx: CampaignContext, app: orm.Application, received: dt.datetime, *, excepted: bool
+) -> bool:
     """Whether material received at `received` can be recorded for `app` (else `ResultsError`);
-    True when it is late."""
+    True when it is late (`excepted`: a deadline exception covers it, so it is not)."""
     state = ProjectState(app.state)
     if state == ProjectState.RESULTS_SUBMITTED:
         raise ResultsError(f"项目 {app.plan_number} 的成果材料已齐全受理，无需重复提交")
@@ -174,8 +186,8 @@ def _check_submission(ctx: CampaignContext, app: orm.Application, received: dt.d
     if received < ctx.calendar.results_window_opens:
         opens = ctx.calendar.results_window_opens.astimezone(SHANGHAI)
         raise ResultsError(f"成果提交自 {opens:%Y-%m-%d %H:%M} 开始，请届时提交")
-    late = received > ctx.calendar.results_deadline
-    if not late and state == ProjectState.RESULTS_LATE:
+    late = received > ctx.calendar.results_deadline and not excepted
+    if not late and not excepted and state == ProjectState.RESULTS_LATE:
         raise ResultsError(f"项目 {app.plan_number} 已按逾期处理，不能再提交成果材料")
     return late
 
@@ -188,6 +200,7 @@ def _store_parts(
     received: dt.datetime,
     achieved: str,
     late: bool,
+    exception_id: int | None = None,
 ) -> orm.ResultSubmission:
     """The project's submission with these parts merged into what arrived before."""
     if row is None:
@@ -199,6 +212,7 @@ def _store_parts(
     row.missing_parts = missing_parts(merged)
     row.achieved = achieved or row.achieved or ""
     row.late = late
+    row.exception_id = exception_id or row.exception_id
     return row
 
 
@@ -210,15 +224,23 @@ def _record(
     clean: dict[str, str],
     received: dt.datetime,
     achieved: str,
+    actor: str | None = None,
 ) -> tuple[orm.ResultSubmission, SubmissionOutcome]:
     """One submission checked and recorded in `uow` (`row`: the project's earlier submission)."""
     state = ProjectState(app.state)
-    late = _check_submission(ctx, app, received)
-    row = _store_parts(uow, app, row, clean, received, achieved, late)
+    received = closed_arrival(uow, ctx, STAGE, received)
+    exception = (
+        covering(uow, ctx, app.recommending_unit_id, STAGE, received)
+        if received > ctx.calendar.results_deadline
+        else None
+    )
+    late = _check_submission(ctx, app, received, excepted=exception is not None)
+    exception_id = exception.id if exception is not None else None
+    row = _store_parts(uow, app, row, clean, received, achieved, late, exception_id)
     if late:
-        _record_late(uow, ctx, app, state, received)
+        _record_late(uow, ctx, app, state, received, actor)
     else:
-        _record_on_time(uow, ctx, app, row, received)
+        _record_on_time(uow, ctx, app, row, received, actor)
     return row, SubmissionOutcome(
         application_id=app.id,
         plan_number=app.plan_number or "",
@@ -235,6 +257,7 @@ def _record_late(
     app: orm.Application,
     state: ProjectState,
     received: dt.datetime,
+    actor: str | None = None,
 ) -> None:
     """Late material: the project 成果逾期未受理 (once), the unit told (once)."""
     if state == ProjectState.IN_PROGRESS:
@@ -242,7 +265,7 @@ def _record_late(
             app,
             ProjectState.RESULTS_LATE,
             at=received,
-            actor=LATE_ACTOR,
+            actor=actor or LATE_ACTOR,
             reason=f"成果材料于{received.astimezone(SHANGHAI):%Y-%m-%d %H:%M}送达，"
             "已过截止时间，逾期不再接收",
         )
@@ -262,17 +285,22 @@ def _record_on_time(
     app: orm.Application,
     row: orm.ResultSubmission,
     received: dt.datetime,
+    actor: str | None = None,
 ) -> None:
-    """Material on time: complete → 已提交成果; the unit gets a receipt naming what is missing."""
+    """Material on time (or under a deadline exception): complete → 已提交成果; the unit gets a
+    receipt naming what is missing."""
     unit = app.recommending_unit
     complete = not row.missing_parts
     if complete:
+        reason = "成果材料齐全，按时提交"
+        if row.exception_id:
+            reason = f"成果材料齐全，逾期送达，依据截止后例外#{row.exception_id}受理"
         uow.repo.move(
             app,
             ProjectState.RESULTS_SUBMITTED,
             at=received,
-            actor=f"{unit.name}",
-            reason="成果材料齐全，按时提交",
+            actor=actor or f"{unit.name}",
+            reason=reason,
         )
     send(
         uow,

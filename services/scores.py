@@ -40,6 +40,7 @@ from domain.scoring import (
 from domain.states import ProjectState
 from services.context import CampaignContext, StageReport
 from services.evaluation import STAGE, find_panel, result_key, result_kinds, rubric_criteria
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -178,7 +179,9 @@ def _store_scores(
             row.total = total
 
 
-def import_scores(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path | str) -> ScoreImport:
+def import_scores(
+    uow: UnitOfWork, ctx: CampaignContext, xlsx: Path | str, *, actor: str = SYSTEM_ACTOR
+) -> ScoreImport:
     """Take one panel's filled score workbook. Every sheet an expert filled must be complete and
     in range; each wrong cell is named (sheet, row, column, value, allowed range) and nothing is
     stored if any is wrong. Blank sheets (experts who have not scored yet) are skipped."""
@@ -202,6 +205,8 @@ def import_scores(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path | str) -> Sc
         if not filled:
             raise EvaluationError(f"评分表 {name} 中没有任何专家填写的评分：请填写后再导入")
         _store_scores(uow, panel, apps, collected)
+        detail = {"file": name, "panel": panel.key, "experts": list(filled)}
+        record_action(uow, "scores_import", actor, detail, ctx)
         uow.commit()
         log.info("评定组%s评分已导入：%d位专家，%d条", panel.key, len(filled), len(collected))
         return ScoreImport(panel_key=panel.key, experts=filled, rows=len(collected))

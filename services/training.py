@@ -30,6 +30,7 @@ from notifications.ics import training_ics
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
+from services.operators import SYSTEM_ACTOR, record_action
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -402,7 +403,9 @@ def _read_marks(xlsx: Path) -> tuple[str, dict[str, str]]:
         raise AttendanceError(f"文件 {xlsx} 不是有效的 .xlsx 签到表：{exc}") from exc
 
 
-def import_attendance(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path) -> AttendanceResult:
+def import_attendance(
+    uow: UnitOfWork, ctx: CampaignContext, xlsx: Path, *, actor: str = SYSTEM_ACTOR
+) -> AttendanceResult:
     """A marked sign-in sheet: 已签到 → attended, 缺席/请假 → absent. Nothing stored on error."""
     session_key, marks = _read_marks(xlsx)
     with uow:
@@ -431,6 +434,8 @@ def import_attendance(uow: UnitOfWork, ctx: CampaignContext, xlsx: Path) -> Atte
             uow.repo.mark_step(
                 ctx.campaign_id, STAGE, step, as_of=ctx.now, summary={"file": str(xlsx)}
             )
+        detail = {"file": Path(xlsx).name, "session": session_key}
+        record_action(uow, "attendance_import", actor, detail, ctx)
         uow.commit()
     attended = sum(1 for a in seats.values() if a is True)
     absent = sum(1 for a in seats.values() if a is False)

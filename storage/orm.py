@@ -121,6 +121,8 @@ class SubmissionBatch(Base):
     files: Mapped[list[Any]] = mapped_column(JSON, default=list)
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # batch-level findings
     source_dir: Mapped[str] = mapped_column(String(limits.PATH_MAX), default="")
+    # the deadline exception (截止后例外) a late batch was taken under
+    exception_id: Mapped[int | None] = mapped_column(Integer)
 
     recommending_unit: Mapped[RecommendingUnit] = relationship()
 
@@ -307,6 +309,8 @@ class ResultSubmission(Base):
     parts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     missing_parts: Mapped[list[Any]] = mapped_column(JSON, default=list)
     achieved: Mapped[str] = mapped_column(Text, default="")
+    # the deadline exception (截止后例外) late material was taken under
+    exception_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class ExpertPanel(Base):
@@ -379,6 +383,8 @@ class Objection(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))  # upheld / dismissed
     outcome_reason: Mapped[str] = mapped_column(Text, default="")
     resolved_at: Mapped[dt.datetime | None]
+    recorded_by: Mapped[str] = mapped_column(String(100), default="")  # the staff member
+    resolved_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 class Certificate(Base):
@@ -474,3 +480,39 @@ class NotificationRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     scheduled_for: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+
+
+class DeadlineException(Base):
+    """截止后例外: one recommending unit may hand in one stage's material after its deadline,
+    until a time, granted (and perhaps revoked) by a named person with a reason."""
+
+    __tablename__ = "deadline_exceptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    recommending_unit_id: Mapped[int] = mapped_column(ForeignKey("recommending_units.id"))
+    stage: Mapped[str] = mapped_column(String(20))  # application / results
+    until: Mapped[dt.datetime]
+    granted_by: Mapped[str] = mapped_column(String(100))
+    granted_at: Mapped[dt.datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    revoked_by: Mapped[str] = mapped_column(String(100), default="")
+    revoked_at: Mapped[dt.datetime | None]
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+
+    recommending_unit: Mapped[RecommendingUnit] = relationship()
+
+
+class OperatorAction(Base):
+    """经办记录: a staff action (or a mail-borne one) that moved no project state — a register,
+    sign-in sheet, score sheet, visit or progress-report import, an expert's decline — with
+    who did it."""
+
+    __tablename__ = "operator_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -316,6 +316,8 @@ class UnitOfWork:
         self.publicity = repositories.PublicityRepository(self.session)
         self.messages = repositories.MessagesRepository(self.session)
         self.notices = repositories.NoticesRepository(self.session)
+        self.exceptions = repositories.ExceptionsRepository(self.session)
+        self.operations = repositories.OperationsRepository(self.session)
         return self
 
     def __exit__(

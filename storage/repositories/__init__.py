@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from storage.repositories.audit import AuditRepository
 from storage.repositories.evaluation import EvaluationRepository
+from storage.repositories.exceptions import ExceptionsRepository
 from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
 from storage.repositories.messages import MessagesRepository
 from storage.repositories.notices import NoticesRepository
+from storage.repositories.operations import OperationsRepository
 from storage.repositories.publicity import PublicityRepository
 from storage.repositories.registry import RegistryRepository
 from storage.repositories.results import ResultsRepository
@@ -28,4 +30,6 @@ __all__ = [
     "PublicityRepository",
     "MessagesRepository",
     "NoticesRepository",
+    "ExceptionsRepository",
+    "OperationsRepository",
 ]

@@ -90,6 +90,24 @@ class IntakeRepository(Repository):
             .execution_options(synchronize_session="fetch")
         )
 
+    def retire_returned_applications(
+        self, campaign_id: int, unit_id: int, keep_batch_id: int
+    ) -> None:
+        """The unit's current returned applications of any other batch are current no more
+        (its accepted ones stay current)."""
+        self.session.execute(
+            update(orm.Application)
+            .where(
+                orm.Application.campaign_id == campaign_id,
+                orm.Application.recommending_unit_id == unit_id,
+                orm.Application.is_current.is_(True),
+                orm.Application.batch_id != keep_batch_id,
+                orm.Application.state == ProjectState.RETURNED.value,
+            )
+            .values(is_current=False)
+            .execution_options(synchronize_session="fetch")
+        )
+
     def add_findings(self, rows: list[dict[str, Any]]) -> None:
         """Store application findings (plain rows) in one multi-row insert."""
         if rows:

@@ -24,6 +24,7 @@ from storage import orm
 from storage.uow import UnitOfWork
 from tests.intake.test_intake import (
     ON_TIME,
+    arrive,
     fix_uscc,
     good_form,
     register_units,
@@ -372,13 +373,14 @@ def test_the_intake_command_says_a_refused_resubmission_leaves_the_accepted_vers
     units, tmp_path: Path
 ) -> None:
     runner = CliRunner()
-    base = ["intake", "--year", "2025", "--unit", "ASSN-HJXH", "--received-at"]
+    base = ["intake", "--year", "2025", "--unit", "ASSN-HJXH"]
     good = write_batch(tmp_path / "v1", [fix_uscc(good_form(0))])
-    first = runner.invoke(app, [*base, "2025-04-15T10:00", str(good)])
+    first = runner.invoke(app, [*base, str(arrive(ON_TIME, good)[0])])
     assert first.exit_code == 0 and "受理1项" in first.output, first.output
     (tmp_path / "v2").mkdir()
     scans = _no_forms(tmp_path / "v2")
-    second = runner.invoke(app, [*base, "2025-04-16T10:00", *map(str, scans)])
+    arrive(ON_TIME + dt.timedelta(days=1), *scans)
+    second = runner.invoke(app, [*base, *map(str, scans)])
     assert second.exit_code == 0, second.output
     assert "第2版" in second.output and "整批未受理，此前受理的版本继续有效" in second.output
     assert "NO_READABLE_FORM" in second.output and "盖章扫描件.pdf" in second.output

@@ -100,13 +100,21 @@ def test_a_received_time_outside_the_campaign_is_refused(database: str, campaign
     )  # fmt: skip
     assert code == 2 and "--received 的值“1999-01-01”不在 2025 年度活动期内" in out
     code, out = qcamp(
-        "intake", CONFIG, "--year", 2025, "--unit", "U01", "--received-at", "1999-04-01T10:00"
-    )
-    assert code == 2 and "--received-at 的值“1999-04-01T10:00”不在 2025 年度活动期内" in out
+        "objections", "add", "--year", 2025, "--project", "TJZLGG-2025-0001", "--by", "某公司",
+        "--content", "雷同", "--received", "2099-01-01",
+    )  # fmt: skip
+    assert code == 2 and "晚于本机当前时间" in out
+
+
+def test_no_received_time_can_be_typed_for_a_batch(database: str, campaign_dir: Path) -> None:
+    """A batch's received time is its files' arrival: `--received-at` is no option any more."""
     code, out = qcamp(
-        "intake", CONFIG, "--year", 2025, "--unit", "U01", "--received-at", "2025-04-31"
+        "intake", CONFIG, "--year", 2025, "--unit", "U01", "--received-at", "2025-04-01T10:00"
     )
-    assert code == 2 and "--received-at 的值“2025-04-31”不是有效的日期或时间" in out
+    assert code == 2 and "--received-at" in out
+    code, out = qcamp("results", "submit", "TJZLGG-2025-0001", "--year", 2025,
+                      "--report", "r.pdf", "--as-of", "2025-09-01")  # fmt: skip
+    assert code == 2 and "送达时间即登记时间" in out
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from domain.states import ProjectState
 from flows.evaluation import evaluation_body
 from services import promotion, publication, publicity
-from services.context import CampaignContext, StageReport
+from services.context import CampaignContext, StageReport, open_campaign
 from services.evaluation import confirm_excellent
 from services.experts import import_experts
 from storage import orm
@@ -100,7 +100,7 @@ def test_open_objection_blocks_publication_then_upheld_one_is_withdrawn(
         plan_number = target.plan_number
         target_id = target.id
     objection = add_objection(
-        ctx,
+        open_campaign(2025, "2025-10-09T11:00"),  # typed in after it was received
         plan_number,
         "李某（实名）",
         "效益数据不实",

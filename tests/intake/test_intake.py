@@ -531,7 +531,8 @@ def test_register_commands_refuse_bad_files_with_exit_2_and_store_nothing(tmp_pa
             ["mailtos://{env:U}:{env:P}@smtp.example.cn?to=hj@example.cn", "wecombot://{secret:hj}"]
         ]
     out = runner.invoke(app, ["templates", "--out", str(tmp_path / "blank")])
-    assert out.exit_code == 0 and len(list((tmp_path / "blank").iterdir())) == 2
+    assert out.exit_code == 0 and len(list((tmp_path / "blank").glob("*.*"))) == 2
+    assert len(list((tmp_path / "blank" / "导入模板").glob("*.xlsx"))) == 4
 
 
 def test_the_intake_task_retries_outages_not_batches_that_cannot_be_taken() -> None:

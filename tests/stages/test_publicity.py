@@ -394,7 +394,7 @@ def test_a_published_winner_resubmitted_next_year_is_a_duplicate(
     assert title in dup.message and "2025" in dup.message
 
 
-def _docx_text(path: Path) -> str:
+def _docx_file_text(path: Path) -> str:
     doc = Document(str(path))
     cells = [c.text for t in doc.tables for r in t.rows for c in r.cells]
     return "\n".join([p.text for p in doc.paragraphs] + cells)
@@ -412,17 +412,19 @@ def test_publication_states_a_dismissed_objection_and_keeps_its_number_on_rewrit
         target = uow.session.get(orm.Application, notice.application_ids[0])
         plan_number = target.plan_number
     objection = add_objection(
-        ctx,
+        open_campaign(2025, "2025-10-09T11:00"),  # typed in after it was received
         plan_number,
         "李某（实名）",
         "效益数据不实",
         dt.datetime(2025, 10, 9, 10, tzinfo=ctx.now.tzinfo),
     )
-    resolve_objection(ctx, objection, "dismissed", "经核实数据属实")
+    resolve_objection(
+        open_campaign(2025, "2025-10-09T11:00"), objection, "dismissed", "经核实数据属实"
+    )
     ctx, outcome = _publicity("2025-10-14T10:00:00", start)
     assert outcome.complete
     docx = ctx.folder("publicity") / f"关于公布{YEAR}年天津市质量攻关优秀成果的通知.docx"
-    text = _docx_text(docx)
+    text = _docx_file_text(docx)
     assert "无异议" not in text
     assert "收到异议1件，1件异议经核实不成立，维持评定结果" in text
     with UnitOfWork() as uow:
@@ -433,13 +435,15 @@ def test_publication_states_a_dismissed_objection_and_keeps_its_number_on_rewrit
     assert number in text
     assert serials and all(s.startswith("TJZLZS-2025-") for s in serials)
     assert not any(s.startswith("TJZLGG") for s in serials)
-    commendation = _docx_text(ctx.folder("publicity") / f"{YEAR}年天津市质量攻关通报表扬名单.docx")
+    commendation = _docx_file_text(
+        ctx.folder("publicity") / f"{YEAR}年天津市质量攻关通报表扬名单.docx"
+    )
     organisers = commendation.split("三、优秀组织者", 1)[1]
     assert "质量科" not in organisers
     assert any(c and c in organisers for c in contacts)
     docx.unlink()
     _publicity("2025-10-15T10:00:00", start)
-    assert number in _docx_text(docx)  # written again with the number it was given
+    assert number in _docx_file_text(docx)  # written again with the number it was given
     with UnitOfWork() as uow:
         assert _count(orm.NoticeNumber) == len(
             {n.kind for n in uow.session.scalars(select(orm.NoticeNumber))}

@@ -315,6 +315,7 @@ class UnitOfWork:
         self.evaluation = repositories.EvaluationRepository(self.session)
         self.publicity = repositories.PublicityRepository(self.session)
         self.messages = repositories.MessagesRepository(self.session)
+        self.mailbox = repositories.MailboxRepository(self.session)
         return self
 
     def __exit__(

@@ -9,6 +9,7 @@ from storage.repositories.evaluation import EvaluationRepository
 from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
+from storage.repositories.mailbox import MailboxRepository
 from storage.repositories.messages import MessagesRepository
 from storage.repositories.publicity import PublicityRepository
 from storage.repositories.registry import RegistryRepository
@@ -26,4 +27,5 @@ __all__ = [
     "EvaluationRepository",
     "PublicityRepository",
     "MessagesRepository",
+    "MailboxRepository",
 ]

@@ -19,6 +19,7 @@ import email
 import email.policy
 import imaplib
 import mailbox
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,23 +114,31 @@ class MaildirSource:
         self._box = mailbox.Maildir(path, create=True)
 
     def mails(self) -> Iterator[InboundMail]:
-        keys = []
+        found = []
         for key in self._box.keys():
-            if "S" in self._box.get_flags(key):
+            sub = self._box._lookup(key)  # noqa: SLF001 - the file's name carries its flags
+            if "S" in sub.partition(":2,")[2]:
                 continue
-            file = Path(self.path) / self._box._lookup(key)  # noqa: SLF001 - the file's mtime
-            keys.append((file.stat().st_mtime, key, file))
-        for mtime, key, file in sorted(keys):
+            file = self.path / sub
+            found.append((file.stat().st_mtime, key, file))
+        for mtime, key, file in sorted(found):
             received = dt.datetime.fromtimestamp(mtime, tz=SHANGHAI)
             yield parse_mail(
                 file.read_bytes(), uidvalidity="maildir", uid=key, received_at=received
             )
 
     def mark_taken(self, mail: InboundMail) -> None:
+        """The ``S`` (seen) flag: the file moves to ``cur/`` as ``KEY:2,…S`` (mtime kept)."""
         try:
-            self._box.add_flag(mail.uid, "S")
+            sub = self._box._lookup(mail.uid)  # noqa: SLF001
         except KeyError:
-            pass  # gone from the folder: nothing to mark
+            return  # gone from the folder: nothing to mark
+        flags = sub.partition(":2,")[2]
+        if "S" in flags:
+            return
+        target = self.path / "cur" / f"{mail.uid}:2,{''.join(sorted(flags + 'S'))}"
+        os.rename(self.path / sub, target)
+        self._box._refresh()  # noqa: SLF001
 
     def close(self) -> None:
         self._box.close()

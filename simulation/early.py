@@ -7,11 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import mailbox
+import os
 import random
 import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
@@ -610,18 +614,64 @@ def drop_batch(
     return folder
 
 
+MAIL_POLL_MINUTES = 10  # the served `poll-mailbox` runs every 10 minutes
+
+
+def mail_batch(
+    world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
+) -> Path:
+    """A unit mails its batch (the forms and the 汇总表 zipped) to the commission's mailbox: the
+    mail lands in the mailbox's Maildir at its time of arrival (the file's mtime), and a copy is
+    kept in the unit's own sent folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((staging / unit.code / f"v{version}").iterdir()):
+            archive.write(path, path.name)
+    msg = EmailMessage()
+    msg["From"] = formataddr(("质量科", unit.email))
+    msg["To"] = world.config.email or "zlfzc@example.cn"
+    msg["Subject"] = f"{unit.name}报送{world.year}年质量攻关项目申报材料（第{version}版）"
+    msg["Date"] = format_datetime(received_at.astimezone(SHANGHAI))
+    msg["Message-ID"] = f"<{unit.code.lower()}.v{version}.{world.year}@units.example.cn>"
+    msg.set_content(f"您好：\n现报送{unit.name}推荐的质量攻关项目申报材料，请查收。\n{unit.name}")
+    msg.add_attachment(
+        buffer.getvalue(),
+        maintype="application",
+        subtype="zip",
+        filename=f"{unit.name}_申报材料_v{version}.zip",
+    )
+    raw = msg.as_bytes()
+    box = mailbox.Maildir(world.mailbox_dir, create=True)
+    key = box.add(raw)
+    arrived = received_at.timestamp()
+    os.utime(world.mailbox_dir / "new" / key, (arrived, arrived))
+    sent = world.out_dir / "units" / unit.code / "sent" / f"v{version}.eml"
+    sent.parent.mkdir(parents=True, exist_ok=True)
+    sent.write_bytes(raw)
+    return sent
+
+
+def next_poll(moment: dt.datetime) -> dt.datetime:
+    """The first 10-minute mark of the mailbox's schedule after `moment`."""
+    local = moment.astimezone(SHANGHAI)
+    start = local.replace(minute=local.minute - local.minute % MAIL_POLL_MINUTES, second=0,
+                          microsecond=0)  # fmt: skip
+    return start + dt.timedelta(minutes=MAIL_POLL_MINUTES)
+
+
 def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
-    """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
+    """Every batch whose time has come is mailed to the commission (idempotent: each is sent
+    once), and the mailbox is polled at the schedule's next 10-minute mark after each arrival,
+    as the served `poll-mailbox` deployment does."""
+    arrivals: list[dt.datetime] = []
     for unit in plan.units:
         if not unit.applications:
             continue
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
             if when is None or when > world.now:
                 continue
-            marker = (
-                list((world.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
-                if (world.inbox / unit.code).exists()
-                else []
-            )
-            if not marker:
-                drop_batch(world, unit, version, when, staging)
+            if not (world.out_dir / "units" / unit.code / "sent" / f"v{version}.eml").exists():
+                mail_batch(world, unit, version, when, staging)
+                arrivals.append(when)
+    for poll_at in sorted({next_poll(when) for when in arrivals}):
+        world.poll_mailbox(min(poll_at, world.now))

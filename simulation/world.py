@@ -169,6 +169,18 @@ class World:
         """The commission's inbound folder (units' batches, returned sheets and reports)."""
         return self.out_dir / "inbox"
 
+    @property
+    def mailbox_dir(self) -> Path:
+        """The commission's mailbox (a Maildir standing in for its IMAP server)."""
+        return self.out_dir / "mailbox"
+
+    def poll_mailbox(self, at: dt.datetime) -> str:
+        """`qcamp inbox poll` at `at` (the served schedule's 10-minute mark), as staff would."""
+        return self.qcamp(
+            "inbox", "poll", "--year", self.year, "--as-of", at.isoformat(),
+            "--mailbox", f"maildir://{self.mailbox_dir}", *(["--direct"] if self.direct else []),
+        )  # fmt: skip
+
     def folder(self, label: str) -> Path:
         """A stage's folder of published documents, by the stage's Chinese name."""
         found = sorted(self.out_dir.glob(f"[0-9][0-9]_{label}"))

@@ -111,7 +111,11 @@ class MaildirSource:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.label = f"maildir://{path}"
-        self._box = mailbox.Maildir(path, create=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._box = mailbox.Maildir(path, create=True)
+        except OSError as exc:
+            raise MailboxError(f"无法打开收件文件夹 {path}：{exc}。请检查路径和权限。") from exc
 
     def mails(self) -> Iterator[InboundMail]:
         found = []

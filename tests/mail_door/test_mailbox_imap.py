@@ -24,7 +24,7 @@ from services import mailbox as mailbox_service
 from storage import orm
 from storage.uow import UnitOfWork
 from tests.intake.test_intake import fix_uscc, good_form, register_units, write_batch
-from tests.mailbox.conftest import ImapServer
+from tests.mail_door.conftest import ImapServer
 from tests.stages.factory import context, seed
 from tests.stages.test_implementation import fill, implementation_run
 
@@ -250,3 +250,51 @@ def test_returned_reports_visits_and_results_by_mail_pass_the_cli_checks(
     with UnitOfWork() as uow:
         stored = uow.session.scalars(select(orm.ResultSubmission)).all()
     assert len(stored) == 1
+
+
+def test_a_sign_in_sheet_by_mail_is_imported(imap_server: ImapServer, folders: Path) -> None:
+    from tests.stages.test_training import mark
+    from tests.stages.test_training import run as training_run
+
+    seed(2, state=ProjectState.IN_PROGRESS)
+    training_run("2025-05-26")
+    sheet = context("2025-06-10 18:00").folder("training") / "签到表_S1.xlsx"
+    marked = mark(sheet, set())
+    imap_server.deliver(
+        "ru00@example.cn", at("2025-06-10T18:00:00"), {sheet.name: marked.read_bytes()}
+    )
+    [mail] = poll(imap_server, "2025-06-10T18:10")["mails"]
+    assert (mail["kind"], mail["outcome"]) == ("attendance", "taken"), mail
+    assert mail["detail"].startswith("S1场次签到已导入：签到 ")
+    [receipt] = records("mail_receipt")
+    assert "培训签到表" in receipt.body and receipt.in_reply_to
+
+
+def test_an_experts_score_sheet_by_mail_is_imported(imap_server: ImapServer, folders: Path) -> None:
+    import random
+
+    from services import panels
+    from services.experts import import_experts
+    from tests.stages.conftest_late import (
+        build_results,
+        fill_score_sheet,
+        make_context,
+        write_expert_pool,
+    )
+
+    ctx = make_context(2025, "2025-10-13T10:00:00")
+    build_results(ctx, 12)
+    import_experts(UnitOfWork(), write_expert_pool(folders / "专家库.xlsx", 40))
+    panels.draw_expert_panels(UnitOfWork(), ctx)
+    panels.send_score_sheets(UnitOfWork(), ctx)
+    score_sheet = sorted((ctx.folder("evaluation") / "评分表").glob("*.xlsx"))[0]
+    with UnitOfWork() as uow:  # an expert of the pool (the sender's role decides the kind)
+        expert = uow.session.scalars(select(orm.Expert).order_by(orm.Expert.id)).first()
+    filled = fill_score_sheet(score_sheet, folders / score_sheet.name, rng=random.Random(1))
+    imap_server.deliver(
+        expert.email, at("2025-10-20T09:00:00"), {score_sheet.name: filled.read_bytes()}
+    )
+    [mail] = poll(imap_server, "2025-10-20T09:10")["mails"]
+    assert (mail["kind"], mail["outcome"]) == ("scores", "taken"), mail
+    with UnitOfWork() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(orm.PanelScore)) > 0

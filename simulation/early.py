@@ -6,26 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import mailbox
-import os
 import random
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
 
 from documents.application_form import PROJECT_TYPES, choice_text, write_filled_form
-from documents.inbox import BATCH_MARKER
 from documents.summary_table import write_summary
 from documents.zip_patch import patched_zip
-from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
 from domain.eligibility import campaign_duplicates
 from domain.models import (
@@ -598,65 +590,26 @@ def _batch_forms(unit: PlannedUnit, version: int) -> list[ApplicationForm]:
     return [_fixed(app) if version > 1 else app.form for app in unit.applications]
 
 
-def drop_batch(
-    world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
-) -> Path:
-    """A unit's batch as it arrives in the commission's inbox, with its time of receipt."""
-    folder = world.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
-    shutil.copytree(staging / unit.code / f"v{version}", folder)
-    (folder / BATCH_MARKER).write_text(
-        json.dumps(
-            {"unit": unit.code, "received_at": received_at.isoformat(), "version": version},
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
-    )
-    return folder
-
-
-MAIL_POLL_MINUTES = 10  # the served `poll-mailbox` runs every 10 minutes
-
-
 def mail_batch(
     world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
 ) -> Path:
-    """A unit mails its batch (the forms and the 汇总表 zipped) to the commission's mailbox: the
-    mail lands in the mailbox's Maildir at its time of arrival (the file's mtime), and a copy is
-    kept in the unit's own sent folder."""
+    """A unit mails its batch (the forms and the 汇总表 zipped) to the commission's mailbox, where
+    it lands at its time of arrival; a marker in the unit's own sent folder says it went."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted((staging / unit.code / f"v{version}").iterdir()):
             archive.write(path, path.name)
-    msg = EmailMessage()
-    msg["From"] = formataddr(("质量科", unit.email))
-    msg["To"] = world.config.email or "zlfzc@example.cn"
-    msg["Subject"] = f"{unit.name}报送{world.year}年质量攻关项目申报材料（第{version}版）"
-    msg["Date"] = format_datetime(received_at.astimezone(SHANGHAI))
-    msg["Message-ID"] = f"<{unit.code.lower()}.v{version}.{world.year}@units.example.cn>"
-    msg.set_content(f"您好：\n现报送{unit.name}推荐的质量攻关项目申报材料，请查收。\n{unit.name}")
-    msg.add_attachment(
-        buffer.getvalue(),
-        maintype="application",
-        subtype="zip",
-        filename=f"{unit.name}_申报材料_v{version}.zip",
+    world.send_mail(
+        unit.email,
+        received_at,
+        f"{unit.name}报送{world.year}年质量攻关项目申报材料（第{version}版）",
+        {f"{unit.name}_申报材料_v{version}.zip": buffer.getvalue()},
+        f"{unit.code.lower()}.v{version}.{world.year}",
     )
-    raw = msg.as_bytes()
-    box = mailbox.Maildir(world.mailbox_dir, create=True)
-    key = box.add(raw)
-    arrived = received_at.timestamp()
-    os.utime(world.mailbox_dir / "new" / key, (arrived, arrived))
-    sent = world.out_dir / "units" / unit.code / "sent" / f"v{version}.eml"
+    sent = world.out_dir / "units" / unit.code / "sent" / f"v{version}.txt"
     sent.parent.mkdir(parents=True, exist_ok=True)
-    sent.write_bytes(raw)
+    sent.write_text(received_at.isoformat(), encoding="utf-8")
     return sent
-
-
-def next_poll(moment: dt.datetime) -> dt.datetime:
-    """The first 10-minute mark of the mailbox's schedule after `moment`."""
-    local = moment.astimezone(SHANGHAI)
-    start = local.replace(minute=local.minute - local.minute % MAIL_POLL_MINUTES, second=0,
-                          microsecond=0)  # fmt: skip
-    return start + dt.timedelta(minutes=MAIL_POLL_MINUTES)
 
 
 def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
@@ -670,8 +623,7 @@ def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
             if when is None or when > world.now:
                 continue
-            if not (world.out_dir / "units" / unit.code / "sent" / f"v{version}.eml").exists():
+            if not (world.out_dir / "units" / unit.code / "sent" / f"v{version}.txt").exists():
                 mail_batch(world, unit, version, when, staging)
                 arrivals.append(when)
-    for poll_at in sorted({next_poll(when) for when in arrivals}):
-        world.poll_mailbox(min(poll_at, world.now))
+    world.poll_after(arrivals)

@@ -401,7 +401,8 @@ def _results(
                                f"尚缺{'、'.join(o.missing_parts)}")
         for o in outcomes
     )  # fmt: skip
-    return _Handled(RETURNED if late else TAKEN, text, reply=False)  # results notify the unit
+    # the results service tells the unit; a project contact who sent the mail gets a reply too
+    return _Handled(RETURNED if late else TAKEN, text, reply=sender.role != SenderRole.unit)
 
 
 def _unzipped(paths: list[Path]) -> list[Path]:

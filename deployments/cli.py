@@ -183,6 +183,7 @@ def _register_stage_commands() -> None:
         cli_doors,
         cli_evaluation,
         cli_exceptions,
+        cli_inbox,
         cli_messages,
         cli_middle,
         cli_ops,
@@ -202,6 +203,7 @@ def _register_stage_commands() -> None:
     cli_ops.register(app)
     cli_doors.register(app)
     cli_messages.register(app)
+    cli_inbox.register(app)
 
 
 _register_stage_commands()

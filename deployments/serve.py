@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 TIMEZONE = "Asia/Shanghai"
 CAMPAIGN_CRON = "0 9 * * *"  # 每日 09:00（北京时间）
+MAILBOX_CRON = "*/10 * * * *"  # 每 10 分钟（北京时间）
 WAIT_FOR_STAFF = "wait_for_staff"  # the stage flows' parameter: pause for a dashboard form
 
 # Deployment key -> "module:flow function". Kept as import paths (not imported flows) so that
@@ -41,7 +42,12 @@ ENTRYPOINTS: dict[str, str] = {
     "promotion": "flows.promotion:promotion_stage",
 }
 
+# Served beside the campaign and its stages: the commission's mailbox, polled on a schedule.
+MAILBOX_ENTRYPOINT = "flows.mailbox:poll_mailbox"
+SERVED: dict[str, str] = {**ENTRYPOINTS, "mailbox": MAILBOX_ENTRYPOINT}
+
 DESCRIPTIONS: dict[str, str] = {
+    "mailbox": "收件邮箱：每 10 分钟读取新来信，按类别导入并即时回复回执或退回通知",
     "campaign": "年度质量攻关：每个工作日 09:00 运行，按日期完成各阶段到期事项",
     "application": "项目申报：发布征集通知、催报、接收推荐单位批次、截止",
     "audit": "立项审核：审核申报材料，形成年度项目计划",
@@ -67,9 +73,9 @@ def deployment_name(key: str, year: int) -> str:
 def load_flow(key: str) -> Flow[..., Any]:
     """Import the flow behind a deployment key (`campaign` or a stage name)."""
     try:
-        module_name, attr = ENTRYPOINTS[key].split(":")
+        module_name, attr = SERVED[key].split(":")
     except KeyError:
-        known = ", ".join(ENTRYPOINTS)
+        known = ", ".join(SERVED)
         raise KeyError(f"未知阶段 {key!r}；可选：{known}") from None
     return getattr(importlib.import_module(module_name), attr)
 
@@ -78,6 +84,17 @@ def campaign_schedule() -> Any:
     from prefect.schedules import Cron
 
     return Cron(CAMPAIGN_CRON, timezone=TIMEZONE)
+
+
+def schedules_of(key: str) -> list[Any] | None:
+    """The campaign daily at 09:00, the mailbox every 10 minutes; stages only by hand."""
+    from prefect.schedules import Cron
+
+    if key == "campaign":
+        return [campaign_schedule()]
+    if key == "mailbox":
+        return [Cron(MAILBOX_CRON, timezone=TIMEZONE)]
+    return None
 
 
 def accepts(stage_flow: Flow[..., Any], parameter: str) -> bool:
@@ -95,13 +112,13 @@ def default_parameters(key: str, year: int) -> dict[str, Any]:
 
 def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
     year = year or current_year()
-    stage_tag = "campaign" if key == "campaign" else key.replace("_", "-")
+    stage_tag = key if key in ("campaign", "mailbox") else key.replace("_", "-")
     deployment = load_flow(key).to_deployment(
         name=deployment_name(key, year),
         parameters=default_parameters(key, year),
         tags=["qcamp", f"year-{year}", f"stage-{stage_tag}"],
         description=DESCRIPTIONS[key],
-        schedules=[campaign_schedule()] if key == "campaign" else None,
+        schedules=schedules_of(key),
         # Two runs of one stage at once would race for the same records: one at a time.
         concurrency_limit=1,
     )
@@ -113,8 +130,9 @@ def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
 def build_deployments(
     year: int | None = None, keys: Iterable[str] | None = None
 ) -> list[RunnerDeployment]:
-    """The campaign deployment (scheduled) and the nine stage deployments (run on demand)."""
-    return [build_deployment(key, year) for key in (keys or ENTRYPOINTS)]
+    """The campaign deployment (scheduled), the nine stage deployments (run on demand) and the
+    mailbox's poll (every 10 minutes)."""
+    return [build_deployment(key, year) for key in (keys or SERVED)]
 
 
 def serve_all(year: int | None = None, keys: Iterable[str] | None = None) -> None:

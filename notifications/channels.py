@@ -92,6 +92,7 @@ class OutgoingMessage:
     recipient_email: str = ""
     # an earlier delivery was interrupted: its outbox file may exist under another date
     replaces_earlier: bool = False
+    in_reply_to: str = ""  # the Message-ID of the mail this one answers: threaded as a reply
 
     @property
     def message_id(self) -> str:
@@ -259,6 +260,9 @@ def build_email(
     local = message.sent_at.astimezone(SHANGHAI) if message.sent_at.tzinfo else message.sent_at
     head.append(f"Date: {format_datetime(local)}".encode() + _CRLF)
     head.append(f"Message-ID: {message.message_id}".encode() + _CRLF)
+    if message.in_reply_to:
+        head.append(f"In-Reply-To: {message.in_reply_to}".encode() + _CRLF)
+        head.append(f"References: {message.in_reply_to}".encode() + _CRLF)
     head.append(_fold("X-Qcamp-Event", message.event))
     head.append(f"X-Qcamp-Record: {message.record_id}".encode() + _CRLF)
     body = _base64_lines(message.body.encode("utf-8"))

@@ -129,6 +129,7 @@ def _record_values(
     context: dict[str, Any],
     attachments: Sequence[Path],
     now: dt.datetime,
+    in_reply_to: str = "",
 ) -> dict[str, Any]:
     if now.tzinfo is None:
         raise ValueError("queue_message_record() needs an aware `now`")
@@ -155,8 +156,11 @@ def _record_values(
         "attempts": 0,
         "last_error": "",
         "created_at": utcnow(),
-        "scheduled_for": _send_time(now),
+        # A reply to a mail (a receipt) goes out at once, as the mail was answered; every
+        # other message waits for the next working-day send time.
+        "scheduled_for": now if in_reply_to else _send_time(now),
         "sent_at": None,
+        "in_reply_to": in_reply_to[:300],
     }
 
 
@@ -177,6 +181,7 @@ def queue_message(
     context: dict[str, Any],
     attachments: Sequence[Path] = (),
     now: dt.datetime,
+    in_reply_to: str = "",
 ) -> int | None:
     """Queue one message (see `queue_message_record`); the new record's id, or None if the
     message was already queued. For callers that need no record object."""
@@ -191,6 +196,7 @@ def queue_message(
             context=context,
             attachments=attachments,
             now=now,
+            in_reply_to=in_reply_to,
         ),
     )
 
@@ -384,6 +390,7 @@ class _Claimed:
     last_error: str
     scheduled_for: dt.datetime
     sent_at: dt.datetime | None
+    in_reply_to: str = ""
 
 
 _CLAIMED_COLUMNS = [f.name for f in dataclasses.fields(_Claimed)]
@@ -485,6 +492,7 @@ def _message(rec: _Claimed, now: dt.datetime) -> OutgoingMessage:
         attachments=tuple(Path(a["path"]) for a in rec.attachments),
         recipient_email=email,
         replaces_earlier=any(c.get("interrupted") for c in rec.channels),
+        in_reply_to=rec.in_reply_to or "",
     )
 
 

@@ -371,6 +371,53 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "重新发送（qcamp messages list --status failed 查看，qcamp messages show 编号 查看详情）。"
             ),
         ),
+        _T(
+            event="mail_receipt",
+            name="来信回执",
+            rule="rule:mail_receipt",
+            subject="回执：已收到并导入您的来信（{mail_subject}）",
+            body=(
+                "{recipient_name}：\n"
+                "您于{mail_received_at}发来的邮件“{mail_subject}”已收到，按{kind_label}导入：\n"
+                "{outcome_text}。\n"
+                "本回执由系统自动发送，无需回复。"
+            ),
+        ),
+        _T(
+            event="mail_returned",
+            name="来信退回",
+            rule="rule:mail_returned",
+            subject="退回：您的来信未能导入（{mail_subject}）",
+            body=(
+                "{recipient_name}：\n"
+                "您于{mail_received_at}发来的邮件“{mail_subject}”按{kind_label}处理，但未能导入，"
+                "系统未保存其中任何内容：\n{outcome_text}\n"
+                "请按上述说明修改后重新发送。"
+            ),
+        ),
+        _T(
+            event="mail_quarantined",
+            name="来信未予处理",
+            rule="rule:mail_quarantined",
+            subject="未予处理：您的来信（{mail_subject}）",
+            body=(
+                "{recipient_name}：\n"
+                "您于{mail_received_at}发来的邮件“{mail_subject}”未予处理，原因：\n{outcome_text}。\n"
+                "附件已单独保存，工作人员会核查。如属误会，请使用登记的邮箱重新发送，或来电联系。"
+            ),
+        ),
+        _T(
+            event="mail_staff",
+            name="来信需人工处理",
+            rule="rule:mail_staff",
+            subject="来信需人工处理：{mail_sender}（{mail_subject}）",
+            body=(
+                "{recipient_name}：\n"
+                "收件邮箱中{mail_sender}于{mail_received_at}发来的邮件“{mail_subject}”未能自动处理：\n"
+                "{outcome_text}\n"
+                "请核查后处理（qcamp inbox list --year {year} 查看全部来信）。"
+            ),
+        ),
     ]
 }
 

@@ -33,6 +33,22 @@ ensure_document_tools() {
     libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk poppler-utils >&2
 }
 
+# What the mailbox tests need: a real IMAP server (Dovecot, started by the test fixture as a
+# normal process on a free port).
+ensure_dovecot() {
+  if [ -x /usr/sbin/dovecot ]; then return 0; fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "缺少 Dovecot，且本机没有 apt-get：请手动安装 dovecot-imapd。" >&2
+    return 1
+  fi
+  echo "正在安装 Dovecot（收件邮箱测试需要，仅首次）……" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    dovecot-imapd >&2
+}
+
 run_pytest() {
   local label="$1"; shift
   echo "== 测试（${label}）=="
@@ -54,6 +70,11 @@ echo "== 分层约定（import-linter）=="
 
 if ! ensure_document_tools && [ "${CI:-}" = "true" ]; then
   echo "CI 中文档测试不可跳过：LibreOffice / poppler 安装失败。" >&2
+  exit 1
+fi
+
+if ! ensure_dovecot && [ "${CI:-}" = "true" ]; then
+  echo "CI 中收件邮箱测试不可跳过：Dovecot 安装失败。" >&2
   exit 1
 fi
 

@@ -8,6 +8,9 @@ such as ``T-7`` or the check-in period.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,29 @@ from notifications.service import queue_message
 from notifications.templates import config_facts, rule_id
 from services.context import CampaignContext
 from storage.uow import UnitOfWork
+
+# While a mail is being taken: (its sender's address, lower case; its Message-ID). A message
+# queued to that address answers the mail: threaded as a reply and sent at once.
+_ANSWERING: ContextVar[tuple[str, str] | None] = ContextVar("qcamp_answering", default=None)
+
+
+@contextmanager
+def answering(sender: str, message_id: str) -> Iterator[None]:
+    """Within the block, every message queued to `sender` is a reply to the mail `message_id`
+    (In-Reply-To/References, sent at the first delivery rather than the next send time)."""
+    token = _ANSWERING.set((sender.strip().lower(), message_id))
+    try:
+        yield
+    finally:
+        _ANSWERING.reset(token)
+
+
+def _reply_to(recipient: Recipient) -> str:
+    answering_now = _ANSWERING.get()
+    if answering_now is None or not recipient.email:
+        return ""
+    sender, message_id = answering_now
+    return message_id if recipient.email.strip().lower() == sender else ""
 
 
 def staff_recipient(ctx: CampaignContext) -> Recipient:
@@ -55,5 +81,6 @@ def send(
         context={**campaign_facts(ctx), **(context or {})},
         attachments=attachments or [],
         now=ctx.now,
+        in_reply_to=_reply_to(recipient),
     )
     return record_id is not None

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import random
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +16,8 @@ from xml.sax.saxutils import escape as xml_escape
 from openpyxl import Workbook
 
 from documents.application_form import PROJECT_TYPES, choice_text, write_filled_form
-from documents.inbox import BATCH_MARKER
 from documents.summary_table import write_summary
 from documents.zip_patch import patched_zip
-from domain.calendar import SHANGHAI
 from domain.duplicates import PastResultIndex
 from domain.eligibility import campaign_duplicates
 from domain.models import (
@@ -614,34 +610,40 @@ def _batch_forms(unit: PlannedUnit, version: int) -> list[ApplicationForm]:
     return [_fixed(app) if version > 1 else app.form for app in unit.applications]
 
 
-def drop_batch(
+def mail_batch(
     world: World, unit: PlannedUnit, version: int, received_at: dt.datetime, staging: Path
 ) -> Path:
-    """A unit's batch as it arrives in the commission's inbox, with its time of receipt."""
-    folder = world.inbox / unit.code / f"{received_at.astimezone(SHANGHAI):%Y%m%d-%H%M}-v{version}"
-    shutil.copytree(staging / unit.code / f"v{version}", folder)
-    (folder / BATCH_MARKER).write_text(
-        json.dumps(
-            {"unit": unit.code, "received_at": received_at.isoformat(), "version": version},
-            ensure_ascii=False,
-        ),
-        encoding="utf-8",
+    """A unit mails its batch (the forms and the 汇总表 zipped) to the commission's mailbox, where
+    it lands at its time of arrival; a marker in the unit's own sent folder says it went."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((staging / unit.code / f"v{version}").iterdir()):
+            archive.write(path, path.name)
+    world.send_mail(
+        unit.email,
+        received_at,
+        f"{unit.name}报送{world.year}年质量攻关项目申报材料（第{version}版）",
+        {f"{unit.name}_申报材料_v{version}.zip": buffer.getvalue()},
+        f"{unit.code.lower()}.v{version}.{world.year}",
     )
-    return folder
+    sent = world.out_dir / "units" / unit.code / "sent" / f"v{version}.txt"
+    sent.parent.mkdir(parents=True, exist_ok=True)
+    sent.write_text(received_at.isoformat(), encoding="utf-8")
+    return sent
 
 
 def simulate_submissions(world: World, plan: DemoPlan, staging: Path) -> None:
-    """Every batch whose time has come is in the inbox (idempotent: each is written once)."""
+    """Every batch whose time has come is mailed to the commission (idempotent: each is sent
+    once), and the mailbox is polled at the schedule's next 10-minute mark after each arrival,
+    as the served `poll-mailbox` deployment does."""
+    arrivals: list[dt.datetime] = []
     for unit in plan.units:
         if not unit.applications:
             continue
         for version, when in ((1, unit.submit_at), (2, unit.resubmit_at)):
             if when is None or when > world.now:
                 continue
-            marker = (
-                list((world.inbox / unit.code).glob(f"*-v{version}/{BATCH_MARKER}"))
-                if (world.inbox / unit.code).exists()
-                else []
-            )
-            if not marker:
-                drop_batch(world, unit, version, when, staging)
+            if not (world.out_dir / "units" / unit.code / "sent" / f"v{version}.txt").exists():
+                mail_batch(world, unit, version, when, staging)
+                arrivals.append(when)
+    world.poll_after(arrivals)

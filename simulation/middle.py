@@ -225,9 +225,10 @@ def _checkin_plan(world: World, key: int, period: str) -> dt.datetime | None:
 REQUEST_PERIOD = re.compile(r"（(\d{4})年(\d{1,2})月）$")
 
 
-def checkin_requests(world: World) -> dict[tuple[str, str], bytes]:
-    """(period, plan number) -> the request workbook each project was sent (by its unit)."""
-    requests: dict[tuple[str, str], bytes] = {}
+def checkin_requests(world: World) -> dict[tuple[str, str], tuple[bytes, str]]:
+    """(period, plan number) -> the request workbook each project was sent, and the address of
+    the unit that got it (and returns the filled report by mail)."""
+    requests: dict[tuple[str, str], tuple[bytes, str]] = {}
     for msg in world.mailbox.of("checkin_request"):
         found = REQUEST_PERIOD.search(msg.subject)
         if not found:
@@ -235,13 +236,14 @@ def checkin_requests(world: World) -> dict[tuple[str, str], bytes]:
         period = f"{int(found.group(1)):04d}-{int(found.group(2)):02d}"
         for name, blob in msg.attachments.items():
             number = name.removeprefix("进度报告_").removesuffix(".xlsx")
-            requests.setdefault((period, number), blob)
+            requests.setdefault((period, number), (blob, msg.to))
     return requests
 
 
 def simulate_checkins(world: World, memory: Memory) -> None:
-    """Each project returns its period's report when its fate says; the staff import those that
-    arrived at the same moment together (`qcamp checkins import`)."""
+    """Each project returns its period's report when its fate says: its unit mails the reports
+    that are ready at the same moment in one mail, and the mailbox is polled within 10 minutes
+    (staff could as well import files with `qcamp checkins import`)."""
     periods = world.calendar.checkin_periods()
     projects = {p.plan_number: p for p in memory.plan(world)}
     requests = checkin_requests(world)
@@ -255,7 +257,7 @@ def simulate_checkins(world: World, memory: Memory) -> None:
         if when is None or when > world.now or target.exists():
             continue
         due.append((when, period, project.unit_code, number, project))
-    returned: dict[dt.datetime, list[Path]] = defaultdict(list)
+    returned: dict[tuple[dt.datetime, str], list[Path]] = defaultdict(list)
     for when, period, _unit, number, project in sorted(due, key=lambda d: d[:4]):
         index = periods.index(period)
         stuck = fate(world.year, "stuck", project.key) < 0.03
@@ -267,7 +269,7 @@ def simulate_checkins(world: World, memory: Memory) -> None:
         target = world.inbox / "checkins" / period / f"进度报告_{number}.xlsx"
         target.parent.mkdir(parents=True, exist_ok=True)
         fill_checkin(
-            requests[period, number],
+            requests[period, number][0],
             target,
             {
                 "phase": "执行" if index < len(periods) - 1 else "检查",
@@ -278,9 +280,16 @@ def simulate_checkins(world: World, memory: Memory) -> None:
                 "reported_on": when.date(),
             },
         )
-        returned[when].append(arrived(target, when))
-    for paths in returned.values():
-        world.run_now("checkins", "import", *paths)
+        returned[when, requests[period, number][1]].append(arrived(target, when))
+    for (when, sender), paths in sorted(returned.items()):
+        world.send_mail(
+            sender,
+            when,
+            f"报送进度报告（{len(paths)}份）",
+            {p.name: p.read_bytes() for p in paths},
+            f"checkins.{when:%Y%m%d%H%M}.{sender.split('@')[0]}",
+        )
+    world.poll_after([when for when, _sender in returned])
 
 
 # ---------------------------------------------------------------------------------------------

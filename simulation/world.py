@@ -12,6 +12,8 @@ import email.utils
 import functools
 import io
 import json
+import mailbox
+import os
 import shlex
 from dataclasses import dataclass, field
 from email import policy
@@ -131,6 +133,17 @@ def _message(path: Path) -> Message:
     return Message(path)
 
 
+MAIL_POLL_MINUTES = 10  # the served `poll-mailbox` runs every 10 minutes
+
+
+def next_poll(moment: dt.datetime) -> dt.datetime:
+    """The first 10-minute mark of the mailbox's schedule after `moment`."""
+    local = moment.astimezone(SHANGHAI)
+    start = local.replace(minute=local.minute - local.minute % MAIL_POLL_MINUTES, second=0,
+                          microsecond=0)  # fmt: skip
+    return start + dt.timedelta(minutes=MAIL_POLL_MINUTES)
+
+
 @dataclass
 class World:
     """The campaign as every participant sees it at the simulated moment `now`."""
@@ -168,6 +181,42 @@ class World:
     def inbox(self) -> Path:
         """The commission's inbound folder (units' batches, returned sheets and reports)."""
         return self.out_dir / "inbox"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """The commission's mailbox (a Maildir standing in for its IMAP server)."""
+        return self.out_dir / "mailbox"
+
+    def send_mail(
+        self, sender: str, arrives: dt.datetime, subject: str, files: dict[str, bytes], msgid: str
+    ) -> None:
+        """A participant's mail with attachments, landing in the commission's mailbox at
+        `arrives` (the Maildir file's mtime is the server's arrival time)."""
+        msg = EmailMessage()
+        msg["From"] = sender
+        msg["To"] = self.config.email or "zlfzc@example.cn"
+        msg["Subject"] = subject
+        msg["Date"] = email.utils.format_datetime(arrives.astimezone(SHANGHAI))
+        msg["Message-ID"] = f"<{msgid}@participants.example.cn>"
+        msg.set_content("您好：\n所报材料见附件，请查收。")
+        for name, data in files.items():
+            msg.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+        key = mailbox.Maildir(self.mailbox_dir, create=True).add(msg.as_bytes())
+        stamp = arrives.timestamp()
+        os.utime(self.mailbox_dir / "new" / key, (stamp, stamp))
+
+    def poll_after(self, arrivals: list[dt.datetime]) -> None:
+        """The mailbox polled at the served schedule's next 10-minute mark after each arrival
+        (not later than the simulated clock), as the `poll-mailbox` deployment does."""
+        for poll_at in sorted({next_poll(when) for when in arrivals}):
+            self.poll_mailbox(min(poll_at, self.now))
+
+    def poll_mailbox(self, at: dt.datetime) -> str:
+        """`qcamp inbox poll` at `at` (the served schedule's 10-minute mark), as staff would."""
+        return self.qcamp(
+            "inbox", "poll", "--year", self.year, "--as-of", at.isoformat(),
+            "--mailbox", f"maildir://{self.mailbox_dir}", *(["--direct"] if self.direct else []),
+        )  # fmt: skip
 
     def folder(self, label: str) -> Path:
         """A stage's folder of published documents, by the stage's Chinese name."""

@@ -480,6 +480,8 @@ class NotificationRecord(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     scheduled_for: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # the Message-ID of the mail this message answers (a receipt threaded as a reply), or ""
+    in_reply_to: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class DeadlineException(Base):
@@ -516,3 +518,25 @@ class OperatorAction(Base):
     actor: Mapped[str] = mapped_column(String(100))
     at: Mapped[dt.datetime]
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class InboundMail(Base):
+    """来信: one mail taken from the commission's mailbox, recorded so it is handled exactly once
+    (by the mailbox's UIDVALIDITY and UID, and by its Message-ID)."""
+
+    __tablename__ = "inbound_mails"
+    __table_args__ = (UniqueConstraint("mailbox", "uidvalidity", "uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    mailbox: Mapped[str] = mapped_column(String(300))  # the source, without credentials
+    uidvalidity: Mapped[str] = mapped_column(String(40))
+    uid: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(300), index=True)
+    sender: Mapped[str] = mapped_column(String(limits.EMAIL_MAX))
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    received_at: Mapped[dt.datetime]
+    kind: Mapped[str] = mapped_column(String(40), default="")  # application / results / ...
+    outcome: Mapped[str] = mapped_column(String(20), index=True)  # taking / taken / refused / ...
+    detail: Mapped[str] = mapped_column(Text, default="")
+    files: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    handled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -318,6 +318,7 @@ class UnitOfWork:
         self.notices = repositories.NoticesRepository(self.session)
         self.exceptions = repositories.ExceptionsRepository(self.session)
         self.operations = repositories.OperationsRepository(self.session)
+        self.mailbox = repositories.MailboxRepository(self.session)
         return self
 
     def __exit__(

@@ -10,6 +10,7 @@ from storage.repositories.exceptions import ExceptionsRepository
 from storage.repositories.follow_up import FollowUpRepository
 from storage.repositories.implementation import ImplementationRepository
 from storage.repositories.intake import IntakeRepository
+from storage.repositories.mailbox import MailboxRepository
 from storage.repositories.messages import MessagesRepository
 from storage.repositories.notices import NoticesRepository
 from storage.repositories.operations import OperationsRepository
@@ -32,4 +33,5 @@ __all__ = [
     "NoticesRepository",
     "ExceptionsRepository",
     "OperationsRepository",
+    "MailboxRepository",
 ]

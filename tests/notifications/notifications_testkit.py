@@ -154,6 +154,10 @@ EXPECTED_EVENTS = {
     "certificate",
     "exchange_invitation",
     "staff_digest",
+    "mail_receipt",
+    "mail_returned",
+    "mail_quarantined",
+    "mail_staff",
 }
 
 EVENT_CONTEXT: dict[str, dict[str, Any]] = {
@@ -253,5 +257,31 @@ EVENT_CONTEXT: dict[str, dict[str, Any]] = {
         "counts": ["申报项目：1160", "已受理：1100"],
         "failed_count": 1,
         "failures": ["某单位：连接被拒绝"],
+    },
+    "mail_receipt": {
+        "mail_subject": "报送进度报告（2份）",
+        "mail_received_at": dt.datetime(2025, 7, 2, 10, 3, tzinfo=SH),
+        "mail_sender": "hj@example.cn",
+        "outcome_text": "进度报告已导入：按时 2 份，逾期 0 份",
+        "kind_label": "进度报告",
+    },
+    "mail_returned": {
+        "mail_subject": "报送进度报告",
+        "mail_received_at": dt.datetime(2025, 7, 2, 10, 3, tzinfo=SH),
+        "mail_sender": "hj@example.cn",
+        "outcome_text": "进度报告_TJZLGG-2025-0001.xlsx B9（完成进度）“很多”无效",
+        "kind_label": "进度报告",
+    },
+    "mail_quarantined": {
+        "mail_subject": "申报材料",
+        "mail_received_at": dt.datetime(2025, 4, 15, 10, 3, tzinfo=SH),
+        "mail_sender": "stranger@example.org",
+        "outcome_text": "发件地址未登记为推荐单位、项目联系人或评审专家的邮箱，来信未予处理",
+    },
+    "mail_staff": {
+        "mail_subject": "申报材料",
+        "mail_received_at": dt.datetime(2025, 4, 15, 10, 3, tzinfo=SH),
+        "mail_sender": "stranger@example.org",
+        "outcome_text": "已隔离：发件地址未登记",
     },
 }

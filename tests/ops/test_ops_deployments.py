@@ -14,6 +14,7 @@ from deployments import cli_ops
 from deployments.serve import (
     CAMPAIGN_CRON,
     ENTRYPOINTS,
+    SERVED,
     TIMEZONE,
     build_deployments,
     default_parameters,
@@ -31,7 +32,9 @@ def test_entrypoints_cover_the_campaign_and_every_stage() -> None:
 
 def test_built_deployments_carry_year_tags_and_the_campaign_schedule() -> None:
     deployments = {d.name: d for d in build_deployments(2025)}
-    assert len(deployments) == 10
+    assert len(deployments) == 11
+    [poll] = deployments["qcamp-2025-mailbox"].schedules
+    assert poll.schedule.cron == "*/10 * * * *" and poll.schedule.timezone == TIMEZONE
     campaign = deployments["qcamp-2025-campaign"]
     assert campaign.entrypoint == "flows/campaign.py:annual_campaign"
     [schedule] = campaign.schedules
@@ -46,7 +49,7 @@ def test_built_deployments_carry_year_tags_and_the_campaign_schedule() -> None:
 def test_prefect_yaml_matches_the_served_deployments() -> None:
     config = yaml.safe_load((REPO / "prefect.yaml").read_text(encoding="utf-8"))
     entries = {d["entrypoint"]: d for d in config["deployments"]}
-    expected = {e.replace(".", "/", 1).replace(":", ".py:", 1) for e in ENTRYPOINTS.values()}
+    expected = {e.replace(".", "/", 1).replace(":", ".py:", 1) for e in SERVED.values()}
     assert set(entries) == expected
     year = config["definitions"]["year"]
     for entry in entries.values():

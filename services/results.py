@@ -26,6 +26,7 @@ from domain.results import (
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
+from services.delivery_review import deadline_facts
 from services.messaging import send
 from storage import orm
 from storage.uow import UnitOfWork
@@ -334,7 +335,7 @@ def send_reminders(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
                 recipient=Recipient.for_recommending_unit(items[0].recommending_unit),
                 period=f"T-{days}",
                 context={
-                    "days": days,
+                    **deadline_facts(ctx.calendar.results_deadline, ctx.local_date()),
                     "projects": "\n".join(f"{a.plan_number} {a.title}" for a in items),
                 },
             )

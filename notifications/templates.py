@@ -407,9 +407,26 @@ def _signoff(event: str, context: Mapping[str, Any]) -> str:
     return f"\n\n{issuer} {department}\n" + "　".join(parts)
 
 
+def _derived(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A deadline reminder's phrases from its ``days`` when the caller gave only the number:
+    ``left`` (``3天后``/``今天``), ``countdown`` and ``owing`` (nothing received)."""
+    if "days" not in context or "left" in context:
+        return context
+    days = int(context["days"])
+    as_of = context.get("as_of")
+    on = f"截至{_fmt_datetime(as_of, 'date')}，" if isinstance(as_of, dt.datetime) else ""
+    return {
+        "left": "今天" if days <= 0 else ("明天" if days == 1 else f"{days}天后"),
+        "countdown": f"距截止还有{days}天" if days > 0 else "今天截止",
+        "owing": f"{on}我处尚未收到贵单位报送的申报材料。",
+        **context,
+    }
+
+
 def render(event: str, context: Mapping[str, Any]) -> RenderedMessage:
     """Subject and body of `event` with `context` filled in."""
     tpl = template(event)
+    context = _derived(context)
     formatter = _ChineseFormatter(event)
     try:
         subject = formatter.vformat(tpl.subject, (), context)

@@ -161,8 +161,7 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "{recipient_name}：\n"
                 "贵单位于{received_at}报送的申报材料（第{version}批次）已收到，经审查，"
                 "以下{returned_count}个项目存在问题，现退回修改：\n{returned}\n"
-                "请按上述意见修改后，于{resubmit_by}前重新报送，逾期未报送的视为放弃申报。"
-                "审核意见表见附件。"
+                "{resubmit}。审核意见表见附件。"
             ),
         ),
         _T(

@@ -84,6 +84,21 @@ def batch_owing(as_of: dt.datetime, returned: Sequence[str]) -> str:
     return f"截至{on}，贵单位以下{len(returned)}个项目已退回修改，尚未重新报送：\n{items}\n"
 
 
+def resubmit_phrase(resubmit_by: str, closed: bool) -> str:
+    """How returned applications come back: by the deadline, or (delivered after it) not."""
+    if closed:
+        return f"申报已于{resubmit_by}截止，退回的项目本年度不再受理"
+    return f"请按意见修改后于{resubmit_by}前重新报送，逾期未报送的视为放弃申报"
+
+
+def returned_section(returned: Sequence[str], resubmit: str) -> str:
+    """A receipt's part about the batch's returned applications (empty when none)."""
+    if not returned:
+        return ""
+    items = "\n".join(returned)
+    return f"退回修改项目（{len(returned)}项，{resubmit}）：\n{items}\n"
+
+
 class _Facts:
     """The database's answers the review needs, each read once per review."""
 
@@ -115,6 +130,15 @@ def _application_reminder(rec: orm.NotificationRecord, facts: _Facts, c: dict) -
         return "该单位的申报材料已收到并受理，无需再提醒"
     returned = [a.title for a in apps if a.state == ProjectState.RETURNED]
     return {**deadline_facts(deadline, ctx.local_date()), "owing": batch_owing(ctx.now, returned)}
+
+
+def _batch_answer(rec: orm.NotificationRecord, facts: _Facts, c: dict) -> Verdict:
+    """A receipt or return notice delivered after the deadline does not ask for resubmission."""
+    if facts.ctx.now < facts.ctx.calendar.application_deadline or "resubmit" not in c:
+        return {}
+    resubmit = resubmit_phrase(str(c.get("resubmit_by", "")), closed=True)
+    returned = [line for line in str(c.get("returned", "")).split("\n") if line]
+    return {"resubmit": resubmit, "returned_section": returned_section(returned, resubmit)}
 
 
 def _results_reminder(rec: orm.NotificationRecord, facts: _Facts, c: dict) -> Verdict:
@@ -168,6 +192,8 @@ JUDGES: dict[str, Callable[[orm.NotificationRecord, _Facts, dict], Verdict]] = {
     "application_reminder": _application_reminder,
     "results_reminder": _results_reminder,
     "checkin_overdue": _checkin_overdue,
+    "receipt": _batch_answer,
+    "returned": _batch_answer,
     "escalation": _escalation,
     **{event: _invitation for event in INVITATIONS},
 }

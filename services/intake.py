@@ -30,6 +30,7 @@ from domain.states import ProjectState
 from domain.uscc import normalize_uscc
 from notifications.recipients import Recipient
 from services.context import CampaignContext
+from services.delivery_review import resubmit_phrase, returned_section
 from services.intake_records import (
     ApplicationOut,
     BatchOut,
@@ -446,23 +447,21 @@ def _answer(
         return
     accepted_titles = [o.title for o in outs if o.status == ProjectState.ACCEPTED]
     returned = returned_items(outs)
+    resubmit_by = texts.local_time(ctx.calendar.application_deadline)
+    resubmit = resubmit_phrase(resubmit_by, closed=ctx.now >= ctx.calendar.application_deadline)
     facts = {
         "version": version,
         "received_at": received,
         "returned_count": len(returned),
         "returned": "\n".join(returned),
-        "resubmit_by": texts.local_time(ctx.calendar.application_deadline),
+        "resubmit_by": resubmit_by,
+        "resubmit": resubmit,
+        "returned_section": returned_section(returned, resubmit),
     }
     if accepted_titles:
         facts |= {
             "project_count": len(accepted_titles),
             "projects": "\n".join(f"{n}. {t}" for n, t in enumerate(accepted_titles, 1)),
-            "returned_section": (
-                f"退回修改项目（{len(returned)}项，请按意见修改后于{facts['resubmit_by']}前"
-                f"重新报送）：\n{facts['returned']}\n"
-                if returned
-                else ""
-            ),
         }
     elif not returned:
         return

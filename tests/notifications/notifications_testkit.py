@@ -170,6 +170,7 @@ EVENT_CONTEXT: dict[str, dict[str, Any]] = {
         "received_at": dt.datetime(2025, 4, 18, 15, 30, tzinfo=SH),
         "version": 1,
         "returned_count": 1,
+        "resubmit": "请按意见修改后于2025年4月20日 23:59前重新报送，逾期未报送的视为放弃申报",
         "returned": ["“降低焊缝气孔不良率”：统一社会信用代码校验位错误", "攻关目标缺少可量化指标"],
         "resubmit_by": dt.datetime(2025, 4, 20, 23, 59, tzinfo=SH),
     },

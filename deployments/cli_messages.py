@@ -115,7 +115,8 @@ def detail_text(message: MessageDetail) -> str:
     if message.sent_at:
         lines.append(f"发送时间：{message.sent_at:%Y-%m-%d %H:%M}")
     if message.last_error:
-        lines.append(f"最近错误：{message.last_error}")
+        label = "作废原因" if message.status == "superseded" else "最近错误"
+        lines.append(f"{label}：{message.last_error}")
     for channel in message.channels:
         to = f"，收件地址 {channel.address}" if channel.address else "，无收件地址"
         error = f"，错误：{channel.error}" if channel.error else ""

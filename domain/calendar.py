@@ -27,8 +27,10 @@ from domain.notices import NoticeSettings
 from domain.rubrics import DEFAULT_RUBRICS, RankingScope, Rubric
 from domain.workdays import (
     SHANGHAI,  # Asia/Shanghai: the campaign's one time zone
+    add_working_days,
     is_year_covered,
     set_overrides,
+    to_shanghai,
 )
 
 DEFAULT_YEAR = 2025
@@ -148,6 +150,9 @@ class CampaignRules(BaseModel):
     max_results_per_panel: int = Field(30, gt=0)
     review_place: str = Field("天津市市场监管委（河西区友谊路）评审会议室", min_length=1)
     meeting_place: str = Field("天津市市场监管委（河西区友谊路）一号报告厅", min_length=1)
+    # invitations (training, expert review, exchange meeting) reach people at least this many
+    # working days before the event (邀请提前量)
+    invitation_lead_working_days: int = Field(3, ge=1, le=30)
 
 
 class CampaignConfig(BaseModel):
@@ -199,6 +204,43 @@ class CampaignConfig(BaseModel):
         if value and not _MAILBOX.fullmatch(value):
             raise ValueError(f"“{value}”不是有效的邮箱地址，请写成 scjgzlfzc@tj.gov.cn 这样的格式")
         return value
+
+    @model_validator(mode="after")
+    def _invitations_in_time(self) -> CampaignConfig:
+        """Every invitation can go out `rules.invitation_lead_working_days` working days before
+        its event: training sessions after `training_invitations`, the exchange meeting after
+        `publicity_start`; the panel review (that many working days after the draw) before
+        `scores_due`."""
+        lead = self.rules.invitation_lead_working_days
+        cal = self.calendar
+        earliest = add_working_days(to_shanghai(cal.training_invitations).date(), lead)
+        for s in self.training_sessions:
+            if to_shanghai(s.starts_at).date() < earliest:
+                raise ValueError(
+                    f"[[training.sessions]] {s.key} 的 starts_at（{s.starts_at:%Y-%m-%d}）距培训邀请"
+                    f"（calendar.training_invitations）不足 {lead} 个工作日：请推迟场次，"
+                    "或提前 training_invitations，或调小 rules.invitation_lead_working_days"
+                )
+        if to_shanghai(cal.exchange_meeting).date() < add_working_days(cal.publicity_start, lead):
+            raise ValueError(
+                f"calendar.exchange_meeting 距 publicity_start 不足 {lead} 个工作日（交流会邀请须提前"
+                "发出）：请推迟交流会，或调小 rules.invitation_lead_working_days"
+            )
+        if self.panel_review_at >= to_shanghai(cal.scores_due):
+            raise ValueError(
+                f"评定会（panel_draw 后第 {lead} 个工作日）不早于 calendar.scores_due：请推迟"
+                " scores_due，或提前 panel_draw，或调小 rules.invitation_lead_working_days"
+            )
+        return self
+
+    @property
+    def panel_review_at(self) -> dt.datetime:
+        """评定时间: the panels meet `invitation_lead_working_days` working days after the draw,
+        at the draw's time of day, so that the invitations sent at the draw reach the experts
+        in time."""
+        draw = to_shanghai(self.calendar.panel_draw)
+        day = add_working_days(draw.date(), self.rules.invitation_lead_working_days)
+        return dt.datetime.combine(day, draw.timetz())
 
     @property
     def mail_from(self) -> str:

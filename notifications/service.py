@@ -34,7 +34,9 @@
    few milliseconds); that channel is sent again. Mails carry a fixed Message-ID per record so
    such a duplicate is recognisable.
 
-Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``.
+Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``, and
+``superseded`` (set by `services.delivery` before delivery: no longer true on its delivery day,
+``last_error`` says why). ``context`` holds the facts the message was rendered from.
 ``channels`` holds one entry per channel: ``{"url", "state", "sent_at", "error", "detail",
 "claim"}`` (plus ``"interrupted": true`` while a taken-back channel awaits its resend); URLs are stored as configured (placeholders, never resolved secrets).
 """
@@ -69,7 +71,7 @@ from notifications.channels import (
 )
 from notifications.recipients import Recipient
 from notifications.secrets import redact
-from notifications.templates import render
+from notifications.templates import encode_context, render
 from storage.orm import NotificationRecord, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -135,7 +137,8 @@ def _record_values(
         raise ValueError("queue_message_record() needs an aware `now`")
     if len(period) > 40:
         raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
-    message = render(event, {"recipient_name": recipient.name, **context})
+    full = {"recipient_name": recipient.name, **context}
+    message = render(event, full)
     files = [Path(os.path.abspath(p)) for p in attachments]
     missing = [p.name for p in files if not p.is_file()]
     if missing:
@@ -152,6 +155,7 @@ def _record_values(
         "body": message.body,
         "attachments": [{"path": str(p), "name": p.name} for p in files],
         "channels": _channel_entries(recipient),
+        "context": encode_context(full),
         "status": PENDING,
         "attempts": 0,
         "last_error": "",
@@ -264,6 +268,7 @@ class DeliveryReport:
     failed: int = 0  # marked failed in this run (max attempts reached)
     deferred: int = 0  # failed this time, retry scheduled
     recovered: int = 0  # taken back from a dead or expired claim
+    superseded: int = 0  # no longer true on the delivery day: not sent (services.delivery)
     failures: list[DeliveryFailure] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -274,6 +279,7 @@ class DeliveryReport:
             failed=self.failed + other.failed,
             deferred=self.deferred + other.deferred,
             recovered=self.recovered + other.recovered,
+            superseded=self.superseded + other.superseded,
             failures=[*self.failures, *other.failures],
             seconds=self.seconds + other.seconds,
         )
@@ -292,8 +298,10 @@ class DeliveryReport:
         return "\n".join(lines)
 
     def summary(self) -> str:
-        return f"已发送 {self.sent} 条，失败 {self.failed} 条，待重试 {self.deferred} 条" + (
-            f"，接管中断投递 {self.recovered} 条" if self.recovered else ""
+        return (
+            f"已发送 {self.sent} 条，失败 {self.failed} 条，待重试 {self.deferred} 条"
+            + (f"，接管中断投递 {self.recovered} 条" if self.recovered else "")
+            + (f"，已过时作废 {self.superseded} 条" if self.superseded else "")
         )
 
 

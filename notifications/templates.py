@@ -126,13 +126,14 @@ TEMPLATES: dict[str, MessageTemplate] = {
             event="application_reminder",
             name="申报截止提醒",
             rule="rule:application_reminder",
-            subject="申报截止提醒：{campaign_title}项目申报{days}天后截止",
+            subject="申报截止提醒：{campaign_title}项目申报{left}截止",
             body=(
                 "{recipient_name}：\n"
-                "{campaign_title}项目申报截止时间为{application_deadline}，距截止还有{days}天。"
-                "截至{as_of:date}，我处尚未收到贵单位报送的申报材料。\n"
-                "请尽快组织申报单位完成申报书填写，经审核并签署推荐意见后，连同立项申报汇总表"
-                "一并报送。逾期报送的材料不予受理。如贵单位本年度无推荐项目，请回复告知。"
+                "{campaign_title}项目申报截止时间为{application_deadline}，{countdown}。"
+                "{owing}\n"
+                "请尽快组织申报单位完成申报书填写（退回的项目按审核意见修改），经审核并签署推荐"
+                "意见后，连同立项申报汇总表一并报送。逾期报送的材料不予受理。"
+                "如贵单位本年度无推荐项目，请回复告知。"
             ),
         ),
         _T(
@@ -142,24 +143,25 @@ TEMPLATES: dict[str, MessageTemplate] = {
             subject="受理回执：{campaign_title}申报材料（第{version}批次）",
             body=(
                 "{recipient_name}：\n"
-                "贵单位于{received_at}报送的申报材料已收到并受理。\n"
+                "贵单位于{received_at}报送的申报材料已收到。\n"
                 "报送批次：第{version}批次\n"
-                "申报项目数：{project_count}项\n"
-                "项目清单：\n{projects}\n"
-                "我处将组织立项审核，审核结果另行通知；如需补正，将另行发送退回修改通知。"
+                "受理项目数：{project_count}项\n"
+                "受理项目清单：\n{projects}\n"
+                "{returned_section}"
+                "我处将组织立项审核，审核结果另行通知。审核意见表见附件。"
             ),
         ),
         _T(
             event="returned",
             name="退回修改",
             rule="rule:returned",
-            subject="退回修改通知：{project_title}",
+            attachments="审核意见表",
+            subject="退回修改通知：{campaign_title}申报材料（第{version}批次）",
             body=(
                 "{recipient_name}：\n"
-                "贵单位推荐的项目“{project_title}”（申报单位：{applicant_name}）经审查存在以下问题，"
-                "现退回修改：\n{findings}\n"
-                "修改要求：\n{fixes}\n"
-                "请于{resubmit_by}前将修改后的材料重新报送，逾期未报送的视为放弃申报。"
+                "贵单位于{received_at}报送的申报材料（第{version}批次）已收到，经审查，"
+                "以下{returned_count}个项目存在问题，现退回修改：\n{returned}\n"
+                "{resubmit}。审核意见表见附件。"
             ),
         ),
         _T(
@@ -256,10 +258,10 @@ TEMPLATES: dict[str, MessageTemplate] = {
             event="results_reminder",
             name="成果提交截止提醒",
             rule="rule:results_reminder",
-            subject="成果提交截止提醒：{campaign_title}成果材料{days}天后截止",
+            subject="成果提交截止提醒：{campaign_title}成果材料{left}截止",
             body=(
                 "{recipient_name}：\n"
-                "{campaign_title}成果材料报送截止时间为{results_deadline}，距截止还有{days}天。"
+                "{campaign_title}成果材料报送截止时间为{results_deadline}，{countdown}。"
                 "截至{as_of:date}，贵单位推荐的以下项目尚未报送成果材料：\n{projects}\n"
                 "请督促项目单位尽快提交成果材料和过程材料，经贵单位审核后统一报送。"
                 "逾期材料不再接收。"
@@ -451,9 +453,26 @@ def _signoff(event: str, context: Mapping[str, Any]) -> str:
     return f"\n\n{issuer} {department}\n" + "　".join(parts)
 
 
+def _derived(context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A deadline reminder's phrases from its ``days`` when the caller gave only the number:
+    ``left`` (``3天后``/``今天``), ``countdown`` and ``owing`` (nothing received)."""
+    if "days" not in context or "left" in context:
+        return context
+    days = int(context["days"])
+    as_of = context.get("as_of")
+    on = f"截至{_fmt_datetime(as_of, 'date')}，" if isinstance(as_of, dt.datetime) else ""
+    return {
+        "left": "今天" if days <= 0 else ("明天" if days == 1 else f"{days}天后"),
+        "countdown": f"距截止还有{days}天" if days > 0 else "今天截止",
+        "owing": f"{on}我处尚未收到贵单位报送的申报材料。",
+        **context,
+    }
+
+
 def render(event: str, context: Mapping[str, Any]) -> RenderedMessage:
     """Subject and body of `event` with `context` filled in."""
     tpl = template(event)
+    context = _derived(context)
     formatter = _ChineseFormatter(event)
     try:
         subject = formatter.vformat(tpl.subject, (), context)
@@ -481,3 +500,40 @@ def config_facts(config: CampaignConfig) -> dict[str, Any]:
         "scores_due": cal.scores_due,
         "exchange_meeting": cal.exchange_meeting,
     }
+
+
+def encode_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A template context as JSON (stored with the message, so that it can be rendered again
+    on its delivery day): dates and datetimes are tagged, anything else not JSON is text."""
+    return {str(k): _encode(v) for k, v in context.items()}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def decode_context(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The inverse of `encode_context`."""
+    return {k: _decode(v) for k, v in stored.items()}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"$datetime"}:
+            return dt.datetime.fromisoformat(value["$datetime"])
+        if set(value) == {"$date"}:
+            return dt.date.fromisoformat(value["$date"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value

@@ -18,6 +18,7 @@ from domain.reminders import reminder_due
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
+from services.delivery_review import batch_owing, deadline_facts
 from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
 from services.notices import doc_number, issuing
@@ -137,7 +138,11 @@ def send_reminders(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     days = reminder_due(ctx.calendar.application_deadline, ctx.now, ctx.rules.reminder_days)
     if days is None:
         return report
+    deadline = deadline_facts(ctx.calendar.application_deadline, ctx.local_date())
     with uow:
+        returned: dict[int, list[str]] = {}
+        for app in uow.repo.applications(ctx.campaign_id, [ProjectState.RETURNED]):
+            returned.setdefault(app.recommending_unit_id, []).append(app.title)
         sent = 0
         for unit in units_owing_batch(uow, ctx):
             sent += send(
@@ -147,7 +152,7 @@ def send_reminders(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
                 rule_detail=f"T-{days}",
                 recipient=Recipient.for_recommending_unit(unit),
                 period=f"T-{days}",
-                context={"days": days},
+                context={**deadline, "owing": batch_owing(ctx.now, returned.get(unit.id, []))},
             )
         uow.commit()
     if sent:

@@ -9,6 +9,7 @@ from domain.calendar import CampaignConfig
 from notifications.channels import Sender
 from notifications.service import DeliveryReport, deliver_due, staff_digest_context
 from services.context import CampaignContext, StageReport
+from services.delivery_review import review_due
 from services.messaging import send, staff_recipient
 from storage.db import session_factory
 from storage.uow import UnitOfWork
@@ -20,13 +21,19 @@ def deliver_messages(ctx: CampaignContext) -> DeliveryReport:
     """Send every queued message due at the campaign's clock. The engine opens its own sessions
     (it claims records in batches, each in a transaction of its own), so it takes the session
     factory rather than a unit of work. Every mail is from the commission's mailbox in the
-    year's config, and replies go to its contact mailbox."""
-    return deliver_due(
+    year's config, and replies go to its contact mailbox.
+
+    First every due message is reviewed for the delivery day (`services.delivery_review`):
+    stale ones are superseded, the rest rendered again with the day's facts."""
+    review = review_due(UnitOfWork(), ctx)
+    report = deliver_due(
         session_factory(),
         now=ctx.now,
         default_outbox=ctx.outbox,
         sender=campaign_sender(ctx.config),
     )
+    report.superseded = review.superseded
+    return report
 
 
 def campaign_sender(config: CampaignConfig) -> Sender | None:

@@ -392,6 +392,12 @@ def _escalate(
                     for a, m in zip(items, missed, strict=True)
                 ),
                 "reply_by": ctx.local_date() + dt.timedelta(days=ESCALATION_REPLY_DAYS),
+                # the projects by id, so that the delivery day's review names only those
+                # still silent then
+                "project_items": [
+                    [a.id, f"{project_key(a)} {a.title}（{a.applicant_name}，连续{m}期未报送）"]
+                    for a, m in zip(items, missed, strict=True)
+                ],
             },
         )
     return escalated

@@ -30,6 +30,7 @@ from domain.states import ProjectState
 from domain.uscc import normalize_uscc
 from notifications.recipients import Recipient
 from services.context import CampaignContext
+from services.delivery_review import resubmit_phrase, returned_section
 from services.exceptions import closed_arrival, covering
 from services.intake_records import (
     ACTOR,
@@ -463,8 +464,9 @@ def _answer(
     *,
     late: bool,
 ) -> None:
-    """The unit's answer: late batch; or a receipt of the accepted forms and one message for
-    each returned form, all with the feedback attached."""
+    """The unit's one answer to a batch, with the feedback (审核意见) attached: late batch (once
+    a day, however many late batches arrive); else a receipt of the accepted forms that also
+    lists the returned ones, or, when nothing was accepted, one return notice for them all."""
     received = texts.local_time(received_at)
     recipient = Recipient.for_recommending_unit(unit)
     if late:
@@ -473,49 +475,60 @@ def _answer(
             ctx,
             event="late_batch",
             recipient=recipient,
-            period=f"v{version}",
+            period=f"late:{ctx.local_date().isoformat()}",
             context={"received_at": received},
             attachments=[feedback],
         )
         return
     accepted_titles = [o.title for o in outs if o.status == ProjectState.ACCEPTED]
-    if accepted_titles:
-        send(
-            uow,
-            ctx,
-            event="receipt",
-            recipient=recipient,
-            period=f"v{version}",
-            attachments=[feedback],
-            context={
-                "version": version,
-                "received_at": received,
-                "project_count": len(accepted_titles),
-                "projects": "\n".join(f"{n}. {t}" for n, t in enumerate(accepted_titles, 1)),
-            },
-        )
+    returned = returned_items(outs)
     resubmit_by = texts.local_time(ctx.calendar.application_deadline)
-    for n, o in enumerate(outs, start=1):
+    resubmit = resubmit_phrase(resubmit_by, closed=ctx.now >= ctx.calendar.application_deadline)
+    facts = {
+        "version": version,
+        "received_at": received,
+        "returned_count": len(returned),
+        "returned": "\n".join(returned),
+        "resubmit_by": resubmit_by,
+        "resubmit": resubmit,
+        "returned_section": returned_section(returned, resubmit),
+    }
+    if accepted_titles:
+        facts |= {
+            "project_count": len(accepted_titles),
+            "projects": "\n".join(f"{n}. {t}" for n, t in enumerate(accepted_titles, 1)),
+        }
+    elif not returned:
+        return
+    send(
+        uow,
+        ctx,
+        event="receipt" if accepted_titles else "returned",
+        recipient=recipient,
+        period=f"v{version}",
+        attachments=[feedback],
+        context=facts,
+    )
+
+
+def returned_items(outs: Sequence[ApplicationOut]) -> list[str]:
+    """Each returned application with what is wrong and how to fix it, in plain words (the
+    finding codes stay in the feedback workbook)."""
+    items = []
+    for o in outs:
         errors = [f for f in o.findings if f.severity == Severity.ERROR]
         if o.status != ProjectState.RETURNED or not errors:
             continue
-        send(
-            uow,
-            ctx,
-            event="returned",
-            recipient=recipient,
-            period=f"v{version}:{n:03d}",
-            attachments=[feedback],
-            context={
-                "project_title": o.title or o.file,
-                "applicant_name": o.applicant or texts.NOT_FILLED,
-                "findings": "\n".join(
-                    f"{i}. 【{f.code}】{f.field}" for i, f in enumerate(errors, 1)
-                ),
-                "fixes": "\n".join(f"{i}. {f.message}" for i, f in enumerate(errors, 1)),
-                "resubmit_by": resubmit_by,
-            },
-        )
+        head = f"{len(items) + 1}. “{o.title or o.file}”（申报单位：{o.applicant or texts.NOT_FILLED}）"
+        lines = [f"   （{i}）{_plain(f)}" for i, f in enumerate(errors, 1)]
+        items.append("\n".join([head, *lines]))
+    return items
+
+
+def _plain(finding: FindingOut) -> str:
+    if finding.field and not finding.message.startswith(finding.field):
+        return f"{finding.field}：{finding.message}"
+    return finding.message
 
 
 def set_batch_aside(

@@ -21,6 +21,7 @@ STATUS_LABELS = {
     "sending": "发送中",
     "sent": "已发送",
     "failed": "发送失败",
+    "superseded": "已作废",
 }
 
 

@@ -143,7 +143,7 @@ def invite(
         context={
             "campaign_title": ctx.config.title,
             "panel_name": panel_title(panel),
-            "review_at": ctx.calendar.panel_draw,
+            "review_at": ctx.config.panel_review_at,
             "place": ctx.rules.review_place,
             "project_count": len(panel.application_ids),
             "scores_due": ctx.calendar.scores_due,

@@ -26,6 +26,7 @@ from domain.results import (
 from domain.states import ProjectState
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
+from services.delivery_review import deadline_facts
 from services.exceptions import closed_arrival, covering
 from services.messaging import send
 from storage import orm
@@ -362,7 +363,7 @@ def send_reminders(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
                 recipient=Recipient.for_recommending_unit(items[0].recommending_unit),
                 period=f"T-{days}",
                 context={
-                    "days": days,
+                    **deadline_facts(ctx.calendar.results_deadline, ctx.local_date()),
                     "projects": "\n".join(f"{a.plan_number} {a.title}" for a in items),
                 },
             )

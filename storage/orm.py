@@ -474,7 +474,10 @@ class NotificationRecord(Base):
     body: Mapped[str] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(JSON, default=list)
     channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(20), index=True)  # pending/sending/sent/failed
+    # the facts the message was rendered from (re-rendered for the delivery day)
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # pending/sending/sent/failed/superseded (no longer true on its delivery day: see last_error)
+    status: Mapped[str] = mapped_column(String(20), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -191,3 +191,14 @@ def test_the_same_year_without_prefect_leaves_the_same_records(demo_run, tmp_pat
         os.environ.update(saved)
     assert without == with_prefect
     assert without["notification_records"] > 0 and without["documents"] > 0
+
+
+def test_every_date_in_the_outbox_agrees_with_its_delivery_day(demo_run) -> None:
+    """每封邮件的“截至”“于…前”“距截止还有N天”都按送达日（Date 头）核对。"""
+    from simulation.outbox_check import check_outbox
+
+    report, _summary, _lines = demo_run
+    result = check_outbox(report.out_dir / "outbox")
+    dated = [p for p in result.problems if "上限" not in p]
+    assert result.messages > 0 and result.phrases > 0
+    assert dated == []

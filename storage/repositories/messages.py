@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -42,3 +43,16 @@ class MessagesRepository(Repository):
                 .order_by(orm.NotificationRecord.id)
             )
         )
+
+    def due(self, campaign_id: int, now: dt.datetime) -> Sequence[orm.NotificationRecord]:
+        """The campaign's messages waiting to go out at `now` (pending and scheduled by then),
+        in the order they will be sent."""
+        return self.session.scalars(
+            select(orm.NotificationRecord)
+            .where(
+                orm.NotificationRecord.campaign_id == campaign_id,
+                orm.NotificationRecord.status == "pending",
+                orm.NotificationRecord.scheduled_for <= now,
+            )
+            .order_by(orm.NotificationRecord.scheduled_for, orm.NotificationRecord.id)
+        ).all()

@@ -49,17 +49,20 @@ def test_facts_are_formatted_for_chinese_readers(base_context: dict[str, Any]) -
     assert msg.subject == "申报截止提醒：2025年天津市质量攻关项目申报7天后截止"
     assert "2025年4月20日 23:59" in msg.body and "截至2025年4月13日" in msg.body
     returned = render("returned", full_context(base_context, "returned"))
-    assert "1. 统一社会信用代码校验位错误\n2. 攻关目标缺少可量化指标" in returned.body
+    assert (
+        "1. “降低焊缝气孔不良率”：统一社会信用代码校验位错误\n2. 攻关目标缺少可量化指标"
+        in returned.body
+    )
     receipt = render("results_receipt", full_context(base_context, "results_receipt"))
     assert "\n无\n" in receipt.body  # empty list
 
 
 def test_missing_key_names_template_and_key(base_context: dict[str, Any]) -> None:
     ctx = full_context(base_context, "returned")
-    del ctx["findings"]
+    del ctx["returned"]
     with pytest.raises(TemplateError) as err:
         render("returned", ctx)
-    assert "returned" in str(err.value) and "'findings'" in str(err.value)
+    assert "returned" in str(err.value) and "'returned'" in str(err.value)
     ctx = full_context(base_context, "call")
     del ctx["phone"]
     with pytest.raises(TemplateError, match="call.*'phone'"):

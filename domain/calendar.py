@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.mail import MessagesConfig
 from domain.workdays import SHANGHAI  # Asia/Shanghai: the campaign's one time zone
 
 DEFAULT_YEAR = 2025
@@ -147,6 +148,7 @@ class CampaignConfig(BaseModel):
     calendar: CampaignCalendar
     training_sessions: list[TrainingSessionPlan] = Field(default_factory=list)
     rules: CampaignRules = Field(default_factory=CampaignRules)
+    messages: MessagesConfig = Field(default_factory=MessagesConfig)
     source: str = ""
 
     @field_validator("email", "sender_email")
@@ -320,6 +322,7 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
             for n, s in enumerate(sessions, start=1)
         ],
         "rules": _validated("[rules]", CampaignRules, raw.get("rules") or {}, problems),
+        "messages": _validated("[messages]", MessagesConfig, raw.get("messages") or {}, problems),
     }
     if problems:
         raise _config_error(path, problems)

@@ -19,6 +19,7 @@ from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
+from services.outbox_hold import note_held
 from storage import orm
 from storage.db import is_retryable
 from storage.uow import UnitOfWork
@@ -37,6 +38,13 @@ def blank_forms(folder: Path) -> list[Path]:
 
 
 def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
+    """征集通知; mass mail held for staff is previewed (`services.outbox_hold`)."""
+    report = _publish_call(uow, ctx)
+    note_held(uow, ctx, report, ("call",))
+    return report
+
+
+def _publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     """征集通知: the blank forms, sent to every registered recommending unit, once."""
     report = StageReport.start(STAGE, ctx)
     with uow:

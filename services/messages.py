@@ -21,6 +21,8 @@ STATUS_LABELS = {
     "sending": "发送中",
     "sent": "已发送",
     "failed": "发送失败",
+    "held": "待放行",
+    "undeliverable": "无法送达",
 }
 
 

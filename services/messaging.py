@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from domain.mail import mail_url_problem
 from notifications.recipients import Recipient, mail_channel
 from notifications.service import HELD, PENDING, UNDELIVERABLE, queue_message
 from notifications.templates import config_facts, rule_id
@@ -50,7 +51,12 @@ def staff_recipients(ctx: CampaignContext) -> list[Recipient]:
 def mail_url(ctx: CampaignContext) -> str:
     """The campaign's mail setting: QCAMP_MAIL_URL, else ``[messages] mail_url`` ("" = outbox)."""
     configured = get_settings().mail_url
-    return configured if configured is not None else ctx.config.messages.mail_url
+    if configured is None:
+        return ctx.config.messages.mail_url
+    problem = mail_url_problem(configured) if configured else None
+    if problem:
+        raise ValueError(f"环境变量 QCAMP_MAIL_URL 有误：{problem}")
+    return configured
 
 
 def holds_mass_mail(ctx: CampaignContext) -> bool:

@@ -125,14 +125,23 @@ def status_lines(status: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {unit['name']}：{unit['applications']} / {unit['approved']} / {unit['excellent']}"
         )
-    sent, pending = status["notifications"]["sent"], status["notifications"]["pending"]
     lines += [
         "",
-        f"通知：已发送 {sent} 封，未发送 {pending} 封；发件箱（可用邮件客户端打开的 .eml 文件）：{status['outbox']}",
+        notifications_line(status["notifications"])
+        + f"；发件箱（可用邮件客户端打开的 .eml 文件）：{status['outbox']}",
         f"文档：共 {status['documents']} 份，均在 {status['campaign_dir']}",
         f"数据库：{status['database']}",
     ]
     return lines
+
+
+def notifications_line(counts: dict[str, int]) -> str:
+    """已发送/待发送/待放行/发送失败/无法送达: only what reached someone counts as sent."""
+    line = f"通知：已发送 {counts['sent']} 封，待发送 {counts['pending']} 封"
+    for key, label in (("held", "待放行"), ("failed", "发送失败"), ("undeliverable", "无法送达")):
+        if counts.get(key):
+            line += f"，{label} {counts[key]} 封"
+    return line
 
 
 def status(

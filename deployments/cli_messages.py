@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from services.messages import MessageDetail, MessageRow
 
 messages_app = typer.Typer(
-    help="消息：查看已发送和待发送的通知，重新发送失败的通知", no_args_is_help=True
+    help="消息：查看已发送和待发送的通知，重新发送失败的通知，放行群发通知", no_args_is_help=True
 )
 
 YearOption = Annotated[int, typer.Option("--year", help="活动年度，如 2025")]
@@ -68,7 +68,11 @@ def _cells(row: MessageRow) -> list[str]:
 def list_command(
     year: YearOption = dt.date.today().year,
     status: Annotated[
-        str | None, typer.Option("--status", help="只看此状态：pending、sending、sent、failed")
+        str | None,
+        typer.Option(
+            "--status",
+            help="只看此状态：pending、sending、sent、failed、held（待放行）、undeliverable（无法送达）",
+        ),
     ] = None,
     event: Annotated[
         str | None, typer.Option("--event", help="只看此事件，如 certificate 或 证书发放")
@@ -180,4 +184,48 @@ def resend_command(
     typer.echo(
         f"已将 {len(ids)} 条发送失败的消息重新放入发送队列（编号：{'、'.join(map(str, ids))}），"
         "下次运行时发送。"
+    )
+
+
+@messages_app.command("release")
+def release_command(
+    event: Annotated[
+        str,
+        typer.Option(
+            "--event",
+            help="放行哪类群发通知：call（征集通知）、public_notice、publication、certificate",
+        ),
+    ],
+    by: Annotated[str, typer.Option("--by", help="放行人姓名（记入操作记录）")],
+    year: YearOption = dt.date.today().year,
+    as_of: AsOf = None,
+) -> None:
+    """放行已预览的群发通知（征集通知、公示通知、公布通知和证书）：下次运行时发送。"""
+    from services.context import open_campaign
+    from services.messages import MessagesError, check_event
+    from services.messaging import MASS_MAIL_EVENTS
+    from services.outbox_hold import ReleaseError, release, stage_of
+    from storage.db import upgrade
+    from storage.uow import UnitOfWork
+
+    try:
+        name = check_event(event)
+    except MessagesError as exc:
+        fail(str(exc))
+    if name not in MASS_MAIL_EVENTS:
+        fail(f"--event 的值“{event}”不是群发通知：可放行 {'、'.join(MASS_MAIL_EVENTS)}")
+    upgrade()
+    try:
+        ctx = open_campaign(year, as_of)
+    except ValueError:
+        fail(f"--as-of 的值“{as_of}”不是有效时间。请写成 2025-09-20T10:00 这样的格式。")
+    try:
+        ids = release(UnitOfWork(), ctx, name, by=by, stage=stage_of(name))
+    except ReleaseError as exc:
+        fail(str(exc))
+    if not ids:
+        typer.echo(f"{year}年度没有待放行的“{event}”通知。")
+        return
+    typer.echo(
+        f"{by} 已放行 {len(ids)} 封“{event}”通知（编号 {ids[0]}–{ids[-1]}），下次运行时发送。"
     )

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.mail import MessagesConfig
 from domain.notices import NoticeSettings
 from domain.rubrics import DEFAULT_RUBRICS, RankingScope, Rubric
 from domain.workdays import (
@@ -173,6 +174,7 @@ class CampaignConfig(BaseModel):
     holidays: dict[dt.date, str] = Field(default_factory=dict)
     workdays: dict[dt.date, str] = Field(default_factory=dict)
     documents: NoticeSettings = Field(default_factory=NoticeSettings)  # [documents] 公文设置
+    messages: MessagesConfig = Field(default_factory=MessagesConfig)
     source: str = ""
 
     @field_validator("rubrics")
@@ -467,6 +469,7 @@ def load_campaign_config(year: int, config_dir: Path) -> CampaignConfig:
         "documents": _validated(
             "[documents]", NoticeSettings, raw.get("documents") or {}, problems
         ),
+        "messages": _validated("[messages]", MessagesConfig, raw.get("messages") or {}, problems),
     }
     if "rubrics" in raw:
         parts["rubrics"] = _rubrics(raw["rubrics"], problems)

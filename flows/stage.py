@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from prefect.artifacts import create_markdown_artifact
@@ -19,6 +20,7 @@ from prefect.runtime import flow_run
 from flows.events import emit_state_change, should_emit
 from services.campaign import complete_stage, one_run_at_a_time
 from services.context import STAGES, CampaignContext, StageReport, open_campaign
+from services.outbox_hold import PREVIEW_PREFIX
 from storage.uow import UnitOfWork
 
 
@@ -95,4 +97,18 @@ def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> Stag
         key=artifact_key(year, stage),
         description=f"{year}年{outcome.label}阶段本次运行结果",
     )
+    publish_previews(year, outcome)
     return outcome
+
+
+def publish_previews(year: int, outcome: StageReport) -> None:
+    """Each held mass mail's preview (群发通知预览) as an artifact staff read before releasing."""
+    for document in outcome.documents:
+        path = Path(document)
+        if path.name.startswith(PREVIEW_PREFIX) and path.is_file():
+            event = path.stem.removeprefix(f"{PREVIEW_PREFIX}_").replace("_", "-")
+            create_markdown_artifact(
+                markdown=path.read_text(encoding="utf-8"),
+                key=f"qcamp-{year}-preview-{event}",
+                description=f"{year}年群发通知预览（待放行）",
+            )

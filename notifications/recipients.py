@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
+from domain.intake import LEAD_ROLES
 from notifications.secrets import PLACEHOLDER, redact
 
 if TYPE_CHECKING:
@@ -97,6 +98,20 @@ class Recipient(BaseModel):
     kind: RecipientKind
     email: str = ""
     channels: list[str] = Field(default_factory=list)
+    # reached through someone else's mailbox (项目负责人 or the unit's contact): who that is, and
+    # the line that tells them whom to hand the message to
+    via_name: str = ""
+    forward_note: str = ""
+
+    @property
+    def display_name(self) -> str:
+        """The name on the envelope: the recipient, and who hands it on when reached via someone."""
+        return f"{self.name}（经{self.via_name}转交）" if self.via_name else self.name
+
+    @property
+    def reachable(self) -> bool:
+        """Has an address or a channel: a message to it reaches a person."""
+        return bool(self.email or self.channels)
 
     @field_validator("channels")
     @classmethod
@@ -131,12 +146,20 @@ class Recipient(BaseModel):
     def for_project_person(
         cls, person: orm.ProjectPerson, *, mail_server: str | None = None
     ) -> Recipient:
+        """A project person at their own address, else through their project's lead (项目负责人,
+        else 质量负责人) or the recommending unit's contact, the message saying whom it is for;
+        with no route at all, a recipient without address (recorded as 无法送达)."""
+        email, via_name = person.email, ""
+        if not email:
+            email, via_name = _relay(person)
         return cls(
             key=f"person:{person.person_key}",
             name=person.name,
             kind=RecipientKind.project_person,
-            email=person.email,
-            channels=_with_mail([], person.email, mail_server),
+            email=email,
+            channels=_with_mail([], email, mail_server),
+            via_name=via_name,
+            forward_note=f"{person.name}（{person.role}）" if via_name else "",
         )
 
     @classmethod
@@ -156,6 +179,22 @@ class Recipient(BaseModel):
         return cls(
             key="staff", name=name, kind=RecipientKind.staff, email=email, channels=channels or []
         )
+
+
+def _relay(person: orm.ProjectPerson) -> tuple[str, str]:
+    """(address, who) of the person who hands a message on to `person`: the project's lead,
+    else its quality lead, else the recommending unit's contact; ("", "") when nobody."""
+    app = person.application
+    people = list(app.people) if app is not None else []
+    for role in LEAD_ROLES:
+        for other in people:
+            if other.role == role and other.email and other.id != person.id:
+                return other.email, f"{other.name}（{role}）"
+    unit = app.recommending_unit if app is not None else None
+    if unit is not None and unit.email:
+        contact = unit.contact or "联系人"
+        return unit.email, f"{unit.name}{contact}"
+    return "", ""
 
 
 def mail_channel(mail_server: str, email: str) -> str:

@@ -34,9 +34,11 @@
    few milliseconds); that channel is sent again. Mails carry a fixed Message-ID per record so
    such a duplicate is recognisable.
 
-Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``, and
+Record ``status`` values: ``pending``, ``sending`` (claimed), ``sent``, ``failed``,
 ``superseded`` (set by `services.delivery` before delivery: no longer true on its delivery day,
-``last_error`` says why). ``context`` holds the facts the message was rendered from.
+``last_error`` says why); and two that are never claimed: ``held`` (mass mail waiting until staff
+release it, `release_held`) and ``undeliverable`` (无法送达: the recipient has no address and nobody
+to hand it on). ``context`` holds the facts the message was rendered from.
 ``channels`` holds one entry per channel: ``{"url", "state", "sent_at", "error", "detail",
 "claim"}`` (plus ``"interrupted": true`` while a taken-back channel awaits its resend); URLs are stored as configured (placeholders, never resolved secrets).
 """
@@ -75,6 +77,8 @@ from notifications.templates import encode_context, render
 from storage.orm import NotificationRecord, utcnow
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+# held: mass mail waiting for staff to release it; undeliverable (无法送达): nobody to send it to
+HELD, UNDELIVERABLE = "held", "undeliverable"
 DEFAULT_OUTBOX_URL = "outbox:"
 MAX_ERROR_CHARS = 2000
 
@@ -132,13 +136,18 @@ def _record_values(
     attachments: Sequence[Path],
     now: dt.datetime,
     in_reply_to: str = "",
+    status: str = PENDING,
+    note: str = "",
 ) -> dict[str, Any]:
     if now.tzinfo is None:
         raise ValueError("queue_message_record() needs an aware `now`")
     if len(period) > 40:
         raise ValueError(f"period 过长（最多 40 个字符）：{period!r}")
     full = {"recipient_name": recipient.name, **context}
+    if recipient.forward_note:  # kept with the facts: a message rendered again keeps it
+        full["forward_note"] = recipient.forward_note
     message = render(event, full)
+    body = with_forward_note(message.body, full)
     files = [Path(os.path.abspath(p)) for p in attachments]
     missing = [p.name for p in files if not p.is_file()]
     if missing:
@@ -149,16 +158,16 @@ def _record_values(
         "event": event,
         "rule": rule,
         "recipient_key": recipient.key,
-        "recipient_name": recipient.name,
+        "recipient_name": recipient.display_name[:200],
         "period": period,
         "subject": message.subject[:300],
-        "body": message.body,
+        "body": body,
         "attachments": [{"path": str(p), "name": p.name} for p in files],
         "channels": _channel_entries(recipient),
         "context": encode_context(full),
-        "status": PENDING,
+        "status": status,
         "attempts": 0,
-        "last_error": "",
+        "last_error": note,
         "created_at": utcnow(),
         # A reply to a mail (a receipt) goes out at once, as the mail was answered; every
         # other message waits for the next working-day send time.
@@ -166,6 +175,13 @@ def _record_values(
         "sent_at": None,
         "in_reply_to": in_reply_to[:300],
     }
+
+
+def with_forward_note(body: str, context: dict[str, Any]) -> str:
+    """The body with 「本通知请转交：…」 first when the message reaches its person through
+    someone else (the context's ``forward_note``)."""
+    note = context.get("forward_note")
+    return f"本通知请转交：{note}\n\n{body}" if note else body
 
 
 def _insert(session: Session, values: dict[str, Any]) -> int | None:
@@ -186,9 +202,12 @@ def queue_message(
     attachments: Sequence[Path] = (),
     now: dt.datetime,
     in_reply_to: str = "",
+    status: str = PENDING,
+    note: str = "",
 ) -> int | None:
     """Queue one message (see `queue_message_record`); the new record's id, or None if the
-    message was already queued. For callers that need no record object."""
+    message was already queued. For callers that need no record object. `status` may be
+    ``held`` or ``undeliverable`` instead of ``pending``, `note` saying why."""
     return _insert(
         session,
         _record_values(
@@ -201,6 +220,8 @@ def queue_message(
             attachments=attachments,
             now=now,
             in_reply_to=in_reply_to,
+            status=status,
+            note=note,
         ),
     )
 
@@ -690,26 +711,31 @@ def deliver_due(
 def failed_deliveries(
     session: Session, campaign_id: int | None, *, include_retrying: bool = False
 ) -> Sequence[NotificationRecord]:
-    """Records that could not be delivered (``failed``; with `include_retrying`, also pending
-    records that have failed at least once)."""
+    """Records that could not be delivered (``failed`` and ``undeliverable``; with
+    `include_retrying`, also pending records that have failed at least once)."""
     query = select(NotificationRecord)
     if campaign_id is not None:
         query = query.where(NotificationRecord.campaign_id == campaign_id)
     if include_retrying:
         query = query.where(
-            (NotificationRecord.status == FAILED)
+            NotificationRecord.status.in_((FAILED, UNDELIVERABLE))
             | ((NotificationRecord.status == PENDING) & (NotificationRecord.attempts > 0))
         )
     else:
-        query = query.where(NotificationRecord.status == FAILED)
+        query = query.where(NotificationRecord.status.in_((FAILED, UNDELIVERABLE)))
     return session.scalars(query.order_by(NotificationRecord.id)).all()
 
 
 def failure_lines(records: Iterable[NotificationRecord]) -> list[str]:
     """One Chinese line per undelivered record, for the staff digest."""
     return [
-        f"{r.recipient_name}（{r.recipient_key}）《{r.subject}》：已尝试 {r.attempts} 次，"
-        f"{'已停止重试' if r.status == FAILED else '将自动重试'}。原因：{redact(r.last_error) or '未知'}"
+        f"{r.recipient_name}（{r.recipient_key}）《{r.subject}》："
+        + (
+            "无法送达（无收件地址，未发送）"
+            if r.status == UNDELIVERABLE
+            else f"已尝试 {r.attempts} 次，{'已停止重试' if r.status == FAILED else '将自动重试'}"
+        )
+        + f"。原因：{redact(r.last_error) or '未知'}"
         for r in records
     ]
 
@@ -730,6 +756,26 @@ def staff_digest_context(
         "failed_count": len(records),
         "failures": failure_lines(records),
     }
+
+
+def release_held(
+    session: Session, campaign_id: int | None, event: str, *, now: dt.datetime
+) -> list[int]:
+    """Staff's "放行": the held records of `event` go into the queue, to be sent at the next
+    working-day send time; their ids."""
+    table = NotificationRecord.__table__
+    return list(
+        session.execute(
+            update(table)
+            .where(
+                table.c.campaign_id == campaign_id,
+                table.c.event == event,
+                table.c.status == HELD,
+            )
+            .values(status=PENDING, last_error="", scheduled_for=next_send_time(now))
+            .returning(table.c.id)
+        ).scalars()
+    )
 
 
 def retry_failed(session: Session, record_id: int, *, now: dt.datetime) -> bool:

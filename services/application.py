@@ -22,6 +22,7 @@ from services.delivery_review import batch_owing, deadline_facts
 from services.intake import IntakeResult, intake_batch, set_batch_aside
 from services.messaging import send
 from services.notices import doc_number, issuing
+from services.outbox_hold import note_held
 from storage import orm
 from storage.db import is_retryable
 from storage.uow import UnitOfWork
@@ -55,6 +56,13 @@ def _call_forms(ctx: CampaignContext) -> tuple[list[Path], bool]:
 
 
 def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
+    """征集通知; mass mail held for staff is previewed (`services.outbox_hold`)."""
+    report = _publish_call(uow, ctx)
+    note_held(uow, ctx, report, ("call",))
+    return report
+
+
+def _publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     """征集通知: the blank forms, sent to every registered recommending unit, once each. With no
     unit registered the call waits (staff told); a unit registered after the call gets it at
     the next run."""

@@ -10,7 +10,7 @@ from notifications.channels import Sender
 from notifications.service import DeliveryReport, deliver_due, staff_digest_context
 from services.context import CampaignContext, StageReport
 from services.delivery_review import review_due
-from services.messaging import send, staff_recipient
+from services.messaging import send, staff_recipients
 from storage.db import session_factory
 from storage.uow import UnitOfWork
 
@@ -68,13 +68,15 @@ def queue_staff_digest(
         context = staff_digest_context(
             uow.session, ctx.campaign_id, as_of=ctx.now, counts=digest_counts(outcomes)
         )
-        queued = send(
-            uow,
-            ctx,
-            event="staff_digest",
-            recipient=staff_recipient(ctx),
-            period=ctx.local_date().isoformat(),
-            context=context,
-        )
+        queued = False
+        for staff in staff_recipients(ctx):  # each member of the staff list (工作人员名单)
+            queued |= send(
+                uow,
+                ctx,
+                event="staff_digest",
+                recipient=staff,
+                period=ctx.local_date().isoformat(),
+                context=context,
+            )
         uow.commit()
     return queued

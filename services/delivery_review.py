@@ -33,6 +33,7 @@ from domain.reminders import (
 )
 from domain.states import ProjectState
 from domain.workdays import to_shanghai
+from notifications.service import with_forward_note
 from notifications.templates import decode_context, encode_context, render
 from services.context import CampaignContext
 from storage import orm
@@ -226,8 +227,9 @@ def _rerender(rec: orm.NotificationRecord, context: dict, updates: dict, now: dt
     fresh = {**context, **updates, "as_of": now}
     message = render(rec.event, fresh)
     subject = message.subject[:300]
-    changed = (subject, message.body) != (rec.subject, rec.body)
-    rec.subject, rec.body, rec.context = subject, message.body, encode_context(fresh)
+    body = with_forward_note(message.body, fresh)
+    changed = (subject, body) != (rec.subject, rec.body)
+    rec.subject, rec.body, rec.context = subject, body, encode_context(fresh)
     return changed
 
 

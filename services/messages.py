@@ -22,6 +22,8 @@ STATUS_LABELS = {
     "sent": "已发送",
     "failed": "发送失败",
     "superseded": "已作废",
+    "held": "待放行",
+    "undeliverable": "无法送达",
 }
 
 

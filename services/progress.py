@@ -93,4 +93,28 @@ def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
         else:
             lines.append("（无）")
     lines += ["", f"注：{_groups_note()}。"]
+    lines += message_problem_lines(uow, ctx)
     return "\n".join(lines)
+
+
+def message_problem_lines(uow: UnitOfWork, ctx: CampaignContext) -> list[str]:
+    """Messages staff must act on: the ones that cannot be delivered (无法送达: no address and
+    nobody to hand them on) and mass mail waiting for release (待放行)."""
+    with uow:
+        lost = uow.messages.records(ctx.campaign_id, status="undeliverable")
+        held = Counter(r.event for r in uow.messages.records(ctx.campaign_id, status="held"))
+    lines: list[str] = []
+    if held:
+        lines += ["", "### 待放行的群发通知", ""]
+        lines += [
+            f"- {event}：{n} 封（qcamp messages release --year {ctx.year} --event {event} "
+            "--by 姓名）"
+            for event, n in held.items()
+        ]
+    if lost:
+        lines += ["", f"### 无法送达的通知（{len(lost)} 封，未发送）", ""]
+        lines += markdown_table(
+            ("编号", "收件人", "主题", "原因"),
+            ((r.id, r.recipient_name, r.subject, r.last_error) for r in lost),
+        )
+    return lines

@@ -26,6 +26,7 @@ from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
 from services.notices import doc_number, issuing
+from services.outbox_hold import note_held
 from services.publicity import STAGE, NoticePeriod, group_by_unit, notice_entry, ranked_excellent
 from storage import orm
 from storage.settings import get_settings
@@ -58,6 +59,13 @@ def _certificate_path(ctx: CampaignContext, unit_name: str) -> Path:
 
 
 def publish_results(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePeriod) -> StageReport:
+    """公布; mass mail held for staff is previewed (`services.outbox_hold`)."""
+    report = _publish_results(uow, ctx, notice)
+    note_held(uow, ctx, report, ("publication", "certificate"))
+    return report
+
+
+def _publish_results(uow: UnitOfWork, ctx: CampaignContext, notice: NoticePeriod) -> StageReport:
     """At the end of the period, once no objection is open: upheld objections take their result
     off the list, the rest are published, with certificates, commendation list and messages.
 

@@ -19,6 +19,7 @@ from domain.workdays import publicity_period
 from notifications.recipients import Recipient
 from services.context import CampaignContext, StageReport
 from services.messaging import send
+from services.outbox_hold import note_held
 from storage import orm
 from storage.uow import UnitOfWork
 
@@ -84,6 +85,13 @@ def _notice_start(uow: UnitOfWork, ctx: CampaignContext) -> dt.date:
 
 
 def post_public_notice(uow: UnitOfWork, ctx: CampaignContext) -> NoticeReport:
+    """优秀成果公示; mass mail held for staff is previewed (`services.outbox_hold`)."""
+    report = _post_public_notice(uow, ctx)
+    note_held(uow, ctx, report, ("public_notice",))
+    return report
+
+
+def _post_public_notice(uow: UnitOfWork, ctx: CampaignContext) -> NoticeReport:
     """Once: the 公示 docx of the proposed excellent results and a message to each recommending
     unit concerned. The report's `notice` stays None before evaluation is complete."""
     report = NoticeReport.start(STAGE, ctx)

@@ -52,7 +52,10 @@ def campaign_status(uow: UnitOfWork, ctx: CampaignContext) -> dict[str, Any]:
         ],
         "notifications": {
             "sent": messages.get("sent", 0),
-            "pending": sum(n for s, n in messages.items() if s != "sent"),
+            "pending": sum(n for s, n in messages.items() if s in ("pending", "sending")),
+            "failed": messages.get("failed", 0),
+            "held": messages.get("held", 0),
+            "undeliverable": messages.get("undeliverable", 0),
         },
         "outbox": str(ctx.outbox),
         "documents": documents,

@@ -121,6 +121,8 @@ def prepare_environment(out_dir: Path, database_url: str | None = None, pdf: boo
     # The demo's clock runs through a whole campaign in minutes, ahead of the machine's:
     # `qcamp run --as-of` accepts such a clock only when told it is simulated.
     os.environ["QCAMP_SIMULATED_CLOCK"] = "1"
+    # The demo's staff do not stop to preview mass mail (production holds it for release).
+    os.environ["QCAMP_HOLD_MASS_MAIL"] = "false"
     return database
 
 

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     outbox_dir: Path | None = None
     # Certificates also as PDF, where LibreOffice is installed (one soffice run per publication).
     certificate_pdf: bool = True
+    # The mail setting for every recipient with an address (apprise mailto:// or mailtos://,
+    # secrets as {env:…}/{secret:…}); overrides `[messages] mail_url` of the year's config.
+    mail_url: str | None = None
+    # Overrides `[messages] hold_mass_mail` (the demo turns it off).
+    hold_mass_mail: bool | None = None
 
 
 def get_settings() -> Settings:

@@ -13,6 +13,8 @@ import pytest
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# Stage tests run the campaign straight through, as the demo does; the hold tests turn it on.
+os.environ.setdefault("QCAMP_HOLD_MASS_MAIL", "false")
 
 PG_ADMIN_URL = os.environ.get("QCAMP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI") == "true"

@@ -41,7 +41,10 @@ def test_the_audit_form_lists_the_pending_projects_and_the_workbook() -> None:
     assert "| 申报编号 | 项目名称 | 推荐单位 | 建议结论 |" in text
     with UnitOfWork() as uow:
         apps = uow.repo.applications(ctx.campaign_id)
-        rows = [f"| {a.id} | {a.title} | {a.recommending_unit.name} | 通过 |" for a in apps]
+        rows = [
+            f"| {audit.audit_key(a, 2025)} | {a.title} | {a.recommending_unit.name} | 通过 |"
+            for a in apps
+        ]
     assert len(rows) == len(ids) and all(r in text for r in rows)
 
 

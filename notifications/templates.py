@@ -371,6 +371,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "重新发送（qcamp messages list --status failed 查看，qcamp messages show 编号 查看详情）。"
             ),
         ),
+        _T(
+            event="stage_failed",
+            name="运行失败通知",
+            rule="rule:stage_failed",
+            subject="运行失败：{campaign_title}{stage_label}（{run_name}）",
+            body=(
+                "{recipient_name}：\n"
+                "{campaign_title}的“{stage_label}”运行失败（运行名称：{run_name}）。\n"
+                "{explanation}\n"
+                "运行页面：{run_link}\n"
+                "失败前已完成的工作见运行页面的 Artifacts 标签；错误详情见 Logs 标签（DEBUG 级别）。"
+            ),
+        ),
     ]
 }
 

@@ -79,6 +79,27 @@ class Topology:
     out_dir: Path
     env: dict[str, str]
     logs: Path
+    procs: list[subprocess.Popen[bytes]] | None = None
+    server_cmd: list[str] | None = None
+    server_env: dict[str, str] | None = None
+
+    def restart_server(self) -> None:
+        """Stop the Prefect server (SIGTERM, as `systemctl restart` does) and start it again on
+        the same port and database."""
+        assert self.procs is not None and self.server_cmd and self.server_env
+        stop(self.procs[0])
+        with (self.logs / "server.log").open("ab") as log:
+            server = subprocess.Popen(
+                self.server_cmd,
+                env=self.server_env,
+                cwd=self.logs.parent,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(server)  # stopped with the others at the end
+        self.procs[0] = server
+        wait_healthy(self, server)
 
     def client(self) -> httpx.Client:
         token = base64.b64encode(AUTH.encode()).decode()
@@ -146,10 +167,11 @@ def topology(
     logs = root / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
+    server_cmd = [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     try:
         with (logs / "server.log").open("wb") as log:
             server = subprocess.Popen(
-                [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                server_cmd,
                 env=server_env,
                 cwd=root,
                 stdout=log,
@@ -157,7 +179,9 @@ def topology(
                 start_new_session=True,
             )
         procs.append(server)
-        topo = Topology(api_url, app_url, root / "out", client_env, logs)
+        topo = Topology(
+            api_url, app_url, root / "out", client_env, logs, procs, server_cmd, server_env
+        )
         wait_healthy(topo, server)
 
         with (logs / "serve.log").open("wb") as log:

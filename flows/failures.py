@@ -24,6 +24,15 @@ STATE_NAMES = {
     "Cancelled": "已取消",
 }
 
+PREFECT_LINES = {  # Prefect's own English lines in a run's log, as the staff read them
+    "Pausing flow, execution will continue when this flow run is resumed.": (
+        "运行已暂停：在运行页面点 Resume 填写表单后继续"
+    ),
+    "Resuming flow run execution!": "表单已提交，运行继续",
+    "Running hook 'notify_admins' in response to entering state 'Failed'": "正在通知管理员运行失败",
+    "Hook 'notify_admins' finished running successfully": "已通知管理员（工作人员渠道，含运行链接）",
+}
+
 log = logging.getLogger(__name__)
 
 
@@ -62,12 +71,17 @@ class ChineseFailureLines(logging.Filter):
             record.exc_info, record.exc_text = None, None
             return
         message = record.getMessage()
+        if message in PREFECT_LINES:
+            record.msg, record.args = PREFECT_LINES[message], None
+            return
         if message.startswith("Finished in state "):
             state = message.removeprefix("Finished in state ").split("(", 1)[0].strip()
             what = "任务结束" if record.name.endswith("task_runs") else "运行结束"
             text = f"{what}：{STATE_NAMES.get(state, state)}"
-            if state in ("Failed", "Crashed") and run_id in self.last:
-                text += f"。{self.last[run_id].text()}"
+            if state in ("Failed", "Crashed"):
+                record.levelno, record.levelname = logging.ERROR, "ERROR"
+                if run_id in self.last:
+                    text += f"。{self.last[run_id].text()}"
             record.msg, record.args = text, None
 
 

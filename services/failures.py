@@ -65,7 +65,22 @@ def _file_error(exc: OSError) -> Explanation:
     return Explanation(what, f"{fix}；{RETRY}")
 
 
+AUTH_FIX = (
+    "把环境变量 PREFECT_API_AUTH_STRING 设为与 Prefect 服务器的 PREFECT_SERVER_API_AUTH_STRING "
+    "相同的“用户名:密码”（Docker Compose 中两者都来自 .env 的 PREFECT_AUTH），然后重新运行"
+)
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
 def _recognised(exc: BaseException) -> Explanation | None:
+    if _status(exc) in (401, 403):
+        return Explanation(
+            f"Prefect 服务器拒绝了认证（HTTP {_status(exc)}：认证字符串错误或未设置）", AUTH_FIX
+        )
     if isinstance(exc, RunInProgress):
         return Explanation(str(exc), "等另一个运行结束后再运行本阶段。")
     if isinstance(exc, DatabaseUnusable) or _is_database_error(exc):

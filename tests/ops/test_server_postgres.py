@@ -431,3 +431,17 @@ def test_prefect_yaml_deploys_to_a_process_worker(topology: Topology) -> None:
         assert run["name"] == "2025-立项审核-2025-05-10"
     finally:
         stop(worker)
+
+
+def test_a_wrong_auth_string_is_told_in_chinese_with_the_fix(topology: Topology) -> None:
+    """`qcamp serve` and `qcamp run` against the server with a wrong PREFECT_API_AUTH_STRING."""
+    qcamp = str(Path(sys.executable).with_name("qcamp"))
+    env = topology.env | {"PREFECT_API_AUTH_STRING": "ops:wrong"}
+    for args in (["serve", "--year", str(YEAR)], ["run", "audit", "--year", str(YEAR)]):
+        done = subprocess.run(
+            [qcamp, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=180
+        )
+        said = done.stdout + done.stderr
+        assert done.returncode in (1, 2), said
+        assert "Prefect 服务器拒绝了认证" in said and "PREFECT_API_AUTH_STRING" in said, said
+        assert "Traceback" not in said

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy.engine import make_url
 
 from storage.settings import get_settings
@@ -31,3 +32,17 @@ def test_a_password_with_url_characters_reaches_the_database_unchanged(
 def test_env_file_is_ignored_by_git() -> None:
     ignored = (REPO / ".gitignore").read_text(encoding="utf-8").split()
     assert ".env" in ignored
+
+
+def test_compose_derives_the_ui_address_from_the_port_and_writes_no_password_into_a_url() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    server = compose["services"]["prefect-server"]["environment"]
+    assert "${PREFECT_PORT:-4200}" in server["PREFECT_UI_API_URL"]
+    assert server["PREFECT_SERVER_ANALYTICS_ENABLED"] == "false"
+    assert server["PREFECT_SERVER_DATABASE_PASSWORD"] == "${POSTGRES_PASSWORD}"
+    app = compose["services"]["qcamp"]["environment"]
+    assert app["QCAMP_DATABASE_PASSWORD"] == "${POSTGRES_PASSWORD}"
+    for env in (server, app):
+        for value in env.values():
+            if "://" in str(value):
+                assert "PASSWORD" not in str(value), value

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def child(mode: str, projects: int, out: Path) -> None:
     from deployments.prefect_defaults import set_prefect_defaults
 
-    set_prefect_defaults()  # as `qcamp` runs: quiet, no telemetry
+    set_prefect_defaults(quiet_console=True)  # as `qcamp` runs: quiet, no telemetry
     from simulation.demo import run_demo
 
     started = time.perf_counter()

@@ -62,7 +62,13 @@ def serve(
     keys = [resolve_stage(s) for s in stage] if stage else None
     year = check_year(current_year() if year is None else year)
     typer.echo(f"正在运行 {year} 年度质量攻关部署（PREFECT_API_URL={api_url()}），Ctrl-C 停止……")
-    serve_all(year, keys)
+    try:
+        serve_all(year, keys)
+    except Exception as exc:
+        from services.failures import explain
+
+        typer.echo(f"无法提供部署。{explain(exc).text()}", err=True)
+        raise typer.Exit(2) from None
 
 
 def api_url() -> str:
@@ -177,7 +183,10 @@ def _failed(exc: Exception, stage: str, year: int, as_of: str | None, flag: str 
     if isinstance(exc, RunInProgress):
         typer.echo(f"错误：{exc}（已完成的步骤不会重复）。", err=True)
         raise typer.Exit(BUSY_EXIT) from None
+    from services.failures import explain
+
     typer.echo(f"运行失败：{type(exc).__name__}: {exc}", err=True)
+    typer.echo(explain(exc).text(), err=True)
     typer.echo(
         f"修正问题后重新运行：qcamp run {stage} --year {year}"
         + (f" --as-of {as_of}" if as_of else "")

@@ -8,6 +8,9 @@ import os
 from deployments.ephemeral_api import CLIENT_MAX_RETRIES  # a light module: no Prefect import
 
 DEFAULTS = {
+    # Prefect's own loggers stay quiet; a run's log (the dashboard's Logs tab) still gets our
+    # INFO progress lines: `flows.failures.install_failure_lines` sets the flow-run logger to
+    # INFO. Task runs keep WARNING: one "Finished in state Completed()" per task would flood it.
     "PREFECT_LOGGING_LEVEL": "WARNING",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     # Prefect's SDK telemetry (a background thread sending usage events) stays off.
@@ -20,6 +23,11 @@ DEFAULTS = {
 }
 
 
-def set_prefect_defaults() -> None:
-    for name, value in DEFAULTS.items():
+# The demo and the benchmark run hundreds of flows in one terminal: the progress lines go to the
+# runs' logs on the API, not to the console.
+QUIET_CONSOLE = {"PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING"}
+
+
+def set_prefect_defaults(*, quiet_console: bool = False) -> None:
+    for name, value in (DEFAULTS | (QUIET_CONSOLE if quiet_console else {})).items():
         os.environ.setdefault(name, value)

@@ -86,10 +86,19 @@ def campaign_schedule() -> Any:
     return Cron(CAMPAIGN_CRON, timezone=TIMEZONE)
 
 
-def schedules_of(key: str) -> list[Any] | None:
-    """The campaign daily at 09:00, the mailbox every 10 minutes; stages only by hand."""
+def scheduled(year: int) -> bool:
+    """Whether the year's campaign runs daily on its own: this year's or a later one."""
+    return year >= current_year()
+
+
+def schedules_of(key: str, year: int) -> list[Any] | None:
+    """The campaign daily at 09:00, the mailbox every 10 minutes; stages only by hand. A past
+    year is served for its records and reruns, never on a schedule (a daily run of a year long
+    over would do every overdue stage "now")."""
     from prefect.schedules import Cron
 
+    if not scheduled(year):
+        return None
     if key == "campaign":
         return [campaign_schedule()]
     if key == "mailbox":
@@ -118,9 +127,10 @@ def build_deployment(key: str, year: int | None = None) -> RunnerDeployment:
         parameters=default_parameters(key, year),
         tags=["qcamp", f"year-{year}", f"stage-{stage_tag}"],
         description=DESCRIPTIONS[key],
-        schedules=schedules_of(key),
-        # Two runs of one stage at once would race for the same records: one at a time.
-        concurrency_limit=1,
+        schedules=schedules_of(key, year),
+        # No deployment concurrency limit: its slot is a lease in the Prefect server's memory,
+        # lost when the server restarts (a paused stage then crashed with 410 Gone). One run at
+        # a time per stage is qcamp's own lock in the campaign database (`one_run_at_a_time`).
     )
     # the custom-run form: Chinese titles and descriptions (with the date format) per parameter
     in_chinese(deployment._parameter_openapi_schema.properties)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.application import CALL_WAITING, STAGE, inbox_report
 from services.context import CampaignContext, StageReport
@@ -42,7 +43,12 @@ def application_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) ->
     return report.merge(*parts)
 
 
-@flow(name="application-stage", flow_run_name=stage_run_name("application"), log_prints=True)
+@flow(
+    name="application-stage",
+    flow_run_name=stage_run_name("application"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def application_stage(year: int, as_of: str | None = None) -> StageReport:
     """项目申报: the call, reminders, intake of arrived batches, and the close of the window."""
     return run_stage(STAGE, year, as_of, application_body)

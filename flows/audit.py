@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.audit import (
     STAGE,
@@ -99,7 +100,12 @@ def audit_body(
     return report.merge(run(publish_plan, ctx))
 
 
-@flow(name="audit-stage", flow_run_name=stage_run_name("audit"), log_prints=True)
+@flow(
+    name="audit-stage",
+    flow_run_name=stage_run_name("audit"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def audit_stage(
     year: int,
     as_of: str | None = None,

@@ -10,6 +10,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from domain.calendar import SHANGHAI
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport, markdown_table
 from services.evaluation import (
@@ -144,7 +145,12 @@ def evaluation_body(
     return report.merge(run(apply_excellent_decisions, ctx))
 
 
-@flow(name="evaluation-stage", flow_run_name=stage_run_name("evaluation"), log_prints=True)
+@flow(
+    name="evaluation-stage",
+    flow_run_name=stage_run_name("evaluation"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def evaluation_stage(
     year: int, as_of: str | None = None, wait_for_staff: bool = False
 ) -> StageReport:

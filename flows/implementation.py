@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services import implementation as service
 from services.context import CampaignContext, StageReport
@@ -25,7 +26,12 @@ def implementation_body(ctx: CampaignContext, *, run: StepRunner = orchestrated)
     return StageReport.start(STAGE, ctx).merge(*reports, run(implementation_status, ctx))
 
 
-@flow(name="implementation-stage", flow_run_name=stage_run_name("implementation"), log_prints=True)
+@flow(
+    name="implementation-stage",
+    flow_run_name=stage_run_name("implementation"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def implementation_stage(year: int, as_of: str | None = None) -> StageReport:
     """项目实施: a progress report per project each period; overdue → reminder → escalation."""
     return run_stage(STAGE, year, as_of, implementation_body)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from services.publicity import STAGE
@@ -23,7 +24,12 @@ def publicity_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> S
     return report.merge(run(publish_results, ctx, posted.notice))
 
 
-@flow(name="publicity-stage", flow_run_name=stage_run_name("publicity"), log_prints=True)
+@flow(
+    name="publicity-stage",
+    flow_run_name=stage_run_name("publicity"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def publicity_stage(year: int, as_of: str | None = None) -> StageReport:
     """公示公布: the 公示 for the working-day period, objections, the publication and certificates."""
     return run_stage(STAGE, year, as_of, publicity_body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from services.results import STAGE
@@ -26,7 +27,12 @@ def results_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> Sta
     return report.merge(run(results_status, ctx))
 
 
-@flow(name="results-stage", flow_run_name=stage_run_name("results"), log_prints=True)
+@flow(
+    name="results-stage",
+    flow_run_name=stage_run_name("results"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def results_stage(year: int, as_of: str | None = None) -> StageReport:
     """提交成果: reminders to units that owe results, and the close at the deadline."""
     return run_stage(STAGE, year, as_of, results_body)

@@ -14,12 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from prefect import get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from prefect.runtime import flow_run
 
 from flows.events import emit_state_change, should_emit
+from flows.failures import install_failure_lines, log_progress
 from services.campaign import complete_stage, one_run_at_a_time
 from services.context import STAGES, CampaignContext, StageReport, open_campaign
+from services.failures import explain, failure_markdown
 from services.outbox_hold import PREVIEW_PREFIX
 from storage.uow import UnitOfWork
 
@@ -85,19 +88,50 @@ def emit_state_events(year: int, after_id: int) -> int:
     return len(rows)
 
 
+def recording(done: list[StageReport]) -> StepRunner:
+    """`orchestrated`, keeping each step's report (for a failure's artifact) and logging it."""
+
+    def run(step: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        result = orchestrated(step, *args, **kwargs)
+        if isinstance(result, StageReport):
+            done.append(result)
+            log_progress(result)
+        return result
+
+    return run
+
+
 def run_stage(stage: str, year: int, as_of: str | None, body: StageBody) -> StageReport:
-    ctx = open_campaign(year, as_of)
-    with one_run_at_a_time(year, stage):
-        before = _last_state_change() if should_emit() else 0
-        outcome = body(ctx, run=orchestrated)
-        emit_state_events(year, before)
-        complete_stage(UnitOfWork(), ctx, outcome)
+    install_failure_lines()
+    logger = get_run_logger()
+    logger.info("开始：%s年%s，截至%s", year, STAGES[stage], as_of or "现在")
+    done: list[StageReport] = []
+    try:
+        ctx = open_campaign(year, as_of)
+        with one_run_at_a_time(year, stage):
+            before = _last_state_change() if should_emit() else 0
+            outcome = body(ctx, run=recording(done))
+            emit_state_events(year, before)
+            complete_stage(UnitOfWork(), ctx, outcome)
+    except Exception as exc:
+        create_markdown_artifact(
+            markdown=failure_markdown(year, stage, done, explain(exc)),
+            key=artifact_key(year, stage),
+            description=f"{year}年{STAGES[stage]}阶段本次运行失败：原因、处理办法与已完成的工作",
+        )
+        raise
     create_markdown_artifact(
         markdown=outcome.markdown(),
         key=artifact_key(year, stage),
         description=f"{year}年{outcome.label}阶段本次运行结果",
     )
     publish_previews(year, outcome)
+    logger.info(
+        "本次运行结束：完成%d项，等待%d项%s",
+        len(outcome.done),
+        len(outcome.waiting),
+        "，本阶段已全部完成" if outcome.complete else "",
+    )
     return outcome
 
 

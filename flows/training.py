@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import flow
 
+from flows.failures import notify_admins
 from flows.stage import StepRunner, orchestrated, run_stage, stage_run_name
 from services.context import CampaignContext, StageReport
 from services.training import STAGE
@@ -30,7 +31,12 @@ def training_body(ctx: CampaignContext, *, run: StepRunner = orchestrated) -> St
     return report.merge(run(training_status, ctx))
 
 
-@flow(name="training-stage", flow_run_name=stage_run_name("training"), log_prints=True)
+@flow(
+    name="training-stage",
+    flow_run_name=stage_run_name("training"),
+    log_prints=True,
+    on_failure=[notify_admins],
+)
 def training_stage(year: int, as_of: str | None = None) -> StageReport:
     """宣贯培训: seats within capacity, invitations with .ics, sign-in sheets, absentees."""
     return run_stage(STAGE, year, as_of, training_body)

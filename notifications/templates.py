@@ -420,6 +420,19 @@ TEMPLATES: dict[str, MessageTemplate] = {
                 "请核查后处理（qcamp inbox list --year {year} 查看全部来信）。"
             ),
         ),
+        _T(
+            event="stage_failed",
+            name="运行失败通知",
+            rule="rule:stage_failed",
+            subject="运行失败：{campaign_title}{stage_label}（{run_name}）",
+            body=(
+                "{recipient_name}：\n"
+                "{campaign_title}的“{stage_label}”运行失败（运行名称：{run_name}）。\n"
+                "{explanation}\n"
+                "运行页面：{run_link}\n"
+                "失败前已完成的工作见运行页面的 Artifacts 标签；错误详情见 Logs 标签（DEBUG 级别）。"
+            ),
+        ),
     ]
 }
 

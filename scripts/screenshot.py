@@ -73,6 +73,47 @@ def run_campaign(env: dict[str, str], year: int, projects: int, work: Path) -> N
     )
 
 
+SCENE_SCRIPT = """
+import sys, threading
+from storage.db import upgrade
+upgrade()
+from tests.stages.factory import context, seed
+from services.audit import audit_workbook_path
+from flows.audit import audit_stage
+seed(8)
+if sys.argv[1] == "failed":
+    # the audit workbook's path taken by a folder: the run fails, its log says why
+    audit_workbook_path(context("2025-05-09")).mkdir(parents=True)
+    audit_stage(year=2025, as_of="2025-05-09", return_state=True)
+else:
+    audit_stage(year=2025, as_of="2025-05-16", wait_for_staff=True, pause_timeout=900)
+"""
+
+
+def run_scene(env: dict[str, str], scene: str) -> subprocess.Popen[bytes]:
+    """A failed audit run, or an audit run paused for the dashboard's decision form."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SCENE_SCRIPT, scene],
+        env=env | {"PYTHONPATH": str(REPO)},
+        cwd=REPO,
+        start_new_session=True,
+    )
+
+
+def scene_run(api_url: str, state: str, timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = post(
+            api_url,
+            "/flow_runs/filter",
+            {"flow_runs": {"state": {"type": {"any_": [state]}}}, "limit": 1},
+        )
+        if runs:
+            return str(runs[0]["id"])
+        time.sleep(1)
+    raise SystemExit(f"没有找到状态为 {state} 的运行")
+
+
 def post(api_url: str, path: str, body: dict[str, Any]) -> Any:
     response = httpx.post(f"{api_url}{path}", json=body, timeout=30)
     response.raise_for_status()
@@ -155,7 +196,16 @@ class DevTools:
         return False
 
 
-def screenshot(url: str, output: Path, work: Path, tab: str) -> None:
+SCROLL_TO = """(() => {
+  const hits = [...document.querySelectorAll('div, p, span')]
+    .filter(e => e.children.length === 0 && e.textContent.includes(%s));
+  if (!hits.length) return false;
+  hits[hits.length - 1].scrollIntoView({block: 'end'});
+  return true;
+})()"""
+
+
+def screenshot(url: str, output: Path, work: Path, tab: str, scroll_to: str = "") -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise SystemExit("未找到 chromium：apt-get install -y chromium")
@@ -187,6 +237,9 @@ def screenshot(url: str, output: Path, work: Path, tab: str) -> None:
         if not tools.wait_for(CLICK_TAB % label, timeout=90):
             print(f"未找到“{tab}”标签，截取当前页面", file=sys.stderr)
         time.sleep(6)
+        if scroll_to and not tools.wait_for(SCROLL_TO % json.dumps(scroll_to), timeout=30):
+            print(f"页面上没有“{scroll_to}”", file=sys.stderr)
+        time.sleep(1)
         shot = tools.call("Page.captureScreenshot", format="png")
         output.write_bytes(base64.b64decode(shot["data"]))
     finally:
@@ -199,7 +252,16 @@ def main() -> None:
     parser.add_argument("--year", type=int, default=2025)
     parser.add_argument("--projects", type=int, default=20)
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "dashboard.png")
-    parser.add_argument("--tab", default="Artifacts", help="flow-run page tab to show")
+    parser.add_argument("--tab", default="Artifacts", help="flow-run page tab (or button) to click")
+    parser.add_argument(
+        "--scroll-to", default="", help="scroll the last line with this text into view"
+    )
+    parser.add_argument(
+        "--scene",
+        choices=("campaign", "failed", "resume"),
+        default="campaign",
+        help="failed: a failed run's log; resume: a paused run's decision form",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="qcamp-shot-"))
@@ -211,6 +273,7 @@ def main() -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
     }
+    scene: subprocess.Popen[bytes] | None = None
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("prefect")), "server", "start"]
         + ["--host", "127.0.0.1", "--port", str(port)],
@@ -229,14 +292,20 @@ def main() -> None:
             "QCAMP_OUT_DIR": str(work / "out"),
             "QCAMP_OUTBOX_DIR": str(work / "outbox"),
         }
-        started = time.monotonic()
-        run_campaign(env, args.year, args.projects, work)
-        print(f"活动运行完成，用时 {time.monotonic() - started:.0f} 秒")
-        run_id = busiest_campaign_run(api_url)
+        if args.scene == "campaign":
+            started = time.monotonic()
+            run_campaign(env, args.year, args.projects, work)
+            print(f"活动运行完成，用时 {time.monotonic() - started:.0f} 秒")
+            run_id = busiest_campaign_run(api_url)
+        else:
+            scene = run_scene(env, args.scene)
+            run_id = scene_run(api_url, "FAILED" if args.scene == "failed" else "PAUSED")
         url = f"http://127.0.0.1:{port}/runs/flow-run/{run_id}"
-        screenshot(url, args.output, work, args.tab)
+        screenshot(url, args.output, work, args.tab, args.scroll_to)
         print(f"截图已保存：{args.output}（{url}）")
     finally:
+        if scene is not None and scene.poll() is None:
+            os.killpg(scene.pid, signal.SIGTERM)
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             try:

@@ -8,8 +8,11 @@ from domain.calendar import SHANGHAI
 from domain.progress import STATE_GROUPS, steps_text
 from domain.stages import COMPLETE
 from domain.states import STATE_LABELS
+from services.audit import pending_applications
 from services.context import STAGES, CampaignContext, markdown_table
+from services.evaluation import aggregated, excellent_confirmed
 from services.exceptions import list_exceptions
+from services.training import rosters_missing
 from storage.uow import UnitOfWork
 
 
@@ -78,10 +81,39 @@ def _groups_note() -> str:
     )
 
 
+def blocked_items(uow: UnitOfWork, ctx: CampaignContext) -> list[str]:
+    """What stops the campaign until somebody acts (待处理事项): missing sign-in sheets,
+    undeliverable messages, pending staff decisions."""
+    items: list[str] = []
+    if rosters_missing(uow, ctx):
+        items.append("宣贯培训：培训名单或签到表缺失（重新运行“宣贯培训”即按数据库补写）")
+    with uow:
+        failed = len(uow.messages.failed_ids(ctx.campaign_id))
+    if failed:
+        items.append(
+            f"通知发送失败{failed}条：qcamp messages list --status failed 查看原因，核实渠道后 "
+            f"qcamp messages resend --failed --year {ctx.year} 重发"
+        )
+    if ctx.is_due(ctx.calendar.audit):
+        pending = len(pending_applications(uow, ctx))
+        if pending:
+            items.append(
+                f"立项审核：{pending}个项目待决定（仪表板运行页面的 Resume 表单，或 qcamp audit decide）"
+            )
+    if (
+        ctx.is_due(ctx.calendar.excellent_decision)
+        and aggregated(uow, ctx)
+        and not excellent_confirmed(uow, ctx)
+    ):
+        items.append("成果评定：优秀成果拟认定名单待质量发展处确认（仪表板表单）")
+    return items
+
+
 def progress_markdown(uow: UnitOfWork, ctx: CampaignContext) -> str:
     """The dashboard's campaign page: stage progress, then every recommending unit's projects."""
     day = ctx.now.astimezone(SHANGHAI)
-    lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）"]
+    lines = [f"## {ctx.year}年质量攻关进度（截至 {day:%Y-%m-%d %H:%M}）", "", "### 待处理事项", ""]
+    lines += [f"- {item}" for item in blocked_items(uow, ctx)] or ["（无）"]
     for title, rows in (
         ("各阶段进度", progress_rows(uow, ctx)),
         ("各推荐单位项目状态", unit_status_rows(uow, ctx)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deployments.prefect_defaults import set_prefect_defaults
 
-set_prefect_defaults()  # before Prefect is imported anywhere
+set_prefect_defaults(quiet_console=True)  # before Prefect is imported anywhere
 
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402

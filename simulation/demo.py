@@ -24,7 +24,7 @@ from pathlib import Path
 
 from deployments.prefect_defaults import set_prefect_defaults
 
-set_prefect_defaults()  # before Prefect is imported anywhere
+set_prefect_defaults(quiet_console=True)  # before Prefect is imported anywhere
 
 from deployments.ephemeral_api import (  # noqa: E402
     CLIENT_MAX_RETRIES,

@@ -158,9 +158,16 @@ EXPECTED_EVENTS = {
     "mail_returned",
     "mail_quarantined",
     "mail_staff",
+    "stage_failed",
 }
 
 EVENT_CONTEXT: dict[str, dict[str, Any]] = {
+    "stage_failed": {
+        "stage_label": "宣贯培训",
+        "run_name": "2025-宣贯培训-2025-05-26",
+        "explanation": "失败原因：没有权限读写文件 /data/out/2025/培训名单.xlsx。处理办法：……",
+        "run_link": "http://127.0.0.1:4200/runs/flow-run/1",
+    },
     "call": {},
     "application_reminder": {"days": 7, "as_of": dt.datetime(2025, 4, 13, 9, tzinfo=SH)},
     "receipt": {

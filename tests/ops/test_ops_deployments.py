@@ -17,6 +17,7 @@ from deployments.serve import (
     SERVED,
     TIMEZONE,
     build_deployments,
+    current_year,
     default_parameters,
 )
 from flows.stages import STAGE_FLOWS
@@ -33,9 +34,12 @@ def test_entrypoints_cover_the_campaign_and_every_stage() -> None:
 def test_built_deployments_carry_year_tags_and_the_campaign_schedule() -> None:
     deployments = {d.name: d for d in build_deployments(2025)}
     assert len(deployments) == 11
-    [poll] = deployments["qcamp-2025-mailbox"].schedules
+    assert deployments["qcamp-2025-mailbox"].schedules in (None, [])  # a past year: no schedule
+    year = current_year()
+    built = {d.name: d for d in build_deployments(year, ["campaign", "mailbox"])}
+    [poll] = built[f"qcamp-{year}-mailbox"].schedules
     assert poll.schedule.cron == "*/10 * * * *" and poll.schedule.timezone == TIMEZONE
-    campaign = deployments["qcamp-2025-campaign"]
+    campaign = built[f"qcamp-{year}-campaign"]
     assert campaign.entrypoint == "flows/campaign.py:annual_campaign"
     [schedule] = campaign.schedules
     assert schedule.schedule.cron == CAMPAIGN_CRON
@@ -44,6 +48,15 @@ def test_built_deployments_carry_year_tags_and_the_campaign_schedule() -> None:
     assert follow_up.parameters == {"year": 2025}
     assert {"year-2025", "stage-follow-up"} <= set(follow_up.tags)
     assert follow_up.schedules == []
+
+
+def test_a_past_year_is_served_without_a_schedule() -> None:
+    """A daily run of a year long over would do every overdue stage "now": never scheduled."""
+    this_year = current_year()
+    [past] = build_deployments(this_year - 1, ["campaign"])
+    assert past.schedules == []
+    [now] = build_deployments(this_year, ["campaign"])
+    assert [s.schedule.cron for s in now.schedules] == [CAMPAIGN_CRON]
 
 
 def test_prefect_yaml_matches_the_served_deployments() -> None:

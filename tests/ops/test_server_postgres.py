@@ -79,6 +79,27 @@ class Topology:
     out_dir: Path
     env: dict[str, str]
     logs: Path
+    procs: list[subprocess.Popen[bytes]] | None = None
+    server_cmd: list[str] | None = None
+    server_env: dict[str, str] | None = None
+
+    def restart_server(self) -> None:
+        """Stop the Prefect server (SIGTERM, as `systemctl restart` does) and start it again on
+        the same port and database."""
+        assert self.procs is not None and self.server_cmd and self.server_env
+        stop(self.procs[0])
+        with (self.logs / "server.log").open("ab") as log:
+            server = subprocess.Popen(
+                self.server_cmd,
+                env=self.server_env,
+                cwd=self.logs.parent,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.procs.append(server)  # stopped with the others at the end
+        self.procs[0] = server
+        wait_healthy(self, server)
 
     def client(self) -> httpx.Client:
         token = base64.b64encode(AUTH.encode()).decode()
@@ -146,10 +167,11 @@ def topology(
     logs = root / "logs"
     logs.mkdir()
     procs: list[subprocess.Popen[bytes]] = []
+    server_cmd = [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)]
     try:
         with (logs / "server.log").open("wb") as log:
             server = subprocess.Popen(
-                [prefect_bin, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                server_cmd,
                 env=server_env,
                 cwd=root,
                 stdout=log,
@@ -157,7 +179,9 @@ def topology(
                 start_new_session=True,
             )
         procs.append(server)
-        topo = Topology(api_url, app_url, root / "out", client_env, logs)
+        topo = Topology(
+            api_url, app_url, root / "out", client_env, logs, procs, server_cmd, server_env
+        )
         wait_healthy(topo, server)
 
         with (logs / "serve.log").open("wb") as log:
@@ -271,14 +295,12 @@ def test_stage_deployment_runs_through_the_api(topology: Topology) -> None:
             assert f"stage-{key.replace('_', '-')}" in deployment["tags"]
             assert deployment["parameters"] == default_parameters(key, YEAR)
 
-    # the campaign is scheduled daily at 09:00 Shanghai time
+    # a past year's campaign is served without its daily schedule (the test year is past)
     with topology.client() as client:
         campaign = client.get(
             f"/deployments/name/annual-campaign/{deployment_name('campaign', YEAR)}"
         ).json()
-    [schedule] = campaign["schedules"]
-    assert schedule["schedule"]["cron"] == "0 9 * * *"
-    assert schedule["schedule"]["timezone"] == "Asia/Shanghai"
+    assert campaign["schedules"] == []
 
     flow_run_id = trigger(
         topology,
@@ -409,3 +431,17 @@ def test_prefect_yaml_deploys_to_a_process_worker(topology: Topology) -> None:
         assert run["name"] == "2025-立项审核-2025-05-10"
     finally:
         stop(worker)
+
+
+def test_a_wrong_auth_string_is_told_in_chinese_with_the_fix(topology: Topology) -> None:
+    """`qcamp serve` and `qcamp run` against the server with a wrong PREFECT_API_AUTH_STRING."""
+    qcamp = str(Path(sys.executable).with_name("qcamp"))
+    env = topology.env | {"PREFECT_API_AUTH_STRING": "ops:wrong"}
+    for args in (["serve", "--year", str(YEAR)], ["run", "audit", "--year", str(YEAR)]):
+        done = subprocess.run(
+            [qcamp, *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=180
+        )
+        said = done.stdout + done.stderr
+        assert done.returncode in (1, 2), said
+        assert "Prefect 服务器拒绝了认证" in said and "PREFECT_API_AUTH_STRING" in said, said
+        assert "Traceback" not in said

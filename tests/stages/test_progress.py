@@ -69,3 +69,27 @@ def test_the_staff_digest_lists_what_a_stage_could_not_do() -> None:
     counts = digest_counts({"application": report})
     assert counts["项目申报·未能完成"] == "DIST-03 第2批次无法处理，已搁置并通知推荐单位"
     assert counts["项目申报·完成"] == "受理第1批次"
+
+
+def test_blocked_items_lead_the_progress_page() -> None:
+    """Pending decisions and undeliverable messages are listed above the tables."""
+    from sqlalchemy import select
+
+    from services.messaging import send, staff_recipient
+    from storage import orm
+
+    seed(4)  # accepted, no decision yet
+    ctx = context("2025-05-16")
+    page = progress_markdown(UnitOfWork(), ctx)
+    top, _, _ = page.partition("### 各阶段进度")
+    assert "### 待处理事项" in top
+    assert "立项审核：4个项目待决定" in top and "通知发送失败" not in top
+
+    with UnitOfWork() as uow:
+        send(uow, ctx, event="call", recipient=staff_recipient(ctx), period="blocked-test")
+        uow.flush()
+        for record in uow.session.scalars(select(orm.NotificationRecord)):
+            record.status = "failed"
+        uow.commit()
+    top = progress_markdown(UnitOfWork(), ctx).partition("### 各阶段进度")[0]
+    assert "通知发送失败1条" in top and "qcamp messages resend --failed --year 2025" in top

@@ -63,6 +63,14 @@ def db_upgrade() -> None:
     typer.echo(f"数据库已升级到版本 {current_revision()}：{shown}")
 
 
+@db_app.command("rows")
+def db_rows() -> None:
+    """每张数据表的行数（JSON），用于核对两次运行的结果是否一致。"""
+    from storage.db import row_counts
+
+    typer.echo(json.dumps(row_counts(), ensure_ascii=False, indent=1, sort_keys=True))
+
+
 @units_app.command("import")
 def units_import(file: Path) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
@@ -176,3 +184,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("已中断。", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -53,6 +53,7 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from documents.files import write_whole
 from documents.fonts import (
     BODY_FONT,
     HEADING_FONT,
@@ -1604,10 +1605,7 @@ def _write_paragraph_layout(doc: DocxDocument, form: ApplicationForm) -> None:
 
 
 def _save(doc: DocxDocument, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(target))
-    return target
+    return write_whole(path, doc.save)
 
 
 def write_blank_form(path: str | os.PathLike[str]) -> Path:

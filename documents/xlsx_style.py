@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from documents.files import write_whole
 from documents.safety import FORMULA_PREFIXES, safe_cell_value, write_cell_safely
 
 TITLE_ROW = 1
@@ -308,10 +309,7 @@ def _num(value: float) -> str:
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(str(target))
-    return target
+    return write_whole(path, wb.save)
 
 
 __all__ = [

@@ -125,7 +125,14 @@ def take_unit_batches(
     results = []
     for folder, received_at in batches:
         try:
-            result = intake_batch(uow, ctx, unit_code, batch_files(folder), received_at=received_at)
+            result = intake_batch(
+                uow,
+                ctx,
+                unit_code,
+                batch_files(folder),
+                received_at=received_at,
+                source_dir=str(folder),
+            )
         except Exception as exc:  # noqa: BLE001 - one unit's input never stops the run
             if is_retryable(exc):  # the database's trouble, not the batch's: the task retries
                 raise

@@ -89,8 +89,11 @@ def intake_batch(
     paths: Sequence[Path],
     *,
     received_at: dt.datetime | None = None,
+    source_dir: str | None = None,
 ) -> IntakeResult:
-    """Take one recommending unit's batch; idempotent on the batch's content."""
+    """Take one recommending unit's batch; idempotent on the batch's content. `source_dir` (the
+    inbox folder it came from) is recorded with the batch, in the same transaction, so that a
+    run breaking off right after never takes the folder again."""
     received_at = received_at or ctx.now
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=SHANGHAI)
@@ -104,7 +107,7 @@ def intake_batch(
                 f"所给路径中没有申报书（.docx）或汇总表（.xlsx）：{', '.join(map(str, paths))}。"
                 "请提交申报书与汇总表。"
             )
-        return _intake(uow, ctx, unit_code, files, file_findings, received_at)
+        return _intake(uow, ctx, unit_code, files, file_findings, received_at, source_dir)
 
 
 def _split(items: list[BatchItem]) -> tuple[list[BatchFile], list[Finding]]:
@@ -128,6 +131,7 @@ def _intake(
     files: list[BatchFile],
     file_findings: list[Finding],
     received_at: dt.datetime,
+    source_dir: str | None = None,
 ) -> IntakeResult:
     with uow:
         unit = uow.repo.recommending_unit(unit_code)
@@ -165,6 +169,7 @@ def _intake(
             status=status,
             files=[name for name, _path, _data in files] + [f.file for f in file_findings],
             findings=[f.model_dump(mode="json") for f in batch_findings],
+            source_dir=source_dir,
         )
         uow.add(batch)
         uow.flush()

@@ -28,12 +28,24 @@ CALL_WAITING = "征集通知尚未到发布时间"
 UnitBatches = list[tuple[Path, dt.datetime]]  # one unit's inbox folders and when each arrived
 
 
+BLANK_FORM = "附件5_天津市质量攻关项目申报书.docx"
+BLANK_SUMMARY = "附件6_天津市质量攻关项目立项申报汇总表.xlsx"
+
+
 def blank_forms(folder: Path) -> list[Path]:
     """附件5 申报书 and 附件6 立项申报汇总表, blank, in `folder` (the writers create it)."""
     return [
-        write_blank_form(folder / "附件5_天津市质量攻关项目申报书.docx"),
-        write_blank_summary(folder / "附件6_天津市质量攻关项目立项申报汇总表.xlsx"),
+        write_blank_form(folder / BLANK_FORM),
+        write_blank_summary(folder / BLANK_SUMMARY),
     ]
+
+
+def rewrite_lost_blank_forms(folder: Path) -> list[Path]:
+    """The blank forms of a call already published, written again when missing on disk (they
+    are the call's attachments); nothing sent or recorded again."""
+    if (folder / BLANK_FORM).exists() and (folder / BLANK_SUMMARY).exists():
+        return []
+    return blank_forms(folder)
 
 
 def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
@@ -41,6 +53,7 @@ def publish_call(uow: UnitOfWork, ctx: CampaignContext) -> StageReport:
     report = StageReport.start(STAGE, ctx)
     with uow:
         if uow.repo.step_done(ctx.campaign_id, STAGE, "call"):
+            report.documents += map(str, rewrite_lost_blank_forms(ctx.folder(STAGE) / "空白表格"))
             return report
         forms = blank_forms(ctx.folder(STAGE) / "空白表格")
         for f in forms:

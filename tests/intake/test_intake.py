@@ -441,6 +441,15 @@ def test_call_reminders_and_close_are_services_that_run_once(units, tmp_path: Pa
     assert call.done == ["发布征集通知，寄送空白申报书和汇总表给2个推荐单位"]
     assert len(call.documents) == 2 and all(Path(d).exists() for d in call.documents)
     assert publish_call(UnitOfWork(), ctx).done == []
+    # A blank form lost on disk after the call went out: written again, nobody told twice.
+    Path(call.documents[0]).unlink()
+    again = publish_call(UnitOfWork(), ctx)
+    assert again.done == [] and Path(call.documents[0]).exists()
+    with UnitOfWork() as uow:
+        calls = uow.session.scalars(
+            select(orm.NotificationRecord).where(orm.NotificationRecord.event == "call")
+        ).all()
+    assert len(calls) == 2
     intake_batch(
         UnitOfWork(),
         ctx,

@@ -62,6 +62,27 @@ def db_upgrade() -> None:
     typer.echo(f"数据库已升级到版本 {current_revision()}：{shown}")
 
 
+@db_app.command("rows")
+def db_rows() -> None:
+    """每张数据表的行数（JSON），用于核对两次运行的结果是否一致。"""
+    from storage.db import row_counts
+
+    typer.echo(json.dumps(row_counts(), ensure_ascii=False, indent=1, sort_keys=True))
+
+
+@app.command(
+    "demo",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def demo(ctx: typer.Context) -> None:
+    """演示：用模拟时钟完整运行一届活动（python -m simulation 的全部选项，如 --projects、--seed、
+    --out；--chaos N 为故障演练）。"""
+    import os
+
+    os.execv(sys.executable, [sys.executable, "-m", "simulation", *ctx.args])
+
+
 @units_app.command("import")
 def units_import(file: Path, by: By = None) -> None:
     """导入推荐单位名录（列：单位代码、单位名称、类型、联系人、电话、邮箱）。"""
@@ -215,3 +236,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("已中断。", err=True)
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,7 +32,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flows.events import TEMPORARY_APIS
+from deployments.orphans import (
+    mark_orphans_crashed,
+    remove_stale_folders,
+    tagged_with_this_process,
+    temporary_folder_prefix,
+)
+from flows.events import TEMPORARY_API_ENV, TEMPORARY_APIS, serving_temporary_api
 
 FIRST_RETRY_SECONDS = 0.05
 GROWTH = 4
@@ -112,6 +119,27 @@ def create_app() -> RetryAfterBusy:
 _STARTUP_FAILURE = 3
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> Any:
+    """For `Popen(preexec_fn=…)`: on Linux the child gets SIGTERM when this process dies, however
+    it dies (SIGKILL included), so a temporary API never outlives the run it serves."""
+
+    def preexec() -> None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        except (OSError, AttributeError):  # not Linux: atexit and stop() remain
+            pass
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(0)
+
+    return preexec
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,6 +184,7 @@ class TemporaryAPI:
                 "on",
             ],
             env=self._environment(),
+            preexec_fn=_die_with_parent(os.getpid()) if sys.platform == "linux" else None,
         )
 
     @staticmethod
@@ -235,8 +264,10 @@ class TemporaryAPI:
 
         self.wait_until_ready()
         TEMPORARY_APIS.add(self.api_url)
+        os.environ[TEMPORARY_API_ENV] = self.api_url  # for child processes of this run
+        remove_stale_folders()  # those of temporary APIs whose process was killed
         try:
-            with tempfile.TemporaryDirectory(prefix="qcamp-api-") as folder:
+            with tempfile.TemporaryDirectory(prefix=temporary_folder_prefix()) as folder:
                 settings = {
                     PREFECT_API_URL: self.api_url,
                     PREFECT_CLIENT_CSRF_SUPPORT_ENABLED: False,
@@ -249,6 +280,8 @@ class TemporaryAPI:
                         _drain_workers()
         finally:
             TEMPORARY_APIS.discard(self.api_url)
+            if os.environ.get(TEMPORARY_API_ENV) == self.api_url:
+                del os.environ[TEMPORARY_API_ENV]
 
     def stop(self) -> None:
         process, self.process = self.process, None
@@ -300,13 +333,29 @@ def start_temporary_api() -> TemporaryAPI | None:
 
 @contextmanager
 def prefect_api() -> Iterator[TemporaryAPI | None]:
-    """The configured Prefect server, or a temporary API started and stopped around the block."""
+    """The configured Prefect server, or a temporary API started and stopped around the block
+    (which dies with this process, however it ends)."""
     api = start_temporary_api()
     if api is None:
-        yield None
+        with local_runs():
+            yield None
         return
     try:
-        with api.serving():
+        with api.serving(), local_runs():
             yield api
     finally:
         api.stop()
+
+
+@contextmanager
+def local_runs() -> Iterator[None]:
+    """On a temporary API (this process's or its parent's): runs a killed process left RUNNING
+    are marked Crashed first, and the runs started inside carry this process's tags."""
+    from prefect.settings import PREFECT_API_URL
+
+    if not serving_temporary_api(PREFECT_API_URL.value()):
+        yield
+        return
+    mark_orphans_crashed()
+    with tagged_with_this_process():
+        yield

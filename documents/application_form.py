@@ -54,6 +54,7 @@ from docx.text.paragraph import Paragraph
 from lxml import etree
 
 from documents.docx_style import set_chinese_language
+from documents.files import write_whole
 from documents.fonts import (
     BODY_FONT,
     HEADING_FONT,
@@ -1616,10 +1617,7 @@ def _write_paragraph_layout(doc: DocxDocument, form: ApplicationForm) -> None:
 
 
 def _save(doc: DocxDocument, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(target))
-    return target
+    return write_whole(path, doc.save)
 
 
 def write_blank_form(path: str | os.PathLike[str]) -> Path:

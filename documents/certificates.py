@@ -33,6 +33,7 @@ from documents.docx_style import (
     new_document,
     start_new_page,
 )
+from documents.files import replacing
 from documents.rows import CertificateData, CertificateKind
 
 __all__ = [
@@ -229,8 +230,12 @@ def write_certificates(
         pages.append(templates[index == 0, texts.unit_line is not None].render(texts))
     pages.append(tail)
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as package:
+    with (
+        replacing(target) as temporary,
+        zipfile.ZipFile(
+            temporary, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
+        ) as package,
+    ):
         for name, blob in parts:
             if name == _DOCUMENT_PART:
                 blob = "".join(pages).encode("utf-8")

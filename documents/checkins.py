@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from documents.files import write_bytes_whole
 from documents.reports import CHECKIN_LABELS, read_checkin_response, write_checkin_request
 from documents.rows import CheckinRequest
 from documents.xlsx_style import HEADER_ROW
@@ -80,6 +81,6 @@ def write_checkin_requests(jobs: Sequence[tuple[Path, CheckinRequest]]) -> list[
             for mark, value in values.items():
                 text = text.replace(mark, value)
             parts[name] = text.encode("utf-8")
-        path.write_bytes(patched_zip(source, parts))
+        write_bytes_whole(path, patched_zip(source, parts))
         written.append(path)
     return written

@@ -39,6 +39,8 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from lxml import etree
 
+from documents.files import write_whole
+
 ISSUER = "天津市市场监督管理委员会"
 SHORT_ISSUER = "市市场监管委"
 RED = RGBColor(0xE6, 0x00, 0x12)
@@ -640,10 +642,7 @@ def add_page_borders(doc: Document, color: str = "C00000", size_eighths: int = 2
 
 
 def save(doc: Document, path: Path | str) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    doc.save(str(target))
-    return target
+    return write_whole(path, doc.save)
 
 
 def usable_width_mm(doc: Document) -> float:

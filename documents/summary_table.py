@@ -31,6 +31,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from documents.files import write_whole
 from documents.safety import FILE_UNREADABLE, UnreadableFile, check_bytes, check_file
 from documents.safety import write_cell_safely as _write
 from documents.xlsx_fit import fit_workbook
@@ -229,11 +230,8 @@ def _build(recommending_unit: str, year: int | None, n_rows: int) -> tuple[Workb
 
 
 def _save(wb: Workbook, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     fit_workbook(wb)
-    wb.save(target)
-    return target
+    return write_whole(path, wb.save)
 
 
 def write_blank_summary(path: str | os.PathLike[str], *, year: int | None = None) -> Path:

@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from documents.files import write_whole
 from documents.safety import FORMULA_PREFIXES, safe_cell_value, write_cell_safely
 from documents.xlsx_fit import fit_workbook
 
@@ -309,13 +310,10 @@ def _num(value: float) -> str:
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> Path:
-    """Save after :func:`documents.xlsx_fit.fit_workbook`: wrapped text gets rows tall enough to
-    hold it, and text wider than its column wraps instead of being cut."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Save after :func:`documents.xlsx_fit.fit_workbook` (wrapped text gets rows tall enough to
+    hold it, text wider than its column wraps instead of being cut), whole or not at all."""
     fit_workbook(wb)
-    wb.save(str(target))
-    return target
+    return write_whole(path, wb.save)
 
 
 __all__ = [

@@ -15,6 +15,7 @@ altogether, this does nothing (no error, no warning), so scripts and tests may c
 from __future__ import annotations
 
 import logging
+import os
 from enum import Enum
 from typing import Any
 
@@ -40,9 +41,14 @@ def event_name(to_state: str | Enum) -> str:
 TEMPORARY_APIS: set[str] = set()
 
 
+# Set by a process serving a temporary API, for its child processes (e.g. the chaos demo's).
+TEMPORARY_API_ENV = "QCAMP_TEMPORARY_API_URL"
+
+
 def serving_temporary_api(url: str | None) -> bool:
-    """Whether `url` is a temporary API of this process (not a configured Prefect server)."""
-    return url in TEMPORARY_APIS
+    """Whether `url` is a temporary API of this process or of the parent that started this one
+    (not a configured Prefect server)."""
+    return url in TEMPORARY_APIS or (bool(url) and url == os.environ.get(TEMPORARY_API_ENV))
 
 
 def should_emit() -> bool:

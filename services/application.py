@@ -32,11 +32,15 @@ CALL_WAITING = "征集通知尚未到发布时间"
 UnitBatches = list[tuple[Path, dt.datetime]]  # one unit's inbox folders and when each arrived
 
 
+BLANK_FORM = "附件5_天津市质量攻关项目申报书.docx"
+BLANK_SUMMARY = "附件6_天津市质量攻关项目立项申报汇总表.xlsx"
+
+
 def blank_forms(folder: Path) -> list[Path]:
     """附件5 申报书 and 附件6 立项申报汇总表, blank, in `folder` (the writers create it)."""
     return [
-        write_blank_form(folder / "附件5_天津市质量攻关项目申报书.docx"),
-        write_blank_summary(folder / "附件6_天津市质量攻关项目立项申报汇总表.xlsx"),
+        write_blank_form(folder / BLANK_FORM),
+        write_blank_summary(folder / BLANK_SUMMARY),
     ]
 
 
@@ -201,6 +205,7 @@ def take_unit_batches(
                 batch_files(folder),
                 received_at=received_at,
                 actor=f"inbox:{unit_code}",  # the unit that dropped the batch in its folder
+                source_dir=str(folder),
             )
         except Exception as exc:  # noqa: BLE001 - one unit's input never stops the run
             if is_retryable(exc):  # the database's trouble, not the batch's: the task retries

@@ -154,11 +154,16 @@ def coverage_report(
 ) -> StageReport:
     """The coverage report as of `until`, once per step."""
     report = StageReport.start(STAGE, ctx)
-    with uow:
-        if uow.repo.step_done(ctx.campaign_id, STAGE, step):
-            return report
-    rows = coverage_rows(uow, ctx, until)
     path = ctx.folder(STAGE) / f"{ctx.year}年跟踪服务走访覆盖情况_{label}.xlsx"
+    with uow:
+        done = uow.repo.step_done(ctx.campaign_id, STAGE, step)
+    if done:
+        # Reported before: a report lost on disk is written again from the stored visits.
+        if not path.exists():
+            write_visit_coverage(path, coverage_rows(uow, ctx, until), year=ctx.year, as_of=until)
+            report.documents.append(str(path))
+        return report
+    rows = coverage_rows(uow, ctx, until)
     write_visit_coverage(path, rows, year=ctx.year, as_of=until)
     behind = [r for r in rows if r.visited_projects < r.projects]
     with uow:

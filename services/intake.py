@@ -93,13 +93,16 @@ def intake_batch(
     *,
     received_at: dt.datetime | None = None,
     actor: str = ACTOR,
+    source_dir: str | None = None,
 ) -> IntakeResult:
     """Take one recommending unit's batch; idempotent on the batch's content.
 
     `received_at` is when the batch arrived (the mail's arrival, the file's; default now);
     `actor` who handed it in to the campaign (the staff member at the CLI, the mail's sender).
     A batch arriving after the deadline, or after the stage was closed, is refused unless an
-    exception covers it; it never makes the unit's accepted applications stop being current."""
+    exception covers it; it never makes the unit's accepted applications stop being current.
+    `source_dir` (the inbox folder it came from) is recorded with the batch, in the same
+    transaction, so that a run breaking off right after never takes the folder again."""
     received_at = received_at or ctx.now
     if received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=SHANGHAI)
@@ -113,7 +116,7 @@ def intake_batch(
                 f"所给路径中没有申报书（.docx）或汇总表（.xlsx）：{', '.join(map(str, paths))}。"
                 "请提交申报书与汇总表。"
             )
-        return _intake(uow, ctx, unit_code, files, file_findings, received_at, actor)
+        return _intake(uow, ctx, unit_code, files, file_findings, received_at, actor, source_dir)
 
 
 def _split(items: list[BatchItem]) -> tuple[list[BatchFile], list[Finding]]:
@@ -138,6 +141,7 @@ def _intake(
     file_findings: list[Finding],
     received_at: dt.datetime,
     actor: str,
+    source_dir: str | None = None,
 ) -> IntakeResult:
     with uow:
         unit = uow.repo.recommending_unit(unit_code)
@@ -185,6 +189,7 @@ def _intake(
             files=[name for name, _path, _data in files] + [f.file for f in file_findings],
             findings=[f.model_dump(mode="json") for f in batch_findings],
             exception_id=exception.id if exception is not None else None,
+            source_dir=source_dir,
         )
         uow.add(batch)
         uow.flush()

@@ -34,6 +34,7 @@ from deployments.ephemeral_api import (  # noqa: E402
 from domain.calendar import SHANGHAI, CampaignCalendar  # noqa: E402
 from domain.workdays import publicity_period  # noqa: E402
 from simulation import early, late, middle  # noqa: E402
+from simulation.chaos import ChaosLog, plan_faults, run_day_with_faults  # noqa: E402
 from simulation.world import Qcamp, World  # noqa: E402
 
 DEMO_MARKER = ".qcamp-demo"
@@ -50,6 +51,7 @@ class DemoReport:
     database: str
     seconds: float
     ticks: int
+    chaos: ChaosLog | None = None
 
 
 def _at(day: dt.date | dt.datetime, hour: int = 10) -> dt.datetime:
@@ -135,17 +137,19 @@ def run_demo(
     database_url: str | None = None,
     pdf: bool = False,
     direct: bool = False,
+    chaos: int = 0,
 ) -> DemoReport:
     """The whole campaign; `database_url` (an empty database) replaces the demo's own SQLite;
     `pdf` also converts the certificates to PDF where LibreOffice is installed; `direct` has the
-    staff run the stages without Prefect (`qcamp run … --direct`: the benchmark's baseline)."""
+    staff run the stages without Prefect (`qcamp run … --direct`: the benchmark's baseline);
+    `chaos` injects that many faults (`simulation.chaos`; the report's `chaos` tells which fired)."""
     started = time.perf_counter()
     out_dir = out_dir.resolve()
     database = prepare_environment(out_dir, database_url, pdf)
     # Prefect's temporary API takes a few seconds to start: it starts while the data is prepared.
     api = None if direct else start_temporary_api()
     try:
-        return _run(year, projects, out_dir, seed, echo, database, api, started, direct)
+        return _run(year, projects, out_dir, seed, echo, database, api, started, direct, chaos)
     finally:
         if api is not None:
             api.stop()
@@ -159,6 +163,7 @@ class Cast:
     plan: early.DemoPlan
     staging: Path
     memory: middle.Memory
+    chaos: ChaosLog | None = None  # the faults to inject (`--chaos N`), and which fired
 
 
 def _prepare(world: World, rng: random.Random, projects: int) -> Cast:
@@ -187,6 +192,7 @@ def _run(
     api: TemporaryAPI | None,
     started: float,
     direct: bool = False,
+    chaos: int = 0,
 ) -> DemoReport:
     # Prefect sets up its log handlers when first imported in full: here, so that they write to
     # this process's stderr, not to the output a door's run captures.
@@ -207,6 +213,11 @@ def _run(
         world.rules.checkin_due_days,
     )
     echo(f"演示：{year}年天津市质量攻关，{projects}个申报项目，模拟时钟共{len(ticks)}个运行日。")
+    if chaos:
+        log_file = out_dir / "simulation" / "故障注入记录.jsonl"
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        cast.chaos = ChaosLog(plan_faults(chaos, len(ticks), seed), log_file)
+        echo(f"故障演练：计划注入{chaos}个故障，每次失败后按管理员的做法重新运行当日。")
     # Heartbeats detect crashed runs of served deployments; in this one local process their
     # thread costs up to a second at the end of every flow run, so the demo runs without.
     settings = {
@@ -218,7 +229,9 @@ def _run(
         api.serving() if api is not None else contextlib.nullcontext(),
     ):
         _run_ticks(world, ticks, cast, seed, echo)
-    return DemoReport(year, out_dir, database, time.perf_counter() - started, len(ticks))
+    return DemoReport(
+        year, out_dir, database, time.perf_counter() - started, len(ticks), cast.chaos
+    )
 
 
 STAGE_HEADING = re.compile(r"^## (\S+?)（截至", re.MULTILINE)
@@ -251,6 +264,8 @@ def _run_ticks(
             early.simulate_submissions(world, cast.plan, cast.staging)
             middle.simulate_middle(world, cast.memory)
             late.simulate_late(world, random.Random(f"{seed}-{tick.isoformat()}-late"), cast.memory)
+            if cast.chaos is not None:
+                run_day_with_faults(world, n - 1, cast.chaos, echo)
             did = stages_done(world.run_stage("campaign"))
             echo(
                 f"  [{n:02d}/{len(ticks)}] {tick:%Y-%m-%d}  {'、'.join(did) if did else '无到期事项'}"

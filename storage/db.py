@@ -137,3 +137,17 @@ def current_revision(url: str | None = None) -> str | None:
 
     with engine_for(normalise_url(url or get_settings().database_url)).connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def row_counts(url: str | None = None) -> dict[str, int]:
+    """Rows per table of the campaign's database (the ORM's tables, alembic's own left out)."""
+    from sqlalchemy import func, select
+
+    from storage.orm import Base
+
+    engine = engine_for(normalise_url(url)) if url else get_engine()
+    with engine.connect() as conn:
+        return {
+            table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            for table in Base.metadata.sorted_tables
+        }

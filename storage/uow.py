@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, selectinload, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
+import faults
 from domain.calendar import CampaignConfig
 from domain.states import ProjectState, check_transition
 from storage import orm, repositories
@@ -345,6 +346,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        faults.hit("commit")  # the chaos demo's fault point (nothing unless QCAMP_FAULTS is set)
 
     def rollback(self) -> None:
         self.session.rollback()

@@ -452,6 +452,15 @@ def test_call_reminders_and_close_are_services_that_run_once(units, tmp_path: Pa
     assert len(call.documents) == 3 and all(Path(d).exists() for d in call.documents)
     assert "申报工作的通知" in call.documents[0]
     assert publish_call(UnitOfWork(), ctx).done == []
+    # A blank form lost on disk after the call went out: written again, nobody told twice.
+    Path(call.documents[0]).unlink()
+    again = publish_call(UnitOfWork(), ctx)
+    assert again.done == [] and Path(call.documents[0]).exists()
+    with UnitOfWork() as uow:
+        calls = uow.session.scalars(
+            select(orm.NotificationRecord).where(orm.NotificationRecord.event == "call")
+        ).all()
+    assert len(calls) == 2
     intake_batch(
         UnitOfWork(),
         ctx,

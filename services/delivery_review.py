@@ -17,6 +17,7 @@ queued (`NotificationRecord.context`); here, for every message due now:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -233,6 +234,37 @@ def _rerender(rec: orm.NotificationRecord, context: dict, updates: dict, now: dt
     return changed
 
 
+def _bundle_relayed(records: Sequence[orm.NotificationRecord], report: ReviewReport) -> None:
+    """Messages of one event for several people, relayed through one address (their project
+    lead or their unit's contact) and due together, go as ONE mail to that address: it names
+    each person it is for and carries every attachment. The others are recorded as merged
+    into it (superseded, with the carrier's number)."""
+    groups: dict[tuple[str, str], list[orm.NotificationRecord]] = defaultdict(list)
+    for rec in records:
+        if rec.status != SUPERSEDED and rec.context and rec.channels:
+            if decode_context(rec.context).get("forward_note"):
+                address = json.dumps(sorted(c.get("url", "") for c in rec.channels))
+                groups[(rec.event, address)].append(rec)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        carrier, *others = sorted(group, key=lambda r: r.id)
+        notes = [decode_context(r.context).get("forward_note", "") for r in group]
+        parts = [carrier.body, *(r.body for r in others)]
+        carrier.subject = f"{carrier.subject}（共{len(group)}人，请分别转交）"[:300]
+        carrier.body = (
+            f"本邮件包含{len(group)}份通知，请分别转交：{'、'.join(notes)}。\n\n"
+            + "\n\n————————————\n\n".join(parts)
+        )
+        attachments = list(carrier.attachments or [])
+        for rec in others:
+            attachments += [a for a in rec.attachments or [] if a not in attachments]
+            _supersede(rec, f"与发往同一转交人的同类通知合并为一封（#{carrier.id}）送达", report)
+        carrier.attachments = attachments
+        # the carrier now holds the others' text: never rendered again from its own facts alone
+        carrier.context = {**carrier.context, "bundled_ids": [r.id for r in others]}
+
+
 def review_due(uow: UnitOfWork, ctx: CampaignContext) -> ReviewReport:
     """Review every message due at the campaign's clock (see the module docstring); one
     transaction, before the delivery engine claims them."""
@@ -243,11 +275,14 @@ def review_due(uow: UnitOfWork, ctx: CampaignContext) -> ReviewReport:
             if not rec.context:
                 continue  # queued before contexts were kept: sent as rendered
             context = decode_context(rec.context)
+            if "bundled_ids" in context:
+                continue  # already carries several people's notices (`_bundle_relayed`)
             judge = JUDGES.get(rec.event)
             verdict = judge(rec, facts, context) if judge else {}
             if isinstance(verdict, str):
                 _supersede(rec, verdict, report)
             elif "as_of" in context and _rerender(rec, context, verdict, ctx.now):
                 report.rerendered += 1
+        _bundle_relayed(uow.messages.due(ctx.campaign_id, ctx.now), report)
         uow.commit()
     return report

@@ -206,3 +206,33 @@ def test_the_demo_setting_sends_the_call_without_holding(
     report = application.publish_call(UnitOfWork(), ctx)
     assert not any(Path(d).name.startswith("群发通知预览") for d in report.documents)
     assert deliver_messages(dataclasses.replace(ctx, now=ctx.now + dt.timedelta(days=2))).sent == 2
+
+
+def test_several_people_relayed_through_one_lead_get_one_mail(smtp: SmtpSink) -> None:
+    """Three members without an address, each with a certificate mail due the same day: their
+    project lead gets ONE mail naming the three, with the three certificates' text; the other two
+    records say they were merged into it."""
+    seed(1, n_units=1)
+    with UnitOfWork() as uow:
+        app = uow.session.query(orm.Application).one()
+        lead = next(p for p in app.people if p.role == "项目负责人")
+        members = [p for p in app.people if p is not lead]
+        for p in members:
+            p.email = ""
+        uow.commit()
+        member_ids = [p.id for p in members]
+    assert len(member_ids) >= 2
+    ctx = _ctx("2025-11-12T10:00")
+    with UnitOfWork() as uow:
+        people = [uow.session.get(orm.ProjectPerson, i) for i in member_ids]
+        assert all(_certificate(uow, ctx, p) for p in people)
+        names = [p.name for p in people]
+        uow.commit()
+    report = deliver_messages(dataclasses.replace(ctx, now=ctx.now + dt.timedelta(days=1)))
+    assert report.sent == 1
+    [mail] = [m for m in smtp.messages if m["To"].addresses[0].addr_spec == lead.email]
+    text = mail.get_content()
+    assert f"本邮件包含{len(names)}份通知" in text and all(n in text for n in names)
+    with UnitOfWork() as uow:
+        merged = uow.session.query(orm.NotificationRecord).filter_by(status="superseded").all()
+    assert len(merged) == len(names) - 1 and all("合并为一封" in r.last_error for r in merged)

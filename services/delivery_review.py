@@ -234,35 +234,40 @@ def _rerender(rec: orm.NotificationRecord, context: dict, updates: dict, now: dt
     return changed
 
 
-def _bundle_relayed(records: Sequence[orm.NotificationRecord], report: ReviewReport) -> None:
-    """Messages of one event for several people, relayed through one address (their project
-    lead or their unit's contact) and due together, go as ONE mail to that address: it names
-    each person it is for and carries every attachment. The others are recorded as merged
-    into it (superseded, with the carrier's number)."""
+def _bundle_same_address(records: Sequence[orm.NotificationRecord], report: ReviewReport) -> None:
+    """Messages of one event due together at one address go as ONE mail: several projects'
+    certificates to their unit, several panels' invitations to one expert, several people's
+    notices relayed through one lead or unit contact (naming each person it is for). The mail
+    carries every attachment; the others are recorded as merged into it (superseded, with the
+    carrier's number). Replies to a mail (threaded receipts) stay one per mail."""
     groups: dict[tuple[str, str], list[orm.NotificationRecord]] = defaultdict(list)
     for rec in records:
-        if rec.status != SUPERSEDED and rec.context and rec.channels:
-            if decode_context(rec.context).get("forward_note"):
-                address = json.dumps(sorted(c.get("url", "") for c in rec.channels))
-                groups[(rec.event, address)].append(rec)
+        if rec.status != SUPERSEDED and rec.channels and not rec.in_reply_to:
+            address = json.dumps(sorted(c.get("url", "") for c in rec.channels))
+            groups[(rec.event, address)].append(rec)
     for group in groups.values():
-        if len(group) < 2:
-            continue
-        carrier, *others = sorted(group, key=lambda r: r.id)
-        notes = [decode_context(r.context).get("forward_note", "") for r in group]
-        parts = [carrier.body, *(r.body for r in others)]
-        carrier.subject = f"{carrier.subject}（共{len(group)}人，请分别转交）"[:300]
-        carrier.body = (
-            f"本邮件包含{len(group)}份通知，请分别转交：{'、'.join(notes)}。\n\n"
-            + "\n\n————————————\n\n".join(parts)
-        )
-        attachments = list(carrier.attachments or [])
-        for rec in others:
-            attachments += [a for a in rec.attachments or [] if a not in attachments]
-            _supersede(rec, f"与发往同一转交人的同类通知合并为一封（#{carrier.id}）送达", report)
-        carrier.attachments = attachments
-        # the carrier now holds the others' text: never rendered again from its own facts alone
-        carrier.context = {**carrier.context, "bundled_ids": [r.id for r in others]}
+        if len(group) > 1:
+            _bundle(sorted(group, key=lambda r: r.id), report)
+
+
+def _bundle(group: list[orm.NotificationRecord], report: ReviewReport) -> None:
+    carrier, *others = group
+    notes = [decode_context(r.context or {}).get("forward_note", "") for r in group]
+    relayed = [n for n in notes if n]
+    intro = f"本邮件包含{len(group)}份通知"
+    if relayed:
+        intro += f"，其中请分别转交：{'、'.join(relayed)}"
+    carrier.subject = f"{carrier.subject}（共{len(group)}份）"[:300]
+    carrier.body = f"{intro}。\n\n" + "\n\n————————————\n\n".join(
+        [carrier.body, *(r.body for r in others)]
+    )
+    attachments = list(carrier.attachments or [])
+    for rec in others:
+        attachments += [a for a in rec.attachments or [] if a not in attachments]
+        _supersede(rec, f"与同日发往同一地址的同类通知合并为一封（#{carrier.id}）送达", report)
+    carrier.attachments = attachments
+    # the carrier now holds the others' text: never rendered again from its own facts alone
+    carrier.context = {**(carrier.context or {}), "bundled_ids": [r.id for r in others]}
 
 
 def review_due(uow: UnitOfWork, ctx: CampaignContext) -> ReviewReport:
@@ -283,6 +288,6 @@ def review_due(uow: UnitOfWork, ctx: CampaignContext) -> ReviewReport:
                 _supersede(rec, verdict, report)
             elif "as_of" in context and _rerender(rec, context, verdict, ctx.now):
                 report.rerendered += 1
-        _bundle_relayed(uow.messages.due(ctx.campaign_id, ctx.now), report)
+        _bundle_same_address(uow.messages.due(ctx.campaign_id, ctx.now), report)
         uow.commit()
     return report

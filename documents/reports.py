@@ -124,7 +124,7 @@ AUDIT_COLUMNS = (
     Column("建议结论", 10),
     Column("决定", 10, input=True),
     Column("理由", 26, align="left", input=True),
-    Column("申报编号", 14),
+    Column("申报编号", 22),  # SB2025-DIST-03-0017, whole on one line
     Column("课题类型", 12, input=True),  # 问题解决型 / 创新型: which rubric scores the result
     Column("优先推荐", 16, align="left"),  # 联合申报 / 链主牵头
 )

@@ -19,6 +19,10 @@ from simulation.world import Message, Qcamp
 SKIPPED = re.compile(
     r"^(\.qcamp-demo|demo\.sqlite.*|.*\.tmp|故障注入记录\.jsonl|fingerprint\.json)$"
 )
+# The mail the participants sent (the Maildir) and the attachments taken from it: inputs, whose
+# zips carry the wall-clock time they were packed; what the product made of them is compared
+# through its rows and its own documents.
+INBOUND_MAIL = ("mailbox", "mail")
 OFFICE = (".xlsx", ".docx")
 # Parts that record when and by whom a file was written, not what it says.
 VOLATILE_PARTS = ("docProps/core.xml", "docProps/app.xml")
@@ -57,6 +61,9 @@ def content_hash(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+MAILDIR_UNIQUE = re.compile(r"-?\d{9,11}\.M\d+P\d+Q\d+\.[^/:]+(?::2,[A-Za-z]*)?")
+
+
 def fingerprint(out_dir: Path, qcamp: Qcamp | None = None) -> Fingerprint:
     """The fingerprint of the demo folder `out_dir` and the database the environment names."""
     result = Fingerprint()
@@ -64,12 +71,18 @@ def fingerprint(out_dir: Path, qcamp: Qcamp | None = None) -> Fingerprint:
         rel = path.relative_to(out_dir)
         if not path.is_file() or SKIPPED.match(path.name):
             continue
+        if rel.parts[0] in INBOUND_MAIL:
+            continue
         if rel.parts[0] == "outbox" and path.suffix == ".eml":
             message = Message(path)
             key = f"{message.to} {message.event}"
             result.messages[key] = result.messages.get(key, 0) + 1
             continue
-        result.files[rel.as_posix()] = content_hash(path)
+        digest = content_hash(path)
+        # Maildir names a mail by the time, process and counter of its delivery: the same mail
+        # gets another name in another run; keyed by its arrival time, or its content.
+        key = MAILDIR_UNIQUE.sub("", rel.as_posix())
+        result.files[key + digest if key.endswith("/") else key] = digest
     result.rows = json.loads((qcamp or Qcamp())("db", "rows"))
     return result
 

@@ -50,6 +50,9 @@ def print_faults(path: Path) -> list[str]:
                     continue
                 if (cell.row, cell.column) in covered:
                     continue
+                dim = ws.column_dimensions.get(get_column_letter(cell.column))
+                if dim is not None and dim.hidden:
+                    continue  # nobody sees a hidden column (the importers' keys)
                 span = merged.get((cell.row, cell.column))
                 last_col = span.max_col if span else cell.column
                 rows = span.max_row - span.min_row + 1 if span else 1

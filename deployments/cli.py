@@ -152,7 +152,14 @@ def intake(
 
 def _register_stage_commands() -> None:
     """The stage packages' own sub-commands (审核、培训、走访、成果、专家、评分、异议、运行与部署)."""
-    from deployments import cli_doors, cli_evaluation, cli_messages, cli_middle, cli_ops
+    from deployments import (
+        cli_doors,
+        cli_evaluation,
+        cli_maintenance,
+        cli_messages,
+        cli_middle,
+        cli_ops,
+    )
 
     app.add_typer(cli_middle.audit_app, name="audit")
     app.add_typer(cli_middle.training_app, name="training")
@@ -165,6 +172,7 @@ def _register_stage_commands() -> None:
     cli_ops.register(app)
     cli_doors.register(app)
     cli_messages.register(app)
+    cli_maintenance.register(app)
 
 
 _register_stage_commands()

@@ -205,6 +205,7 @@ def _register_stage_commands() -> None:
         cli_evaluation,
         cli_exceptions,
         cli_inbox,
+        cli_maintenance,
         cli_messages,
         cli_middle,
         cli_ops,
@@ -225,6 +226,7 @@ def _register_stage_commands() -> None:
     cli_doors.register(app)
     cli_messages.register(app)
     cli_inbox.register(app)
+    cli_maintenance.register(app)
 
 
 _register_stage_commands()

@@ -145,8 +145,28 @@ def build_deployments(
     return [build_deployment(key, year) for key in (keys or SERVED)]
 
 
+def build_maintenance_deployment() -> RunnerDeployment:
+    """`prune-prefect-history`: weekly, deletes Prefect's records older than the retention
+    window (flows/maintenance.py), so the Prefect database stays bounded."""
+    from prefect.schedules import Cron
+
+    from flows.maintenance import DEPLOYMENT_NAME, MAINTENANCE_CRON, prune_prefect_history
+
+    return prune_prefect_history.to_deployment(
+        name=DEPLOYMENT_NAME,
+        tags=["qcamp", "maintenance"],
+        description="清理运行记录：每周日 03:00 删除保留期限（默认 400 天）之前的运行记录",
+        schedules=[Cron(MAINTENANCE_CRON, timezone=TIMEZONE)],
+        concurrency_limit=1,
+    )
+
+
 def serve_all(year: int | None = None, keys: Iterable[str] | None = None) -> None:
-    """Serve the deployments from this process until interrupted (Ctrl-C / SIGTERM)."""
+    """Serve the deployments from this process until interrupted (Ctrl-C / SIGTERM); serving all
+    of them includes the weekly maintenance deployment."""
     from prefect import serve
 
-    serve(*build_deployments(year, keys))
+    deployments = build_deployments(year, keys)
+    if keys is None:
+        deployments.append(build_maintenance_deployment())
+    serve(*deployments)

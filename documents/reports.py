@@ -487,13 +487,15 @@ def write_intake_feedback(
         for r in batch_rows
     ]
     last = write_table(ws, f"{unit}立项申报材料审核意见{label}", FEEDBACK_COLUMNS, values)
-    errors = sum(1 for r in batch_rows if str(r.severity) == "error")
-    files = len({r.file for r in batch_rows if r.file})
-    if not batch_rows:
+    # 提示 rows (受理说明, 联合申报…) are notes, not problems
+    problems = [r for r in batch_rows if str(r.severity) in ("error", "warning")]
+    errors = sum(1 for r in problems if str(r.severity) == "error")
+    files = len({r.file for r in problems if r.file})
+    if not problems:
         text = "经审核，本批次申报材料未发现问题。"
     else:
         text = (
-            f"本批次共发现问题{len(batch_rows)}项（涉及{files}个文件），其中“须修改”{errors}项，"
+            f"本批次共发现问题{len(problems)}项（涉及{files}个文件），其中“须修改”{errors}项，"
             "修改后方可受理；“请核实”项请核实后说明情况。"
         )
         if resubmit_by is not None:

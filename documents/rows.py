@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.checkins import PDCA_PHASES
+from domain.findings import split_fix
 from domain.models import Finding, Severity, SummaryRow
 
 __all__ = [
@@ -100,6 +101,11 @@ class FeedbackRow(BaseModel):
     def from_finding(
         cls, seq: int, finding: Finding, *, title: str = "", applicant: str = "", fix: str = ""
     ) -> FeedbackRow:
+        """The finding's message split into 问题说明 and 修改要求 (its 「请…」 clause) unless a
+        fix is given; a note that asks nothing (受理说明) says so."""
+        message, asked = split_fix(finding.message)
+        if not fix and not asked and finding.severity == Severity.INFO:
+            asked = "无需修改"
         return cls(
             seq=seq,
             file=finding.file,
@@ -107,8 +113,8 @@ class FeedbackRow(BaseModel):
             applicant=applicant,
             severity=finding.severity,
             field=finding.field,
-            message=finding.message,
-            fix=fix,
+            message=message if (fix or asked) else finding.message,
+            fix=fix or asked,
         )
 
 

@@ -8,6 +8,7 @@ Every message is Chinese, names what is wrong and says how to fix it.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from domain.calendar import SHANGHAI
 from domain.eligibility import DUPLICATE_IN_CAMPAIGN, NOT_IN_SUMMARY
@@ -176,3 +177,15 @@ def returned_reason(findings: list[Finding]) -> str:
 def local_time(moment: dt.datetime) -> str:
     """A moment as the messages write it (送达时间, 截止时间): Shanghai time to the minute."""
     return _when(moment)
+
+
+_FIX_START = re.compile(r"[：:，,。；;]\s*(?=请)")
+
+
+def split_fix(message: str) -> tuple[str, str]:
+    """A finding's message as (问题说明, 修改要求): the text before its first 「请…」 clause and that
+    clause on; ("message", "") when the message asks nothing."""
+    match = _FIX_START.search(message)
+    if match is None:
+        return message, ""
+    return message[: match.start()].rstrip() + "。", message[match.end() :].strip()

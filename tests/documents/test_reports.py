@@ -620,3 +620,29 @@ def test_score_sheet_duplicate_expert_names(tmp_path: Path) -> None:
     assert [s.sheet for s in book.sheets] == ["王芳", "王芳(2)"]
     assert {r.expert for s in book.sheets for r in s.rows} == {"王芳"}
     assert sum(len(s.rows) for s in book.sheets) == 2
+
+
+def test_intake_feedback_counts_only_problems_and_fills_the_fix(tmp_path) -> None:
+    """审核意见: 「形式审查通过，已受理」 is a note, not a problem; every problem has its 修改要求."""
+    from openpyxl import load_workbook
+
+    from documents.reports import write_intake_feedback
+    from documents.rows import FeedbackRow
+    from domain.models import Finding, Severity
+
+    accepted = Finding(
+        code="FORM_ACCEPTED", severity=Severity.INFO, message="形式审查通过，已受理。"
+    )
+    wrong = Finding(
+        code="USCC_INVALID",
+        severity=Severity.ERROR,
+        field="统一社会信用代码",
+        message="统一社会信用代码无效，请核对营业执照后填写",
+    )
+    rows = [FeedbackRow.from_finding(1, accepted), FeedbackRow.from_finding(2, wrong)]
+    path = write_intake_feedback(tmp_path / "审核意见.xlsx", "天津市焊接协会", rows)
+    ws = load_workbook(path).active
+    assert [ws.cell(row=r, column=8).value for r in (3, 4)] == ["无需修改", "请核对营业执照后填写"]
+    assert ws.cell(row=4, column=7).value == "统一社会信用代码无效。"
+    note = "".join(str(c.value) for row in ws.iter_rows(min_row=5) for c in row if c.value)
+    assert "共发现问题1项" in note and "须修改”1项" in note

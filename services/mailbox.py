@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -69,6 +70,11 @@ class _Sender:
     recipient: Recipient
     unit_code: str = ""
     name: str = ""
+
+
+def mail_actor(sender: _Sender) -> str:
+    """Who made a mail-borne change (经办人): the mail's sender, by address."""
+    return f"mail:{sender.recipient.email or sender.name}"
 
 
 @dataclass
@@ -362,7 +368,9 @@ def _application(
     from services.intake import IntakeError, intake_batch
 
     try:
-        result = intake_batch(uow, ctx, sender.unit_code, paths, received_at=at)
+        result = intake_batch(
+            uow, ctx, sender.unit_code, paths, received_at=at, actor=mail_actor(sender)
+        )
     except IntakeError as exc:
         raise MailReturned(str(exc)) from exc
     b = result.batch
@@ -392,7 +400,7 @@ def _results(
     if not subs:
         raise MailReturned("附件中没有成果材料：文件名请写成“计划编号_材料类别.扩展名”")
     try:
-        outcomes = submit_results_batch(uow, ctx, subs)
+        outcomes = submit_results_batch(uow, ctx, subs, actor=mail_actor(sender))
     except ResultsError as exc:
         raise MailReturned(str(exc)) from exc
     late = any(o.late for o in outcomes)
@@ -426,10 +434,28 @@ def _checkins(
     from services.implementation import import_checkins
 
     try:
-        result = import_checkins(uow, ctx, paths, at)
+        result = import_checkins(uow, ctx, paths, at, actor=mail_actor(sender))
     except CheckinError as exc:
         raise MailReturned(str(exc)) from exc
     return _Handled(TAKEN, f"进度报告已导入：按时 {result.on_time} 份，逾期 {result.late} 份")
+
+
+def _each_file(
+    paths: list[Path],
+    take: Callable[[Path], Any],
+    refused: type[Exception],
+    describe: Callable[[Any], str],
+) -> _Handled:
+    """Each attached file through the same service as its CLI door: one line per file taken;
+    the service's refusal (its Chinese message) returns the whole mail."""
+    lines = []
+    for path in paths:
+        try:
+            result = take(path)
+        except refused as exc:
+            raise MailReturned(str(exc)) from exc
+        lines.append(describe(result))
+    return _Handled(TAKEN, "；".join(lines))
 
 
 def _scores(
@@ -438,14 +464,12 @@ def _scores(
     from services.evaluation import EvaluationError
     from services.scores import import_scores
 
-    lines = []
-    for path in paths:
-        try:
-            result = import_scores(uow, ctx, path)
-        except EvaluationError as exc:
-            raise MailReturned(str(exc)) from exc
-        lines.append(f"评定组{result.panel_key}评分已导入：{result.rows}条成果评分")
-    return _Handled(TAKEN, "；".join(lines))
+    return _each_file(
+        paths,
+        lambda path: import_scores(uow, ctx, path, actor=mail_actor(sender)),
+        EvaluationError,
+        lambda r: f"评定组{r.panel_key}评分已导入：{r.rows}条成果评分",
+    )
 
 
 def _attendance(
@@ -453,14 +477,12 @@ def _attendance(
 ) -> _Handled:
     from services.training import AttendanceError, import_attendance
 
-    lines = []
-    for path in paths:
-        try:
-            r = import_attendance(uow, ctx, path)
-        except AttendanceError as exc:
-            raise MailReturned(str(exc)) from exc
-        lines.append(f"{r.session_key}场次签到已导入：签到 {r.attended} 人，缺席 {r.absent} 人")
-    return _Handled(TAKEN, "；".join(lines))
+    return _each_file(
+        paths,
+        lambda path: import_attendance(uow, ctx, path, actor=mail_actor(sender)),
+        AttendanceError,
+        lambda r: f"{r.session_key}场次签到已导入：签到 {r.attended} 人，缺席 {r.absent} 人",
+    )
 
 
 def _visits(
@@ -468,14 +490,12 @@ def _visits(
 ) -> _Handled:
     from services.follow_up import VisitImportError, import_visits
 
-    lines = []
-    for path in paths:
-        try:
-            r = import_visits(uow, ctx, path)
-        except VisitImportError as exc:
-            raise MailReturned(str(exc)) from exc
-        lines.append(f"走访记录已导入：{r.rows} 条，其中新增 {r.new} 条")
-    return _Handled(TAKEN, "；".join(lines))
+    return _each_file(
+        paths,
+        lambda path: import_visits(uow, ctx, path, actor=mail_actor(sender)),
+        VisitImportError,
+        lambda r: f"走访记录已导入：{r.rows} 条，其中新增 {r.new} 条",
+    )
 
 
 HANDLERS: dict[MailKind, Handler] = {

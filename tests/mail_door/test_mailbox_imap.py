@@ -92,6 +92,8 @@ def test_a_batch_by_mail_is_taken_and_receipted_as_a_reply_within_the_poll(
         batch = uow.session.scalars(select(orm.SubmissionBatch)).one()
         assert batch.received_at == arrived
         assert uow.session.scalar(select(func.count()).select_from(orm.Application)) == 2
+        actors = set(uow.session.scalars(select(orm.StateChange.actor)))
+        assert actors == {"mail:hj@example.cn"}  # the sender made the change, not a rule
     [receipt] = records("receipt")
     assert receipt.in_reply_to == message_id and receipt.status == "sent"
     sent = outbox_mail(folders / "outbox", receipt.id)

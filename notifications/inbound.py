@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
@@ -124,8 +125,10 @@ class MaildirSource:
             if "S" in sub.partition(":2,")[2]:
                 continue
             file = self.path / sub
-            found.append((file.stat().st_mtime, key, file))
-        for mtime, key, file in sorted(found):
+            found.append((file.stat().st_mtime, _arrival_order(file), key, file))
+        # in order of arrival; mails that arrived in the same second by sender and subject (the
+        # Maildir key carries the delivering process's id: no order of its own)
+        for mtime, _order, key, file in sorted(found):
             received = dt.datetime.fromtimestamp(mtime, tz=SHANGHAI)
             yield parse_mail(
                 file.read_bytes(), uidvalidity="maildir", uid=key, received_at=received
@@ -232,3 +235,11 @@ def open_source(url: str) -> MailSource:
         f"收件邮箱地址“{redact(url)}”无法识别：请写成 imaps://账号:{{env:变量名}}@服务器:993/INBOX、"
         "imap://…（不加密）或 maildir:///目录。"
     )
+
+
+def _arrival_order(file: Path) -> tuple[str, str]:
+    """(From, Subject) of a mail file, read from its headers only: the tie-breaker between mails
+    that arrived in the same second."""
+    with file.open("rb") as handle:
+        headers = BytesHeaderParser().parse(handle)
+    return str(headers.get("From", "")), str(headers.get("Subject", ""))

@@ -18,35 +18,32 @@ ensure_postgres() {
   return 1
 }
 
-# What the document tests need: LibreOffice (Word/Excel to PDF), CJK fonts, poppler (PDF pages).
-ensure_document_tools() {
-  if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then return 0; fi
+# Installs Debian packages the tests need, once: `apt_install "<what, in Chinese>" pkg…`.
+apt_install() {
+  local what="$1"; shift
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "缺少 LibreOffice / poppler，且本机没有 apt-get：请手动安装 libreoffice、poppler-utils。" >&2
+    echo "缺少${what}，且本机没有 apt-get：请手动安装 $*。" >&2
     return 1
   fi
-  echo "正在安装 LibreOffice、中文字体和 poppler（文档测试需要，仅首次）……" >&2
+  echo "正在安装${what}（测试需要，仅首次）……" >&2
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk poppler-utils >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# What the document tests need: LibreOffice (Word/Excel to PDF), CJK fonts, poppler (PDF pages).
+ensure_document_tools() {
+  if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then return 0; fi
+  apt_install "LibreOffice、中文字体和 poppler" \
+    libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk poppler-utils
 }
 
 # What the mailbox tests need: a real IMAP server (Dovecot, started by the test fixture as a
 # normal process on a free port).
 ensure_dovecot() {
   if [ -x /usr/sbin/dovecot ]; then return 0; fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "缺少 Dovecot，且本机没有 apt-get：请手动安装 dovecot-imapd。" >&2
-    return 1
-  fi
-  echo "正在安装 Dovecot（收件邮箱测试需要，仅首次）……" >&2
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2 || true
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    dovecot-imapd >&2
+  apt_install "Dovecot（IMAP 服务器）" dovecot-imapd
 }
 
 run_pytest() {

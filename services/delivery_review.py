@@ -276,18 +276,19 @@ def review_due(uow: UnitOfWork, ctx: CampaignContext) -> ReviewReport:
     report = ReviewReport()
     with uow:
         facts = _Facts(uow, ctx)
-        for rec in _collapse(uow.messages.due(ctx.campaign_id, ctx.now), report):
+        due = _collapse(uow.messages.due(ctx.campaign_id, ctx.now), report)
+        for rec in due:
             if not rec.context:
                 continue  # queued before contexts were kept: sent as rendered
             context = decode_context(rec.context)
             if "bundled_ids" in context:
-                continue  # already carries several people's notices (`_bundle_relayed`)
+                continue  # already carries several notices (`_bundle_same_address`)
             judge = JUDGES.get(rec.event)
             verdict = judge(rec, facts, context) if judge else {}
             if isinstance(verdict, str):
                 _supersede(rec, verdict, report)
             elif "as_of" in context and _rerender(rec, context, verdict, ctx.now):
                 report.rerendered += 1
-        _bundle_same_address(uow.messages.due(ctx.campaign_id, ctx.now), report)
+        _bundle_same_address(due, report)  # skips what the review has just superseded
         uow.commit()
     return report

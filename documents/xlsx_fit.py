@@ -117,16 +117,18 @@ def fit_worksheet(ws: Worksheet) -> None:
     A height already stored is kept when it is larger (titles, headers, signature lines)."""
     spans = _merged_spans(ws)
     covered = _covered_cells(ws)
-    widths: dict[int, float] = {}
+    columns = range(1, (ws.max_column or 1) + 1)
+    widths = {c: column_width(ws, c) for c in columns}  # once per column, not per cell
+    hidden = {c for c in columns if _hidden(ws, c)}
     needed: dict[int, float] = {}
     for (row, col), cell in ws._cells.items():  # noqa: SLF001 - the only way to skip empty cells
         value = cell.value
         if not isinstance(value, str) or not value or (row, col) in covered:
             continue
-        if value.startswith("=") or _hidden(ws, col):
+        if value.startswith("=") or col in hidden:
             continue  # a formula (its result is a number here) or a hidden column
         span_cols, span_rows = spans.get((row, col), (1, 1))
-        width = sum(widths.setdefault(c, column_width(ws, c)) for c in range(col, col + span_cols))
+        width = sum(widths.get(c, DEFAULT_COLUMN_WIDTH) for c in range(col, col + span_cols))
         font = cell.font
         size = float(font.sz or 11.0) if font is not None else 11.0
         bold = bool(font is not None and font.b)

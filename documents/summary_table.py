@@ -31,10 +31,9 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from documents.files import write_whole
 from documents.safety import FILE_UNREADABLE, UnreadableFile, check_bytes, check_file
 from documents.safety import write_cell_safely as _write
-from documents.xlsx_fit import fit_workbook
+from documents.xlsx_style import save_workbook
 from domain.models import CHAINS, DISTRICTS, ProjectType, SummaryRow
 
 SHEET_TITLE = "立项申报汇总表"
@@ -229,15 +228,10 @@ def _build(recommending_unit: str, year: int | None, n_rows: int) -> tuple[Workb
     return wb, ws
 
 
-def _save(wb: Workbook, path: str | os.PathLike[str]) -> Path:
-    fit_workbook(wb)
-    return write_whole(path, wb.save)
-
-
 def write_blank_summary(path: str | os.PathLike[str], *, year: int | None = None) -> Path:
     """Write the blank 立项申报汇总表 (.xlsx) for recommending units; return its path."""
     wb, _ws = _build("", year, BLANK_ROWS)
-    return _save(wb, path)
+    return save_workbook(wb, Path(path))
 
 
 def write_summary(
@@ -256,7 +250,7 @@ def write_summary(
         data["recommending_unit"] = row.recommending_unit or recommending_unit
         for fld, col in _FIELD_COL.items():
             _write(ws.cell(row=r, column=col), data[fld])
-    return _save(wb, path)
+    return save_workbook(wb, Path(path))
 
 
 def _text(value: object) -> str:

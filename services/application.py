@@ -53,7 +53,7 @@ CALL_NO_UNITS = (
 def _call_forms(ctx: CampaignContext) -> tuple[list[Path], bool]:
     """The call's blank forms and whether they were written now (missing before)."""
     folder = ctx.folder(STAGE) / "空白表格"
-    names = ("附件5_天津市质量攻关项目申报书.docx", "附件6_天津市质量攻关项目立项申报汇总表.xlsx")
+    names = (BLANK_FORM, BLANK_SUMMARY)
     if all((folder / name).is_file() for name in names):
         return [folder / name for name in names], False
     return blank_forms(folder), True
